@@ -1,0 +1,42 @@
+// The EnergyMeter interface every energy source implements, and a fake for tests.
+#pragma once
+
+#include <string>
+
+#include "energy/units.hpp"
+
+namespace cs::energy {
+
+enum class MeterKind { kHardware, kSoftware };
+
+inline const char* to_string(MeterKind kind) { return kind == MeterKind::kHardware ? "hardware" : "software"; }
+
+class EnergyMeter {
+ public:
+  virtual ~EnergyMeter() = default;
+  virtual std::string name() const = 0;
+  virtual MeterKind kind() const = 0;
+  /// Empty when the meter can read here; otherwise why not, and how to fix it.
+  virtual std::string unavailable_reason() const = 0;
+  bool available() const { return unavailable_reason().empty(); }
+  /// Cumulative energy since an arbitrary origin. Called from one thread at a time.
+  virtual Joules read() = 0;
+};
+
+/// A meter that reports a constant power against a caller-driven clock.
+class FakeMeter final : public EnergyMeter {
+ public:
+  FakeMeter(std::string name, double power_w, const double* now_s)
+      : name_(std::move(name)), power_w_(power_w), now_s_(now_s) {}
+  std::string name() const override { return name_; }
+  MeterKind kind() const override { return MeterKind::kHardware; }
+  std::string unavailable_reason() const override { return {}; }
+  Joules read() override { return {power_w_ * *now_s_}; }
+
+ private:
+  std::string name_;
+  double power_w_;
+  const double* now_s_;
+};
+
+}  // namespace cs::energy

@@ -1,0 +1,34 @@
+// Meter construction by name.
+#include "energy/meter_factory.hpp"
+
+#include <fmt/format.h>
+
+#include "energy/cpu_estimate_meter.hpp"
+#include "errors/error.hpp"
+
+namespace cs::energy {
+
+const std::vector<std::string>& known_meter_names() {
+  static const std::vector<std::string> kNames{"estimate"};
+  return kNames;
+}
+
+std::vector<std::unique_ptr<EnergyMeter>> make_meters(const std::vector<std::string>& names, const MeterOptions& options) {
+  std::vector<std::unique_ptr<EnergyMeter>> meters;
+  for (const auto& name : names) {
+    if (name == "estimate") {
+      CpuEstimateOptions estimate;
+      estimate.tdp_w = options.cpu_tdp_w;
+      estimate.cores = options.cpu_cores;
+      meters.push_back(std::make_unique<CpuEstimateMeter>(std::move(estimate)));
+    } else {
+      throw ConfigError(fmt::format("unknown meter '{}'", name));
+    }
+    if (const auto why = meters.back()->unavailable_reason(); !why.empty()) {
+      throw MeterError(fmt::format("meter '{}' cannot read on this node: {}", name, why));
+    }
+  }
+  return meters;
+}
+
+}  // namespace cs::energy

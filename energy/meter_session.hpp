@@ -1,0 +1,64 @@
+// One sampling thread per rank that reads every meter at a fixed interval.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "energy/meter.hpp"
+
+namespace cs::energy {
+
+struct PowerSample {
+  double t_s = 0.0;     ///< seconds since the session started
+  std::size_t meter = 0;
+  double power_w = 0.0;
+};
+
+struct MeterEnergy {
+  std::string name;
+  MeterKind kind = MeterKind::kSoftware;
+  Joules energy;
+};
+
+struct SessionReport {
+  std::vector<MeterEnergy> energy;   ///< per meter, since start()
+  std::vector<PowerSample> samples;
+  double duration_s = 0.0;
+  double sampler_cpu_s = 0.0;        ///< the sampling thread's own CPU time
+};
+
+class MeterSession {
+ public:
+  /// The session borrows the meters; they must outlive it.
+  MeterSession(std::vector<EnergyMeter*> meters, std::chrono::milliseconds interval);
+  ~MeterSession();
+  MeterSession(const MeterSession&) = delete;
+  MeterSession& operator=(const MeterSession&) = delete;
+
+  /// Takes the first reading and starts the sampling thread.
+  void start();
+  /// Energy per meter since start(); thread-safe, for per-epoch accounting.
+  std::vector<Joules> energy_so_far();
+  /// Stops the thread, takes a last reading, and returns everything recorded.
+  SessionReport stop();
+
+ private:
+  void sample_once();
+  double elapsed_s() const;
+
+  std::vector<EnergyMeter*> meters_;
+  std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::vector<Joules> first_, last_;
+  std::vector<double> last_t_s_;
+  std::vector<PowerSample> samples_;
+  std::chrono::steady_clock::time_point start_;
+  double sampler_cpu_s_ = 0.0;
+  std::jthread thread_;
+};
+
+}  // namespace cs::energy

@@ -1,0 +1,286 @@
+// Results file layout: column tables, root attributes, atomic replace.
+#include "io/results_store.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "errors/error.hpp"
+#include "io/hdf5.hpp"
+
+namespace cs::io {
+
+namespace {
+
+using h5::Column;
+using h5::ColumnType;
+using h5::Table;
+
+constexpr std::size_t kNameLen = 64;
+constexpr std::size_t kErrorLen = 256;
+constexpr const char* kProvenanceKeys[] = {"tool_version", "git_sha", "hosts", "libraries", "created_utc",
+                                           "slurm_job_id"};
+
+Column text(const char* name, std::size_t len = kNameLen) { return {name, ColumnType::kString, "", len}; }
+Column f64(const char* name, const char* units) { return {name, ColumnType::kFloat64, units, 0}; }
+Column i64(const char* name, const char* units = "") { return {name, ColumnType::kInt64, units, 0}; }
+Column i32(const char* name, const char* units = "") { return {name, ColumnType::kInt32, units, 0}; }
+
+std::string meter_column(const std::string& meter) { return "energy_" + meter + "_j"; }
+
+std::vector<Column> trial_columns(const std::vector<std::string>& meters) {
+  std::vector<Column> c{
+      i64("trial_id"),
+      text("arm"),
+      text("site"),
+      i32("rank"),
+      text("host"),
+      text("status", 16),
+      text("error", kErrorLen),
+      i32("threads"),
+      f64("start_unix_s", "s"),
+      f64("end_unix_s", "s"),
+      f64("duration_s", "s"),
+      i32("epochs", "1"),
+      f64("train_loss", "1"),
+      f64("val_accuracy", "1"),
+      text("primary_meter", 16),
+      f64("energy_j", "J"),
+  };
+  for (const auto& m : meters) c.push_back({meter_column(m), ColumnType::kFloat64, "J", 0});
+  for (auto extra : {f64("pue", "1"), f64("facility_energy_j", "J"), f64("intensity_g_per_kwh", "gCO2/kWh"),
+                     f64("co2_g", "gCO2"), f64("sampler_cpu_s", "s")}) {
+    c.push_back(extra);
+  }
+  return c;
+}
+
+Table trials_table(const std::vector<TrialResult>& results, const std::vector<std::string>& meters) {
+  Table t(trial_columns(meters));
+  for (const auto& r : results) {
+    t.add_row();
+    std::size_t i = 0;
+    t.set(i++, r.spec.id);
+    t.set(i++, r.spec.arm);
+    t.set(i++, r.site);
+    t.set(i++, std::int64_t{r.rank});
+    t.set(i++, r.host);
+    t.set(i++, std::string(search::to_string(r.status)));
+    t.set(i++, r.error);
+    t.set(i++, std::int64_t{r.threads});
+    t.set(i++, r.start_unix_s);
+    t.set(i++, r.end_unix_s);
+    t.set(i++, r.end_unix_s - r.start_unix_s);
+    t.set(i++, std::int64_t{r.epochs_done});
+    t.set(i++, r.train_loss);
+    t.set(i++, r.val_accuracy);
+    t.set(i++, r.primary_meter);
+    t.set(i++, r.energy_j);
+    for (const auto& m : meters) {
+      double value = std::nan("");
+      for (const auto& reading : r.meters) {
+        if (reading.meter == m) value = reading.energy_j;
+      }
+      t.set(i++, value);
+    }
+    for (double v : {r.pue, r.facility_energy_j, r.intensity_g_per_kwh, r.co2_g, r.sampler_cpu_s}) t.set(i++, v);
+  }
+  return t;
+}
+
+Table params_table(const std::vector<TrialResult>& results, const search::SearchSpace& space) {
+  std::vector<Column> columns{i64("trial_id")};
+  for (const auto& p : space.params()) {
+    const bool is_text = p.kind == search::ParamKind::kCategorical && std::holds_alternative<std::string>(p.choices[0]);
+    const bool is_int = p.kind == search::ParamKind::kInt ||
+                        (p.kind == search::ParamKind::kCategorical && std::holds_alternative<std::int64_t>(p.choices[0]));
+    columns.push_back(is_text ? text(p.name.c_str()) : Column{p.name, is_int ? ColumnType::kInt64 : ColumnType::kFloat64, "1", 0});
+  }
+  Table t(std::move(columns));
+  for (const auto& r : results) {
+    t.add_row();
+    t.set(0, r.spec.id);
+    for (std::size_t k = 0; k < space.size(); ++k) {
+      for (const auto& p : r.spec.params) {
+        if (p.name != space.params()[k].name) continue;
+        std::visit([&](const auto& v) { t.set(k + 1, v); }, p.value);
+      }
+    }
+  }
+  return t;
+}
+
+Table epochs_table(const std::vector<TrialResult>& results) {
+  Table t({i64("trial_id"), i32("epoch", "1"), f64("train_loss", "1"), f64("val_accuracy", "1"),
+           f64("energy_j", "J"), f64("duration_s", "s")});
+  for (const auto& r : results) {
+    for (const auto& e : r.epochs) {
+      t.add_row();
+      t.set(0, r.spec.id);
+      t.set(1, std::int64_t{e.epoch});
+      t.set(2, e.train_loss);
+      t.set(3, e.val_accuracy);
+      t.set(4, e.energy_j);
+      t.set(5, e.duration_s);
+    }
+  }
+  return t;
+}
+
+Table samples_table(const std::vector<TrialResult>& results) {
+  Table t({i64("trial_id"), text("meter", 16), f64("t_s", "s"), f64("power_w", "W")});
+  for (const auto& r : results) {
+    for (const auto& s : r.samples) {
+      t.add_row();
+      t.set(0, r.spec.id);
+      t.set(1, s.meter < r.meters.size() ? r.meters[s.meter].meter : std::string("?"));
+      t.set(2, s.t_s);
+      t.set(3, s.power_w);
+    }
+  }
+  return t;
+}
+
+Table sites_table(const std::vector<SiteConfig>& sites) {
+  Table t({text("name"), f64("pue", "1"), text("carbon_source", 128), f64("intensity_g_per_kwh", "gCO2/kWh")});
+  for (const auto& s : sites) {
+    t.add_row();
+    t.set(0, s.name);
+    t.set(1, s.pue);
+    t.set(2, fmt::format("constant {} gCO2/kWh", s.intensity_g_per_kwh));
+    t.set(3, s.intensity_g_per_kwh);
+  }
+  return t;
+}
+
+void check_writable_directory(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::absolute(path).parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) {
+    throw IoError(fmt::format("{}: the output directory {} does not exist or is not a directory", path, parent.string()));
+  }
+  const fs::path probe = parent / fmt::format(".carbonsweep-probe-{}", getpid());
+  {
+    std::ofstream out(probe);
+    if (!out) throw IoError(fmt::format("{}: the output directory {} is not writable", path, parent.string()));
+  }
+  fs::remove(probe, ec);
+}
+
+}  // namespace
+
+ResultsStore::ResultsStore(std::string path, StudyMeta meta) : path_(std::move(path)), meta_(std::move(meta)) {
+  h5::silence_error_stack();
+  check_writable_directory(path_);
+}
+
+void ResultsStore::append(TrialResult result) { results_.push_back(std::move(result)); }
+
+void ResultsStore::flush() {
+  const std::string tmp = path_ + ".tmp";
+  {
+    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "creating " + tmp);
+    h5::write_int_attribute(file.get(), "schema_version", kSchemaVersion);
+    h5::write_string_attribute(file.get(), "study_toml", meta_.study_toml);
+    for (const auto& [key, value] : meta_.provenance) h5::write_string_attribute(file.get(), key, value);
+    h5::write_table(file.get(), "trials", trials_table(results_, meta_.meters));
+    h5::write_table(file.get(), "params", params_table(results_, meta_.space));
+    h5::write_table(file.get(), "epochs", epochs_table(results_));
+    h5::write_table(file.get(), "samples", samples_table(results_));
+    h5::write_table(file.get(), "sites", sites_table(meta_.sites));
+    h5::check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flushing " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path_, ec);
+  if (ec) throw IoError(fmt::format("{}: cannot replace the results file: {}", path_, ec.message()));
+}
+
+LoadedResults load_results(const std::string& path) {
+  h5::silence_error_stack();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw IoError(fmt::format("{}: no such results file", path));
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw IoError(fmt::format("{}: not an HDF5 file (empty or truncated?)", path));
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "opening " + path);
+  LoadedResults out;
+  try {
+    out.schema_version = h5::read_int_attribute(file.get(), "schema_version");
+  } catch (const IoError&) {
+    throw IoError(fmt::format("{}: not a carbonsweep results file (no schema_version)", path));
+  }
+  if (out.schema_version != kSchemaVersion) {
+    throw IoError(fmt::format("{}: schema_version {} is not supported; this build reads version {}", path,
+                              out.schema_version, kSchemaVersion));
+  }
+  out.study_toml = h5::read_string_attribute(file.get(), "study_toml");
+  for (const char* key : kProvenanceKeys) {
+    if (H5Aexists(file.get(), key) > 0) out.provenance[key] = h5::read_string_attribute(file.get(), key);
+  }
+  const Table trials = h5::read_table(file.get(), "trials");
+  const Table params = h5::read_table(file.get(), "params");
+  const Table epochs = h5::read_table(file.get(), "epochs");
+  const auto col = [&](const char* name) { return trials.column_index(name); };
+  std::map<std::int64_t, std::size_t> by_id;
+  for (std::size_t row = 0; row < trials.rows(); ++row) {
+    TrialResult r;
+    r.spec.id = trials.get_int(row, col("trial_id"));
+    r.spec.arm = trials.get_string(row, col("arm"));
+    r.site = trials.get_string(row, col("site"));
+    r.rank = static_cast<std::int32_t>(trials.get_int(row, col("rank")));
+    r.host = trials.get_string(row, col("host"));
+    const std::string status = trials.get_string(row, col("status"));
+    for (auto s : {search::TrialStatus::kCompleted, search::TrialStatus::kFailed, search::TrialStatus::kDiverged,
+                   search::TrialStatus::kPruned}) {
+      if (status == search::to_string(s)) r.status = s;
+    }
+    r.error = trials.get_string(row, col("error"));
+    r.threads = static_cast<std::int32_t>(trials.get_int(row, col("threads")));
+    r.start_unix_s = trials.get_double(row, col("start_unix_s"));
+    r.end_unix_s = trials.get_double(row, col("end_unix_s"));
+    r.epochs_done = static_cast<std::int32_t>(trials.get_int(row, col("epochs")));
+    r.train_loss = trials.get_double(row, col("train_loss"));
+    r.val_accuracy = trials.get_double(row, col("val_accuracy"));
+    r.primary_meter = trials.get_string(row, col("primary_meter"));
+    r.energy_j = trials.get_double(row, col("energy_j"));
+    for (std::size_t c = 0; c < trials.columns().size(); ++c) {
+      const std::string& name = trials.columns()[c].name;
+      if (name.starts_with("energy_") && name.ends_with("_j") && name != "energy_j") {
+        r.meters.push_back({name.substr(7, name.size() - 9), "", trials.get_double(row, c)});
+      }
+    }
+    r.pue = trials.get_double(row, col("pue"));
+    r.facility_energy_j = trials.get_double(row, col("facility_energy_j"));
+    r.intensity_g_per_kwh = trials.get_double(row, col("intensity_g_per_kwh"));
+    r.co2_g = trials.get_double(row, col("co2_g"));
+    r.sampler_cpu_s = trials.get_double(row, col("sampler_cpu_s"));
+    by_id[r.spec.id] = out.trials.size();
+    out.trials.push_back(std::move(r));
+  }
+  for (std::size_t row = 0; row < params.rows(); ++row) {
+    const auto it = by_id.find(params.get_int(row, 0));
+    if (it == by_id.end()) continue;
+    auto& spec = out.trials[it->second].spec;
+    for (std::size_t c = 1; c < params.columns().size(); ++c) {
+      const auto& column = params.columns()[c];
+      search::ParamValue v;
+      if (column.type == ColumnType::kString) v = params.get_string(row, c);
+      else if (column.type == ColumnType::kFloat64) v = params.get_double(row, c);
+      else v = params.get_int(row, c);
+      spec.params.push_back({column.name, v});
+    }
+  }
+  for (std::size_t row = 0; row < epochs.rows(); ++row) {
+    const auto it = by_id.find(epochs.get_int(row, 0));
+    if (it == by_id.end()) continue;
+    out.trials[it->second].epochs.push_back({static_cast<std::int32_t>(epochs.get_int(row, 1)), epochs.get_double(row, 2),
+                                             epochs.get_double(row, 3), epochs.get_double(row, 4),
+                                             epochs.get_double(row, 5)});
+  }
+  return out;
+}
+
+}  // namespace cs::io

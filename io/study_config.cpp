@@ -1,0 +1,340 @@
+// TOML study parsing: a checked reader per table that tracks which keys were consumed.
+#include "io/study_config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include "errors/error.hpp"
+#include "io/duration.hpp"
+#include "search/sampler.hpp"
+
+namespace cs::io {
+
+namespace {
+
+/// Wraps one TOML table: typed getters with file:line:key errors, and a check for unknown keys.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string file, std::string where)
+      : table_(table), file_(std::move(file)), where_(std::move(where)) {}
+
+  [[noreturn]] void fail(const toml::node* node, std::string_view key, const std::string& what) const {
+    const auto line = node ? node->source().begin.line : table_.source().begin.line;
+    throw ConfigError(fmt::format("{}:{}: key '{}' in {}: {}", file_, line, key, where_, what));
+  }
+
+  const toml::node* find(std::string_view key) {
+    used_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  template <typename T>
+  std::optional<T> optional(std::string_view key, const char* expected) {
+    const toml::node* node = find(key);
+    if (!node) return std::nullopt;
+    if constexpr (std::is_same_v<T, double>) {
+      if (auto v = node->value<double>()) return *v;  // toml++ also converts integers
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      if (node->is_integer()) return *node->value<std::int64_t>();
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (node->is_boolean()) return *node->value<bool>();
+    } else {
+      if (node->is_string()) return *node->value<std::string>();
+    }
+    fail(node, key, fmt::format("expected {}, got {}", expected, type_name(*node)));
+  }
+
+  template <typename T>
+  T required(std::string_view key, const char* expected) {
+    auto v = optional<T>(key, expected);
+    if (!v) fail(nullptr, key, fmt::format("missing; expected {}", expected));
+    return *v;
+  }
+
+  const toml::table* subtable(std::string_view key) {
+    const toml::node* node = find(key);
+    if (node && !node->is_table()) fail(node, key, fmt::format("expected a table, got {}", type_name(*node)));
+    return node ? node->as_table() : nullptr;
+  }
+
+  /// Throws for the first key that was never asked for.
+  void reject_unknown_keys() const {
+    for (const auto& [k, node] : table_) {
+      if (!used_.contains(std::string(k.str()))) {
+        fail(&node, k.str(), fmt::format("unknown key; expected one of: {}", fmt::join(used_, ", ")));
+      }
+    }
+  }
+
+  const std::string& file() const { return file_; }
+
+  static std::string type_name(const toml::node& node) {
+    switch (node.type()) {
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a float";
+      case toml::node_type::boolean: return "a boolean";
+      case toml::node_type::array: return "an array";
+      case toml::node_type::table: return "a table";
+      default: return "a date or time";
+    }
+  }
+
+ private:
+  const toml::table& table_;
+  std::string file_;
+  std::string where_;
+  std::set<std::string> used_;
+};
+
+search::ParamValue to_param_value(const toml::node& node) {
+  if (node.is_integer()) return *node.value<std::int64_t>();
+  if (node.is_floating_point()) return *node.value<double>();
+  return *node.value<std::string>();
+}
+
+search::ParamSpec read_param(const std::string& name, const toml::table& table, const std::string& file) {
+  TableReader r(table, file, fmt::format("[search.space.{}]", name));
+  search::ParamSpec spec;
+  spec.name = name;
+  const std::string type = r.required<std::string>("type", "a string: float, int or categorical");
+  if (type == "categorical") {
+    spec.kind = search::ParamKind::kCategorical;
+    const toml::node* choices = r.find("choices");
+    if (!choices || !choices->is_array()) r.fail(choices, "choices", "expected an array of values");
+    for (const auto& c : *choices->as_array()) {
+      if (!c.is_integer() && !c.is_floating_point() && !c.is_string()) {
+        r.fail(&c, "choices", "each choice must be a number or a string");
+      }
+      spec.choices.push_back(to_param_value(c));
+    }
+  } else if (type == "float" || type == "int") {
+    spec.kind = type == "float" ? search::ParamKind::kFloat : search::ParamKind::kInt;
+    spec.low = r.required<double>("low", "a number");
+    spec.high = r.required<double>("high", "a number");
+    spec.log = r.optional<bool>("log", "true or false").value_or(false);
+  } else {
+    r.fail(table.get("type"), "type", fmt::format("unknown type '{}'; expected float, int or categorical", type));
+  }
+  r.reject_unknown_keys();
+  try {
+    search::validate(spec);
+  } catch (const ConfigError& e) {
+    r.fail(nullptr, name, e.what());
+  }
+  return spec;
+}
+
+std::int64_t positive_int(TableReader& r, std::string_view key, std::int64_t fallback) {
+  const auto v = r.optional<std::int64_t>(key, "an integer");
+  if (v && *v < 1) r.fail(r.find(key), key, fmt::format("expected an integer >= 1, got {}", *v));
+  return v.value_or(fallback);
+}
+
+void read_study_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("study");
+  if (!t) root.fail(nullptr, "study", "missing table [study]");
+  TableReader r(*t, root.file(), "[study]");
+  config.name = r.required<std::string>("name", "a string");
+  const auto seed = r.optional<std::int64_t>("seed", "an integer").value_or(0);
+  if (seed < 0) r.fail(r.find("seed"), "seed", "expected a non-negative integer");
+  config.seed = static_cast<std::uint64_t>(seed);
+  config.output = r.optional<std::string>("output", "a path").value_or(config.name + ".h5");
+  config.budget_trials = r.required<std::int64_t>("budget_trials", "an integer >= 1");
+  if (config.budget_trials < 1) {
+    r.fail(r.find("budget_trials"), "budget_trials", fmt::format("expected an integer >= 1, got {}", config.budget_trials));
+  }
+  r.reject_unknown_keys();
+}
+
+void read_search_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("search");
+  if (!t) root.fail(nullptr, "search", "missing table [search]");
+  TableReader r(*t, root.file(), "[search]");
+  config.strategy = r.optional<std::string>("strategy", "a string").value_or("random");
+  static const std::vector<std::string> kStrategies{"random", "grid", "sampled_grid"};
+  if (std::find(kStrategies.begin(), kStrategies.end(), config.strategy) == kStrategies.end()) {
+    r.fail(r.find("strategy"), "strategy",
+           fmt::format("unknown strategy '{}'; expected one of: {}", config.strategy, fmt::join(kStrategies, ", ")));
+  }
+  config.grid_resolution = static_cast<int>(positive_int(r, "grid_resolution", 3));
+  config.objective = r.optional<std::string>("objective", "a string").value_or("val_accuracy");
+  if (config.objective != "val_accuracy") {
+    r.fail(r.find("objective"), "objective", "expected 'val_accuracy' (maximised)");
+  }
+  const toml::table* space = r.subtable("space");
+  if (!space || space->empty()) r.fail(space, "space", "the search space is empty: add [search.space.NAME] tables");
+  std::vector<search::ParamSpec> params;
+  const auto& known = trainable_parameter_names();
+  for (const auto& [name, node] : *space) {
+    const std::string key(name.str());
+    if (!node.is_table()) r.fail(&node, key, "expected a table [search.space." + key + "]");
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      r.fail(&node, key, fmt::format("the model has no parameter '{}'; expected one of: {}", key, fmt::join(known, ", ")));
+    }
+    params.push_back(read_param(key, *node.as_table(), root.file()));
+  }
+  config.space = search::SearchSpace(std::move(params));
+  r.reject_unknown_keys();
+}
+
+void read_dataset_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("dataset");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[dataset]");
+  config.dataset.name = r.optional<std::string>("name", "a string").value_or(config.dataset.name);
+  if (config.dataset.name != "fashion-mnist") {
+    r.fail(r.find("name"), "name", fmt::format("unknown dataset '{}'; expected fashion-mnist", config.dataset.name));
+  }
+  config.dataset.path = r.optional<std::string>("path", "a directory").value_or(config.dataset.path);
+  config.dataset.train_subset = positive_int(r, "train_subset", 0);
+  config.dataset.test_subset = positive_int(r, "test_subset", 0);
+  r.reject_unknown_keys();
+}
+
+void read_model_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("model");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[model]");
+  config.model_family = r.optional<std::string>("family", "a string").value_or(config.model_family);
+  if (config.model_family != "simple_cnn") {
+    r.fail(r.find("family"), "family", fmt::format("unknown model family '{}'; expected simple_cnn", config.model_family));
+  }
+  r.reject_unknown_keys();
+}
+
+void read_training_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("training");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[training]");
+  auto& tr = config.training;
+  tr.epochs = static_cast<int>(positive_int(r, "epochs", tr.epochs));
+  tr.lr = r.optional<double>("lr", "a number").value_or(tr.lr);
+  if (!(tr.lr > 0.0)) r.fail(r.find("lr"), "lr", "expected a number > 0");
+  tr.momentum = r.optional<double>("momentum", "a number").value_or(tr.momentum);
+  if (!(tr.momentum >= 0.0 && tr.momentum < 1.0)) r.fail(r.find("momentum"), "momentum", "expected a number in [0, 1)");
+  tr.batch_size = positive_int(r, "batch_size", tr.batch_size);
+  tr.conv_blocks = positive_int(r, "conv_blocks", tr.conv_blocks);
+  tr.channels = positive_int(r, "channels", tr.channels);
+  const auto threads = r.optional<std::int64_t>("threads", "an integer (0 = automatic)").value_or(0);
+  if (threads < 0 || threads > 1024) r.fail(r.find("threads"), "threads", "expected an integer in [0, 1024]");
+  tr.threads = static_cast<int>(threads);
+  r.reject_unknown_keys();
+}
+
+void read_sites(TableReader& root, StudyConfig& config) {
+  const toml::node* node = root.find("sites");
+  if (!node) root.fail(nullptr, "sites", "missing; add at least one [[sites]] table");
+  if (!node->is_array_of_tables()) root.fail(node, "sites", "expected [[sites]] tables");
+  int index = 0;
+  for (const auto& item : *node->as_array()) {
+    ++index;
+    TableReader r(*item.as_table(), root.file(), fmt::format("[[sites]] #{}", index));
+    SiteConfig site;
+    site.name = r.required<std::string>("name", "a string");
+    if (site.name.empty() || site.name.size() > 63) r.fail(r.find("name"), "name", "expected 1 to 63 characters");
+    for (const auto& other : config.sites) {
+      if (other.name == site.name) r.fail(r.find("name"), "name", fmt::format("site '{}' is defined twice", site.name));
+    }
+    site.pue = r.required<double>("pue", "a number >= 1 (power usage effectiveness)");
+    if (!(site.pue >= 1.0) || !std::isfinite(site.pue)) {
+      r.fail(r.find("pue"), "pue", fmt::format("expected a number >= 1, got {}", site.pue));
+    }
+    site.intensity_g_per_kwh = r.required<double>("intensity_g_per_kwh", "a number of gCO2/kWh >= 0");
+    if (!(site.intensity_g_per_kwh >= 0.0) || !std::isfinite(site.intensity_g_per_kwh)) {
+      r.fail(r.find("intensity_g_per_kwh"), "intensity_g_per_kwh",
+             fmt::format("expected a number >= 0, got {}", site.intensity_g_per_kwh));
+    }
+    site.ranks = static_cast<int>(r.optional<std::int64_t>("ranks", "an integer").value_or(0));
+    if (site.ranks < 0) r.fail(r.find("ranks"), "ranks", "expected an integer >= 0");
+    if (const toml::node* hosts = r.find("hosts")) {
+      if (!hosts->is_array()) r.fail(hosts, "hosts", "expected an array of host names");
+      for (const auto& h : *hosts->as_array()) {
+        if (!h.is_string()) r.fail(&h, "hosts", "expected an array of host names");
+        site.hosts.push_back(*h.value<std::string>());
+      }
+    }
+    if (site.ranks > 0 && !site.hosts.empty()) r.fail(r.find("hosts"), "hosts", "give either ranks or hosts, not both");
+    r.reject_unknown_keys();
+    config.sites.push_back(std::move(site));
+  }
+}
+
+void read_energy_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("energy");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[energy]");
+  if (const toml::node* meters = r.find("meters")) {
+    if (!meters->is_array()) r.fail(meters, "meters", "expected an array of meter names");
+    config.energy.meters.clear();
+    for (const auto& m : *meters->as_array()) {
+      const auto name = m.value<std::string>();
+      if (!name || *name != "estimate") r.fail(&m, "meters", "unknown meter; expected: estimate");
+      config.energy.meters.push_back(*name);
+    }
+    if (config.energy.meters.empty()) r.fail(meters, "meters", "name at least one meter");
+  }
+  if (const auto interval = r.optional<std::string>("interval", "a duration such as \"100ms\"")) {
+    const auto ms = parse_duration(*interval);
+    if (!ms) {
+      r.fail(r.find("interval"), "interval",
+             fmt::format("'{}' is not a positive duration; write e.g. \"100ms\", \"1s\"", *interval));
+    }
+    config.energy.interval = *ms;
+  }
+  config.energy.cpu_tdp_w = r.optional<double>("cpu_tdp_w", "a number of watts");
+  if (config.energy.cpu_tdp_w && !(*config.energy.cpu_tdp_w > 0.0)) {
+    r.fail(r.find("cpu_tdp_w"), "cpu_tdp_w", "expected a number of watts > 0");
+  }
+  if (const auto cores = r.optional<std::int64_t>("cpu_cores", "an integer")) {
+    if (*cores < 1) r.fail(r.find("cpu_cores"), "cpu_cores", "expected an integer >= 1");
+    config.energy.cpu_cores = static_cast<int>(*cores);
+  }
+  r.reject_unknown_keys();
+}
+
+}  // namespace
+
+const std::vector<std::string>& trainable_parameter_names() {
+  static const std::vector<std::string> kNames{"lr", "momentum", "batch_size", "conv_blocks", "channels"};
+  return kNames;
+}
+
+StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
+  toml::table root_table;
+  try {
+    root_table = toml::parse(toml_text, path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  }
+  StudyConfig config;
+  config.path = path;
+  config.toml_text = toml_text;
+  TableReader root(root_table, path, "the study file");
+  read_study_table(root, config);
+  read_search_table(root, config);
+  read_dataset_table(root, config);
+  read_model_table(root, config);
+  read_training_table(root, config);
+  read_sites(root, config);
+  read_energy_table(root, config);
+  root.reject_unknown_keys();
+  return config;
+}
+
+StudyConfig load_study(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot open the study file", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_study(text.str(), path);
+}
+
+}  // namespace cs::io

@@ -1,0 +1,45 @@
+// Runs one trial on this rank: trains, meters, and prices the energy at the rank's site.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "energy/meter.hpp"
+#include "io/study_config.hpp"
+#include "io/trial_result.hpp"
+#include "nodes/trainer.hpp"
+
+namespace cs::nodes {
+
+struct WorkerIdentity {
+  int rank = 0;
+  std::string host;
+  io::SiteConfig site;
+  int threads = 1;  ///< LibTorch intra-op threads
+};
+
+/// Called after every epoch; kStop asks the trial to end early (pruning).
+using EpochReporter = std::function<EpochDecision(const io::EpochRecord&)>;
+
+class TrialRunner {
+ public:
+  /// Loads the dataset subsets and builds the meters once. Throws ConfigError or MeterError.
+  TrialRunner(const io::StudyConfig& config, WorkerIdentity identity);
+  ~TrialRunner();
+
+  /// Never throws for a failure inside the trial: that becomes a result with a status.
+  io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report);
+
+ private:
+  const io::StudyConfig& config_;
+  WorkerIdentity identity_;
+  Trainer trainer_;
+  std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
+};
+
+/// Training settings: the study's defaults, overridden by the trial's parameters.
+TrainSettings settings_for(const io::StudyConfig& config, const search::TrialSpec& spec);
+
+}  // namespace cs::nodes

@@ -1,0 +1,118 @@
+// Subcommand dispatch with Boost.Program_options; one-line errors and exit codes.
+#include "orchestrator/cli.hpp"
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "errors/error.hpp"
+#include "io/study_config.hpp"
+#include "nodes/fashion_mnist.hpp"
+#include "orchestrator/run_study.hpp"
+
+namespace po = boost::program_options;
+
+namespace cs::orchestrator {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: carbonsweep <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run STUDY.toml        run a study (under mpirun/srun, or alone in one process)\n"
+    "  validate STUDY.toml   check a study file and its dataset without running\n"
+    "\n"
+    "`carbonsweep <command> --help` shows the options of a command.\n";
+
+/// Parses `args` (the words after the command) with one positional STUDY argument.
+po::variables_map parse(const std::vector<std::string>& args, po::options_description& options) {
+  po::positional_options_description positional;
+  positional.add("study", 1);
+  po::options_description all;
+  all.add(options).add_options()("study", po::value<std::string>(), "study file");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+std::string require_study(const po::variables_map& vm, const char* command) {
+  if (!vm.count("study")) throw ConfigError(fmt::format("{}: missing STUDY.toml; see `carbonsweep {} --help`", command, command));
+  return vm["study"].as<std::string>();
+}
+
+int cmd_validate(const std::vector<std::string>& args) {
+  po::options_description options("carbonsweep validate STUDY.toml");
+  options.add_options()("help,h", "show this help");
+  const auto vm = parse(args, options);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return 0;
+  }
+  const auto config = io::load_study(require_study(vm, "validate"));
+  nodes::check_fashion_mnist(config.dataset.path);
+  std::cout << fmt::format("ok: study '{}': {} trials of {} search over {} parameters, {} sites, output {}\n",
+                           config.name, config.budget_trials, config.strategy, config.space.size(), config.sites.size(),
+                           config.output);
+  return 0;
+}
+
+int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
+  po::options_description options("carbonsweep run STUDY.toml [options]");
+  options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(),
+                                                     "results file (overrides [study] output)")(
+      "threads", po::value<int>(), "LibTorch threads per worker (overrides [training] threads)")(
+      "force", "replace an existing results file");
+  const auto vm = parse(args, options);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return 0;
+  }
+  RunOptions run;
+  run.study_path = require_study(vm, "run");
+  if (vm.count("output")) run.output = vm["output"].as<std::string>();
+  if (vm.count("threads")) {
+    run.threads = vm["threads"].as<int>();
+    if (*run.threads < 1) throw ConfigError("--threads must be >= 1");
+  }
+  run.force = vm.count("force") > 0;
+  return run_study(argc, argv, run);
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  try {
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+      std::cout << kUsage;
+      return argc < 2 ? 2 : 0;
+    }
+    const std::string command = argv[1];
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    if (command == "run") return cmd_run(&argc, &argv, args);
+    if (command == "validate") return cmd_validate(args);
+    std::cerr << fmt::format("carbonsweep: error: unknown command '{}'\n{}", command, kUsage);
+    return 2;
+  } catch (const po::error& e) {
+    std::cerr << "carbonsweep: error: " << e.what() << '\n';
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "carbonsweep: error: " << e.what() << '\n';
+    return 2;
+  } catch (const IoError& e) {
+    std::cerr << "carbonsweep: error: " << e.what() << '\n';
+    return 2;
+  } catch (const MeterError& e) {
+    std::cerr << "carbonsweep: error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "carbonsweep: internal error: " << e.what() << '\n';
+    return 1;
+  }
+}
+
+}  // namespace cs::orchestrator

@@ -1,0 +1,99 @@
+// MPI calls, each checked.
+#include "orchestrator/mpi_transport.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "errors/error.hpp"
+
+namespace cs::orchestrator {
+
+void mpi_check(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING] = {};
+  int len = 0;
+  MPI_Error_string(code, text, &len);
+  throw MpiError(fmt::format("MPI: {} failed: {}", what, std::string(text, static_cast<std::size_t>(len))));
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+  mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+}
+
+MpiSession::~MpiSession() { MPI_Finalize(); }
+
+std::vector<std::string> MpiSession::all_hosts() const {
+  constexpr int kLen = 256;
+  char name[kLen] = {};
+  gethostname(name, kLen - 1);
+  std::vector<char> all(static_cast<std::size_t>(kLen * size_));
+  mpi_check(MPI_Allgather(name, kLen, MPI_CHAR, all.data(), kLen, MPI_CHAR, MPI_COMM_WORLD), "MPI_Allgather");
+  std::vector<std::string> hosts;
+  for (int r = 0; r < size_; ++r) hosts.emplace_back(&all[static_cast<std::size_t>(r * kLen)]);
+  return hosts;
+}
+
+int MpiSession::count_on_node(bool counts) const {
+  MPI_Comm node = MPI_COMM_NULL;
+  mpi_check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
+  int mine = counts ? 1 : 0, total = 0;
+  const int rc = MPI_Allreduce(&mine, &total, 1, MPI_INT, MPI_SUM, node);
+  MPI_Comm_free(&node);
+  mpi_check(rc, "MPI_Allreduce");
+  return total;
+}
+
+int MpiSession::lowest_failing_rank(bool failed) const {
+  int mine = failed ? rank_ : INT_MAX, lowest = INT_MAX;
+  mpi_check(MPI_Allreduce(&mine, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+  return lowest == INT_MAX ? -1 : lowest;
+}
+
+std::string MpiSession::library_version() const {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int len = 0;
+  mpi_check(MPI_Get_library_version(text, &len), "MPI_Get_library_version");
+  std::string s(text, static_cast<std::size_t>(len));
+  return s.substr(0, s.find_first_of(",\n"));
+}
+
+void MpiTransport::send(int destination, const Message& message) {
+  const auto bytes = encode(message);
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX)) throw MpiError("protocol: message larger than 2 GiB");
+  mpi_check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, destination, tag_of(message), MPI_COMM_WORLD),
+            "MPI_Send");
+}
+
+std::optional<Envelope> MpiTransport::receive(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::microseconds(50);
+  while (true) {
+    int flag = 0;
+    MPI_Status status{};
+    mpi_check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
+    if (flag) {
+      int count = 0;
+      mpi_check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
+      std::vector<std::byte> bytes(static_cast<std::size_t>(count));
+      mpi_check(MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
+                         MPI_STATUS_IGNORE),
+                "MPI_Recv");
+      return Envelope{status.MPI_SOURCE, decode(bytes)};
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(5000));
+  }
+}
+
+}  // namespace cs::orchestrator

@@ -1,0 +1,51 @@
+// The MPI session (init/finalize) and the point-to-point transport over MPI_COMM_WORLD.
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+#include <vector>
+
+#include "orchestrator/transport.hpp"
+
+namespace cs::orchestrator {
+
+/// Throws MpiError naming `what` when an MPI call did not return MPI_SUCCESS.
+void mpi_check(int code, const char* what);
+
+/// MPI_Init_thread on construction, MPI_Finalize on destruction.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  /// Every rank's hostname, gathered once (collective).
+  std::vector<std::string> all_hosts() const;
+  /// How many of the ranks on this rank's node say `counts` (collective).
+  int count_on_node(bool counts) const;
+  /// The lowest rank for which `failed` is true, or -1 (collective).
+  int lowest_failing_rank(bool failed) const;
+  std::string library_version() const;
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+class MpiTransport final : public Transport {
+ public:
+  explicit MpiTransport(const MpiSession& session) : rank_(session.rank()) {}
+  int rank() const override { return rank_; }
+  void send(int destination, const Message& message) override;
+  /// Polls with MPI_Iprobe and short sleeps, so that a waiting coordinator does not spin a core.
+  std::optional<Envelope> receive(std::chrono::milliseconds timeout) override;
+
+ private:
+  int rank_;
+};
+
+}  // namespace cs::orchestrator

@@ -1,0 +1,98 @@
+// Progress reporting.
+#include "orchestrator/progress.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "energy/units.hpp"
+
+namespace cs::orchestrator {
+
+Progress::Progress(std::ostream& out, std::int64_t total, bool tty)
+    : out_(out), total_(total), tty_(tty), start_(std::chrono::steady_clock::now()) {}
+
+void Progress::trial_started() {
+  ++running_;
+  draw();
+}
+
+void Progress::trial_finished(const io::TrialResult& r) {
+  --running_;
+  ++done_;
+  if (r.status != search::TrialStatus::kCompleted && r.status != search::TrialStatus::kPruned) ++failed_;
+  if (r.status == search::TrialStatus::kCompleted && r.val_accuracy > best_accuracy_) {
+    best_accuracy_ = r.val_accuracy;
+    best_trial_ = r.spec.id;
+  }
+  facility_energy_j_ += r.facility_energy_j;
+  co2_g_ += r.co2_g;
+  draw();
+}
+
+void Progress::note(const std::string& text) {
+  if (tty_) out_ << "\r\033[K";
+  out_ << text << '\n';
+  if (tty_) draw();
+  out_.flush();
+}
+
+std::string Progress::line() const {
+  const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::string eta = done_ == 0 ? "?" : format_duration(elapsed_s / static_cast<double>(done_) *
+                                                             static_cast<double>(total_ - done_));
+  const std::string best =
+      best_trial_ < 0 ? "-" : fmt::format("{:.4f} (trial {})", best_accuracy_, best_trial_);
+  return fmt::format("[{}/{}] running {} failed {} | best acc {} | {:.6f} kWh | {:.4f} gCO2 | elapsed {} | ETA {}",
+                     done_, total_, running_, failed_, best, facility_energy_j_ / energy::kJoulesPerKwh, co2_g_,
+                     format_duration(elapsed_s), eta);
+}
+
+void Progress::draw() {
+  if (tty_) {
+    out_ << "\r\033[K" << line();
+  } else {
+    out_ << line() << '\n';
+  }
+  out_.flush();
+}
+
+void Progress::close() {
+  if (tty_) out_ << '\n';
+  out_.flush();
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<long long>(std::max(seconds, 0.0) + 0.5);
+  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
+
+std::string site_summary(const std::vector<io::TrialResult>& results) {
+  struct Totals {
+    int trials = 0, failed = 0;
+    double device_j = 0, facility_j = 0, co2_g = 0, best = -1;
+  };
+  std::map<std::string, Totals> sites;
+  for (const auto& r : results) {
+    auto& t = sites[r.site];
+    ++t.trials;
+    if (r.status == search::TrialStatus::kFailed || r.status == search::TrialStatus::kDiverged) ++t.failed;
+    t.device_j += r.energy_j;
+    t.facility_j += r.facility_energy_j;
+    t.co2_g += r.co2_g;
+    if (r.status == search::TrialStatus::kCompleted) t.best = std::max(t.best, r.val_accuracy);
+  }
+  std::string out = fmt::format("{:<16} {:>6} {:>6} {:>14} {:>16} {:>10} {:>9}\n", "site", "trials", "failed",
+                                "device [kWh]", "facility [kWh]", "CO2 [g]", "best acc");
+  for (const auto& [name, t] : sites) {
+    out += fmt::format("{:<16} {:>6} {:>6} {:>14.6f} {:>16.6f} {:>10.4f} {:>9}\n", name, t.trials, t.failed,
+                       t.device_j / energy::kJoulesPerKwh, t.facility_j / energy::kJoulesPerKwh, t.co2_g,
+                       t.best < 0 ? std::string("-") : fmt::format("{:.4f}", t.best));
+  }
+  return out;
+}
+
+}  // namespace cs::orchestrator

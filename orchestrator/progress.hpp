@@ -1,0 +1,46 @@
+// The coordinator's progress line and the end-of-study summary per site.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "io/trial_result.hpp"
+
+namespace cs::orchestrator {
+
+class Progress {
+ public:
+  /// On a TTY the line is redrawn in place; otherwise one line is printed per event (Slurm logs).
+  Progress(std::ostream& out, std::int64_t total, bool tty);
+
+  void trial_started();
+  void trial_finished(const io::TrialResult& result);
+  void note(const std::string& text);
+  /// Ends the in-place line, if any.
+  void close();
+
+  /// The current line: done/total, running, failed, best accuracy, kWh, gCO2, ETA.
+  std::string line() const;
+
+ private:
+  void draw();
+
+  std::ostream& out_;
+  std::int64_t total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  std::int64_t done_ = 0, running_ = 0, failed_ = 0;
+  double best_accuracy_ = -1.0;
+  std::int64_t best_trial_ = -1;
+  double facility_energy_j_ = 0.0, co2_g_ = 0.0;
+};
+
+/// Formats seconds as "1h02m", "3m05s" or "42s".
+std::string format_duration(double seconds);
+
+/// A table per site: trials, device and facility energy (kWh), CO2 (g), best accuracy.
+std::string site_summary(const std::vector<io::TrialResult>& results);
+
+}  // namespace cs::orchestrator

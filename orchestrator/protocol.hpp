@@ -1,0 +1,54 @@
+// The versioned messages between the coordinator and the workers, and their byte encoding.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "io/trial_result.hpp"
+#include "search/trial_spec.hpp"
+
+namespace cs::orchestrator {
+
+inline constexpr std::uint8_t kProtocolVersion = 1;
+
+/// A worker is ready for a trial.
+struct Ready {
+  std::int32_t rank = 0;
+};
+/// The coordinator hands a trial to a worker.
+struct Assign {
+  search::TrialSpec spec;
+};
+/// No more work: the worker exits its loop.
+struct Shutdown {
+  std::string reason;
+};
+/// A worker finished one epoch of a running trial.
+struct EpochReport {
+  std::int64_t trial_id = 0;
+  io::EpochRecord record;
+};
+/// A worker finished a trial (completed, failed, diverged or pruned).
+struct ResultReport {
+  io::TrialResult result;
+};
+/// A worker cannot go on (e.g. its dataset failed to load) and leaves the study.
+struct Goodbye {
+  std::int32_t rank = 0;
+  std::string reason;
+};
+
+using Message = std::variant<Ready, Assign, Shutdown, EpochReport, ResultReport, Goodbye>;
+
+/// The message's type code, also used as the MPI tag.
+int tag_of(const Message& message);
+
+std::vector<std::byte> encode(const Message& message);
+/// Throws MpiError when the bytes are truncated, of another protocol version, or unknown.
+Message decode(std::span<const std::byte> bytes);
+
+}  // namespace cs::orchestrator

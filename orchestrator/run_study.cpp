@@ -1,0 +1,165 @@
+// Start-up agreement, role split, and the end-of-study report of `carbonsweep run`.
+#include "orchestrator/run_study.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "errors/error.hpp"
+#include "io/hdf5.hpp"
+#include "io/results_store.hpp"
+#include "nodes/fashion_mnist.hpp"
+#include "nodes/trial_runner.hpp"
+#include "orchestrator/coordinator.hpp"
+#include "orchestrator/mpi_transport.hpp"
+#include "orchestrator/site_map.hpp"
+#include "orchestrator/worker.hpp"
+
+#ifndef CS_VERSION
+#define CS_VERSION "0.0.0"
+#endif
+#ifndef CS_GIT_SHA
+#define CS_GIT_SHA "unknown"
+#endif
+
+namespace cs::orchestrator {
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
+  io::StudyConfig config = io::load_study(options.study_path);
+  if (options.output) config.output = *options.output;
+  if (options.threads) config.training.threads = *options.threads;
+  nodes::check_fashion_mnist(config.dataset.path);
+  if (is_coordinator && !options.force && std::filesystem::exists(config.output)) {
+    throw ConfigError(fmt::format("{}: the results file already exists; pass --force to replace it, or set another "
+                                  "output",
+                                  config.output));
+  }
+  return config;
+}
+
+io::StudyMeta study_meta(const io::StudyConfig& config, const std::vector<std::string>& hosts, const std::string& mpi) {
+  const std::set<std::string> unique_hosts(hosts.begin(), hosts.end());
+  io::StudyMeta meta{config.toml_text, config.space, config.sites, config.energy.meters, {}};
+  meta.provenance = {
+      {"tool_version", CS_VERSION},
+      {"git_sha", CS_GIT_SHA},
+      {"hosts", fmt::format("{}", fmt::join(unique_hosts, ","))},
+      {"libraries", fmt::format("{}; {}; libtorch {}", io::h5::library_version(), mpi, nodes::torch_version())},
+      {"created_utc", utc_now()},
+  };
+  if (const char* job = std::getenv("SLURM_JOB_ID")) meta.provenance["slurm_job_id"] = job;
+  return meta;
+}
+
+int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsStore& store, std::vector<int> workers) {
+  auto sampler = search::make_sampler(config.space, {config.strategy, config.seed, config.grid_resolution});
+  Progress progress(std::cerr, config.budget_trials, isatty(STDERR_FILENO) == 1);
+  store.flush();
+  Coordinator coordinator(transport, *sampler, store, progress, config.budget_trials, std::move(workers));
+  const auto summary = coordinator.run();
+  progress.close();
+  store.flush();
+  std::cout << fmt::format("study '{}': {} trials done, {} failed\n", config.name, summary.trials_done,
+                           summary.trials_failed)
+            << site_summary(store.results()) << fmt::format("results: {}\n", std::filesystem::absolute(store.path()).string());
+  if (summary.trials_done < config.budget_trials) {
+    std::cerr << fmt::format("carbonsweep: error: only {} of {} trials ran; see the warnings above\n",
+                             summary.trials_done, config.budget_trials);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int worker_threads(int configured, int workers_on_node, int node_cores) {
+  if (configured > 0) return configured;
+  return std::max(1, node_cores / std::max(1, workers_on_node));
+}
+
+int run_study(int* argc, char*** argv, const RunOptions& options) {
+  MpiSession mpi(argc, argv);
+  const bool is_coordinator = mpi.rank() == 0;
+  const auto hosts = mpi.all_hosts();
+
+  // Every rank checks the input; the lowest failing rank prints its one-line error and all exit 2.
+  io::StudyConfig config;
+  std::unique_ptr<io::ResultsStore> store;
+  std::string error;
+  try {
+    config = load_and_check(options, is_coordinator);
+    if (is_coordinator) {
+      store = std::make_unique<io::ResultsStore>(config.output, study_meta(config, hosts, mpi.library_version()));
+    }
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  const int failing = mpi.lowest_failing_rank(!error.empty());
+  if (failing >= 0) {
+    if (failing == mpi.rank()) std::cerr << "carbonsweep: error: " << error << '\n';
+    return 2;
+  }
+
+  const int node_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const auto make_runner = [&](int rank, const std::string& host, const io::SiteConfig& site, int threads) {
+    return [&config, rank, host, site, threads] {
+      nodes::set_torch_threads(threads);
+      return std::make_unique<nodes::TrialRunner>(config, nodes::WorkerIdentity{rank, host, site, threads});
+    };
+  };
+
+  if (mpi.size() == 1) {
+    // One rank alone: the coordinator and one worker in one process, over in-process queues.
+    InProcessHub hub(2);
+    const auto site = config.sites[assign_sites(config.sites, {hosts[0]})[0]];
+    const int threads = worker_threads(config.training.threads, 1, node_cores);
+    std::jthread worker([&] { run_worker(hub.endpoint(1), 0, make_runner(0, hosts[0], site, threads)); });
+    try {
+      return coordinate(hub.endpoint(0), config, *store, {1});
+    } catch (...) {
+      hub.endpoint(0).send(1, Shutdown{"the coordinator failed"});  // let the worker thread end
+      throw;
+    }
+  }
+
+  MpiTransport transport(mpi);
+  const int workers_here = mpi.count_on_node(!is_coordinator);
+  if (is_coordinator) {
+    std::vector<int> workers;
+    for (int r = 1; r < mpi.size(); ++r) workers.push_back(r);
+    try {
+      return coordinate(transport, config, *store, workers);
+    } catch (const std::exception& e) {
+      // The workers wait for this rank; end the whole job rather than leave it hanging.
+      std::cerr << "carbonsweep: error: " << e.what() << '\n';
+      MPI_Abort(MPI_COMM_WORLD, 1);
+      return 1;
+    }
+  }
+  const std::vector<std::string> worker_hosts(hosts.begin() + 1, hosts.end());
+  const auto site = config.sites[assign_sites(config.sites, worker_hosts)[static_cast<std::size_t>(mpi.rank() - 1)]];
+  const int threads = worker_threads(config.training.threads, workers_here, node_cores);
+  run_worker(transport, 0, make_runner(mpi.rank(), hosts[static_cast<std::size_t>(mpi.rank())], site, threads));
+  return 0;
+}
+
+}  // namespace cs::orchestrator

@@ -1,0 +1,23 @@
+// `carbonsweep run`: the study under MPI (or alone in one process).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace cs::orchestrator {
+
+struct RunOptions {
+  std::string study_path;
+  std::optional<std::string> output;  ///< overrides [study] output
+  std::optional<int> threads;         ///< overrides [training] threads
+  bool force = false;                 ///< replace an existing results file
+};
+
+/// Collective over MPI_COMM_WORLD. Returns the process exit code.
+int run_study(int* argc, char*** argv, const RunOptions& options);
+
+/// LibTorch threads for a worker: the configured number, else the node's cores shared
+/// among the workers on it.
+int worker_threads(int configured, int workers_on_node, int node_cores);
+
+}  // namespace cs::orchestrator

@@ -1,0 +1,37 @@
+// The worker loop.
+#include "orchestrator/worker.hpp"
+
+#include <fmt/format.h>
+
+#include "errors/error.hpp"
+
+namespace cs::orchestrator {
+
+int run_worker(Transport& transport, int coordinator, const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner) {
+  std::unique_ptr<nodes::TrialRunner> runner;
+  try {
+    runner = make_runner();
+  } catch (const std::exception& e) {
+    transport.send(coordinator, Goodbye{transport.rank(), e.what()});
+    return 0;
+  }
+  int trials = 0;
+  while (true) {
+    transport.send(coordinator, Ready{transport.rank()});
+    std::optional<Envelope> envelope;
+    while (!(envelope = transport.receive(std::chrono::milliseconds(1000)))) {
+    }
+    if (std::holds_alternative<Shutdown>(envelope->message)) return trials;
+    const auto* assign = std::get_if<Assign>(&envelope->message);
+    if (!assign) throw MpiError(fmt::format("worker {}: unexpected message from rank {}", transport.rank(), envelope->source));
+    const auto& spec = assign->spec;
+    auto result = runner->run(spec, [&](const io::EpochRecord& record) {
+      transport.send(coordinator, EpochReport{spec.id, record});
+      return nodes::EpochDecision::kContinue;
+    });
+    transport.send(coordinator, ResultReport{std::move(result)});
+    ++trials;
+  }
+}
+
+}  // namespace cs::orchestrator

@@ -1,0 +1,16 @@
+// Ranks 1..N: ask for a trial, run it, report its epochs and result, until told to stop.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "nodes/trial_runner.hpp"
+#include "orchestrator/transport.hpp"
+
+namespace cs::orchestrator {
+
+/// Builds the runner (loading the dataset); if that throws, the worker says Goodbye with the
+/// reason instead of leaving the coordinator waiting. Returns the number of trials run.
+int run_worker(Transport& transport, int coordinator, const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner);
+
+}  // namespace cs::orchestrator

@@ -1,0 +1,27 @@
+// Grid search: the full factorial in a fixed order, or a seeded draw from it without replacement.
+#pragma once
+
+#include <vector>
+
+#include "search/sampler.hpp"
+
+namespace cs::search {
+
+class GridSampler final : public Sampler {
+ public:
+  /// `resolution` values per float or int parameter (fewer when an int range is smaller);
+  /// every choice of a categorical. With `shuffle`, the grid is visited in a seeded order.
+  GridSampler(SearchSpace space, int resolution, bool shuffle, std::uint64_t seed);
+  std::string name() const override { return "grid"; }
+  std::optional<TrialSpec> suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) override;
+  void observe(const Observation&) override {}
+
+  std::size_t grid_size() const { return order_.size(); }
+
+ private:
+  SearchSpace space_;
+  std::vector<std::vector<ParamValue>> axes_;
+  std::vector<std::size_t> order_;
+};
+
+}  // namespace cs::search

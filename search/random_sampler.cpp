@@ -1,0 +1,29 @@
+// Random search over the unit cube with a counter-based generator.
+#include "search/random_sampler.hpp"
+
+namespace cs::search {
+
+namespace {
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+double counter_uniform(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {
+  const std::uint64_t h = splitmix64(splitmix64(splitmix64(seed) ^ stream) ^ index);
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+std::optional<TrialSpec> RandomSampler::suggest(std::int64_t trial_id, std::span<const TrialSpec>) {
+  TrialSpec spec{.id = trial_id, .arm = name(), .params = {}};
+  for (std::size_t k = 0; k < space_.size(); ++k) {
+    const double u = counter_uniform(seed_, k, static_cast<std::uint64_t>(trial_id));
+    spec.params.push_back({space_.params()[k].name, space_.from_unit(k, u)});
+  }
+  return spec;
+}
+
+}  // namespace cs::search

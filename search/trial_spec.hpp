@@ -1,0 +1,30 @@
+// What the coordinator hands to a worker, and what a sampler learns back.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "search/space.hpp"
+
+namespace cs::search {
+
+struct TrialSpec {
+  std::int64_t id = 0;   ///< global trial index within the study, from 0
+  std::string arm;       ///< which strategy proposed it
+  std::vector<Param> params;
+  friend bool operator==(const TrialSpec&, const TrialSpec&) = default;
+};
+
+enum class TrialStatus { kCompleted, kFailed, kDiverged, kPruned };
+
+const char* to_string(TrialStatus status);
+
+struct Observation {
+  TrialSpec spec;
+  TrialStatus status = TrialStatus::kCompleted;
+  double objective = 0.0;  ///< the value the arm maximises (e.g. validation accuracy)
+  double energy_j = 0.0;
+};
+
+}  // namespace cs::search
