@@ -11,8 +11,8 @@ namespace cs::energy {
 
 ConstantCarbonSource::ConstantCarbonSource(double intensity_g_per_kwh) : intensity_g_per_kwh_(intensity_g_per_kwh) {
   if (!std::isfinite(intensity_g_per_kwh) || intensity_g_per_kwh < 0.0) {
-    throw ConfigError(fmt::format("carbon intensity must be a non-negative number of gCO2/kWh, got {}",
-                                  intensity_g_per_kwh));
+    throw ConfigError(
+        fmt::format("carbon intensity must be a non-negative number of gCO2/kWh, got {}", intensity_g_per_kwh));
   }
 }
 

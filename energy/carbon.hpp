@@ -29,7 +29,7 @@ class ConstantCarbonSource final : public CarbonSource {
 };
 
 struct Emissions {
-  Joules facility_energy;        ///< device energy x PUE
+  Joules facility_energy;  ///< device energy x PUE
   double intensity_g_per_kwh = 0.0;
   double co2_g = 0.0;
 };

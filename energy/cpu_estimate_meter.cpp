@@ -25,10 +25,14 @@ struct TdpEntry {
 
 // Manufacturer specifications (Intel ARK, AMD product pages); see docs/energy.md.
 constexpr std::array kTdpTable{
-    TdpEntry{"Xeon(R) Platinum 8480+", 350, 56}, TdpEntry{"Xeon(R) Platinum 8380", 270, 40},
-    TdpEntry{"Xeon(R) Gold 6248", 150, 20},      TdpEntry{"Xeon(R) Gold 6148", 150, 20},
-    TdpEntry{"Xeon(R) CPU E5-2680 v4", 120, 14}, TdpEntry{"EPYC 9654", 360, 96},
-    TdpEntry{"EPYC 7763", 280, 64},              TdpEntry{"EPYC 7742", 225, 64},
+    TdpEntry{"Xeon(R) Platinum 8480+", 350, 56},
+    TdpEntry{"Xeon(R) Platinum 8380", 270, 40},
+    TdpEntry{"Xeon(R) Gold 6248", 150, 20},
+    TdpEntry{"Xeon(R) Gold 6148", 150, 20},
+    TdpEntry{"Xeon(R) CPU E5-2680 v4", 120, 14},
+    TdpEntry{"EPYC 9654", 360, 96},
+    TdpEntry{"EPYC 7763", 280, 64},
+    TdpEntry{"EPYC 7742", 225, 64},
     TdpEntry{"Core(TM) i7-8700", 65, 6},
 };
 

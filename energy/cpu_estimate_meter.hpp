@@ -30,11 +30,11 @@ std::optional<CpuPower> lookup_cpu_power(const std::string& model_name);
 CpuPower detect_cpu_power(const std::string& proc_root = "/proc");
 
 struct CpuEstimateOptions {
-  std::string proc_root = "/proc";      ///< a fake tree in tests
-  std::optional<double> tdp_w;          ///< the study file's override
+  std::string proc_root = "/proc";  ///< a fake tree in tests
+  std::optional<double> tdp_w;      ///< the study file's override
   std::optional<int> cores;
   double ram_w_per_gib = kRamWattsPerGib;
-  std::function<double()> now_s;        ///< monotonic seconds; steady_clock when empty
+  std::function<double()> now_s;  ///< monotonic seconds; steady_clock when empty
 };
 
 class CpuEstimateMeter final : public EnergyMeter {

@@ -13,7 +13,8 @@ const std::vector<std::string>& known_meter_names() {
   return kNames;
 }
 
-std::vector<std::unique_ptr<EnergyMeter>> make_meters(const std::vector<std::string>& names, const MeterOptions& options) {
+std::vector<std::unique_ptr<EnergyMeter>> make_meters(const std::vector<std::string>& names,
+                                                      const MeterOptions& options) {
   std::vector<std::unique_ptr<EnergyMeter>> meters;
   for (const auto& name : names) {
     if (name == "estimate") {

@@ -19,6 +19,7 @@ struct MeterOptions {
 const std::vector<std::string>& known_meter_names();
 
 /// Throws ConfigError for an unknown name, and MeterError when a named meter cannot read here.
-std::vector<std::unique_ptr<EnergyMeter>> make_meters(const std::vector<std::string>& names, const MeterOptions& options);
+std::vector<std::unique_ptr<EnergyMeter>> make_meters(const std::vector<std::string>& names,
+                                                      const MeterOptions& options);
 
 }  // namespace cs::energy

@@ -13,7 +13,7 @@
 namespace cs::energy {
 
 struct PowerSample {
-  double t_s = 0.0;     ///< seconds since the session started
+  double t_s = 0.0;  ///< seconds since the session started
   std::size_t meter = 0;
   double power_w = 0.0;
 };
@@ -25,10 +25,10 @@ struct MeterEnergy {
 };
 
 struct SessionReport {
-  std::vector<MeterEnergy> energy;   ///< per meter, since start()
+  std::vector<MeterEnergy> energy;  ///< per meter, since start()
   std::vector<PowerSample> samples;
   double duration_s = 0.0;
-  double sampler_cpu_s = 0.0;        ///< the sampling thread's own CPU time
+  double sampler_cpu_s = 0.0;  ///< the sampling thread's own CPU time
 };
 
 class MeterSession {

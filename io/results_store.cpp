@@ -22,8 +22,8 @@ using h5::Table;
 
 constexpr std::size_t kNameLen = 64;
 constexpr std::size_t kErrorLen = 256;
-constexpr const char* kProvenanceKeys[] = {"tool_version", "git_sha", "hosts", "libraries", "created_utc",
-                                           "slurm_job_id"};
+constexpr const char* kProvenanceKeys[] = {"tool_version", "git_sha",     "hosts",
+                                           "libraries",    "created_utc", "slurm_job_id"};
 
 Column text(const char* name, std::size_t len = kNameLen) { return {name, ColumnType::kString, "", len}; }
 Column f64(const char* name, const char* units) { return {name, ColumnType::kFloat64, units, 0}; }
@@ -96,9 +96,10 @@ Table params_table(const std::vector<TrialResult>& results, const search::Search
   std::vector<Column> columns{i64("trial_id")};
   for (const auto& p : space.params()) {
     const bool is_text = p.kind == search::ParamKind::kCategorical && std::holds_alternative<std::string>(p.choices[0]);
-    const bool is_int = p.kind == search::ParamKind::kInt ||
-                        (p.kind == search::ParamKind::kCategorical && std::holds_alternative<std::int64_t>(p.choices[0]));
-    columns.push_back(is_text ? text(p.name.c_str()) : Column{p.name, is_int ? ColumnType::kInt64 : ColumnType::kFloat64, "1", 0});
+    const bool is_int = p.kind == search::ParamKind::kInt || (p.kind == search::ParamKind::kCategorical &&
+                                                              std::holds_alternative<std::int64_t>(p.choices[0]));
+    columns.push_back(is_text ? text(p.name.c_str())
+                              : Column{p.name, is_int ? ColumnType::kInt64 : ColumnType::kFloat64, "1", 0});
   }
   Table t(std::move(columns));
   for (const auto& r : results) {
@@ -115,8 +116,8 @@ Table params_table(const std::vector<TrialResult>& results, const search::Search
 }
 
 Table epochs_table(const std::vector<TrialResult>& results) {
-  Table t({i64("trial_id"), i32("epoch", "1"), f64("train_loss", "1"), f64("val_accuracy", "1"),
-           f64("energy_j", "J"), f64("duration_s", "s")});
+  Table t({i64("trial_id"), i32("epoch", "1"), f64("train_loss", "1"), f64("val_accuracy", "1"), f64("energy_j", "J"),
+           f64("duration_s", "s")});
   for (const auto& r : results) {
     for (const auto& e : r.epochs) {
       t.add_row();
@@ -162,7 +163,8 @@ void check_writable_directory(const std::string& path) {
   const fs::path parent = fs::absolute(path).parent_path();
   std::error_code ec;
   if (!fs::is_directory(parent, ec)) {
-    throw IoError(fmt::format("{}: the output directory {} does not exist or is not a directory", path, parent.string()));
+    throw IoError(
+        fmt::format("{}: the output directory {} does not exist or is not a directory", path, parent.string()));
   }
   const fs::path probe = parent / fmt::format(".carbonsweep-probe-{}", getpid());
   {
@@ -267,18 +269,21 @@ LoadedResults load_results(const std::string& path) {
     for (std::size_t c = 1; c < params.columns().size(); ++c) {
       const auto& column = params.columns()[c];
       search::ParamValue v;
-      if (column.type == ColumnType::kString) v = params.get_string(row, c);
-      else if (column.type == ColumnType::kFloat64) v = params.get_double(row, c);
-      else v = params.get_int(row, c);
+      if (column.type == ColumnType::kString)
+        v = params.get_string(row, c);
+      else if (column.type == ColumnType::kFloat64)
+        v = params.get_double(row, c);
+      else
+        v = params.get_int(row, c);
       spec.params.push_back({column.name, v});
     }
   }
   for (std::size_t row = 0; row < epochs.rows(); ++row) {
     const auto it = by_id.find(epochs.get_int(row, 0));
     if (it == by_id.end()) continue;
-    out.trials[it->second].epochs.push_back({static_cast<std::int32_t>(epochs.get_int(row, 1)), epochs.get_double(row, 2),
-                                             epochs.get_double(row, 3), epochs.get_double(row, 4),
-                                             epochs.get_double(row, 5)});
+    out.trials[it->second].epochs.push_back({static_cast<std::int32_t>(epochs.get_int(row, 1)),
+                                             epochs.get_double(row, 2), epochs.get_double(row, 3),
+                                             epochs.get_double(row, 4), epochs.get_double(row, 5)});
   }
   return out;
 }

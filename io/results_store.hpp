@@ -16,7 +16,7 @@ struct StudyMeta {
   std::string study_toml;  ///< the study file verbatim
   search::SearchSpace space;
   std::vector<SiteConfig> sites;
-  std::vector<std::string> meters;               ///< meter names, the order of the energy columns
+  std::vector<std::string> meters;                ///< meter names, the order of the energy columns
   std::map<std::string, std::string> provenance;  ///< root attributes: tool_version, git_sha, hosts, ...
 };
 

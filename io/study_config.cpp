@@ -149,7 +149,8 @@ void read_study_table(TableReader& root, StudyConfig& config) {
   config.output = r.optional<std::string>("output", "a path").value_or(config.name + ".h5");
   config.budget_trials = r.required<std::int64_t>("budget_trials", "an integer >= 1");
   if (config.budget_trials < 1) {
-    r.fail(r.find("budget_trials"), "budget_trials", fmt::format("expected an integer >= 1, got {}", config.budget_trials));
+    r.fail(r.find("budget_trials"), "budget_trials",
+           fmt::format("expected an integer >= 1, got {}", config.budget_trials));
   }
   r.reject_unknown_keys();
 }
@@ -177,7 +178,8 @@ void read_search_table(TableReader& root, StudyConfig& config) {
     const std::string key(name.str());
     if (!node.is_table()) r.fail(&node, key, "expected a table [search.space." + key + "]");
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      r.fail(&node, key, fmt::format("the model has no parameter '{}'; expected one of: {}", key, fmt::join(known, ", ")));
+      r.fail(&node, key,
+             fmt::format("the model has no parameter '{}'; expected one of: {}", key, fmt::join(known, ", ")));
     }
     params.push_back(read_param(key, *node.as_table(), root.file()));
   }
@@ -205,7 +207,8 @@ void read_model_table(TableReader& root, StudyConfig& config) {
   TableReader r(*t, root.file(), "[model]");
   config.model_family = r.optional<std::string>("family", "a string").value_or(config.model_family);
   if (config.model_family != "simple_cnn") {
-    r.fail(r.find("family"), "family", fmt::format("unknown model family '{}'; expected simple_cnn", config.model_family));
+    r.fail(r.find("family"), "family",
+           fmt::format("unknown model family '{}'; expected simple_cnn", config.model_family));
   }
   r.reject_unknown_keys();
 }

@@ -28,12 +28,12 @@ struct DatasetConfig {
 
 struct TrainingConfig {
   int epochs = 1;
-  double lr = 0.01;         ///< defaults for parameters the search space does not set
+  double lr = 0.01;  ///< defaults for parameters the search space does not set
   double momentum = 0.9;
   std::int64_t batch_size = 64;
   std::int64_t conv_blocks = 2;
   std::int64_t channels = 16;
-  int threads = 0;          ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
+  int threads = 0;  ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
 };
 
 struct EnergyConfig {

@@ -41,12 +41,12 @@ struct TrialResult {
   std::vector<MeterReading> meters;
   std::vector<energy::PowerSample> samples;  ///< PowerSample::meter indexes `meters`
   std::string primary_meter;
-  double energy_j = 0.0;           ///< device energy from the primary meter
+  double energy_j = 0.0;  ///< device energy from the primary meter
   double pue = 1.0;
   double facility_energy_j = 0.0;  ///< energy_j x pue
   double intensity_g_per_kwh = 0.0;
   double co2_g = 0.0;
-  double sampler_cpu_s = 0.0;      ///< CPU time of the sampling thread during the trial
+  double sampler_cpu_s = 0.0;  ///< CPU time of the sampling thread during the trial
 };
 
 }  // namespace cs::io

@@ -26,9 +26,10 @@ class GzReader {
  public:
   explicit GzReader(std::string path) : path_(std::move(path)) {
     if (!std::filesystem::exists(path_)) {
-      throw ConfigError(fmt::format("{}: dataset file not found; install Debian's dataset-fashion-mnist or set "
-                                    "[dataset] path",
-                                    path_));
+      throw ConfigError(
+          fmt::format("{}: dataset file not found; install Debian's dataset-fashion-mnist or set "
+                      "[dataset] path",
+                      path_));
     }
     file_.reset(gzopen(path_.c_str(), "rb"));
     if (!file_) throw ConfigError(fmt::format("{}: cannot open the dataset file", path_));
@@ -53,7 +54,8 @@ class GzReader {
 
   void expect_magic(std::uint32_t magic) {
     const std::uint32_t got = read_u32();
-    if (got != magic) throw ConfigError(fmt::format("{}: not an IDX file of the expected kind (magic {:#x})", path_, got));
+    if (got != magic)
+      throw ConfigError(fmt::format("{}: not an IDX file of the expected kind (magic {:#x})", path_, got));
   }
 
   const std::string& path() const { return path_; }

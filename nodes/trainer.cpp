@@ -32,9 +32,8 @@ struct SimpleCnnImpl : torch::nn::Module {
       in = out;
     }
     register_module("features", features);
-    classifier = register_module(
-        "classifier", torch::nn::Sequential(torch::nn::Linear(in * side * side, 64), torch::nn::ReLU(),
-                                            torch::nn::Linear(64, 10)));
+    classifier = register_module("classifier", torch::nn::Sequential(torch::nn::Linear(in * side * side, 64),
+                                                                     torch::nn::ReLU(), torch::nn::Linear(64, 10)));
   }
 
   torch::Tensor forward(torch::Tensor x) { return classifier->forward(features->forward(x).flatten(1)); }
@@ -45,10 +44,10 @@ struct SimpleCnnImpl : torch::nn::Module {
 TORCH_MODULE(SimpleCnn);
 
 torch::Tensor to_images(const ImageSet& set) {
-  auto t = torch::from_blob(const_cast<std::uint8_t*>(set.pixels.data()), {set.count, 1, set.rows, set.cols},
-                            torch::kUInt8)
-               .to(torch::kFloat32)
-               .div_(255.0);
+  auto t =
+      torch::from_blob(const_cast<std::uint8_t*>(set.pixels.data()), {set.count, 1, set.rows, set.cols}, torch::kUInt8)
+          .to(torch::kFloat32)
+          .div_(255.0);
   return t.sub_(kPixelMean).div_(kPixelStd);
 }
 

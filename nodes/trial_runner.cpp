@@ -28,7 +28,12 @@ Trainer load_trainer(const io::StudyConfig& config) {
 
 TrainSettings settings_for(const io::StudyConfig& config, const search::TrialSpec& spec) {
   const auto& d = config.training;
-  TrainSettings s{d.epochs, d.lr, d.momentum, d.batch_size, d.conv_blocks, d.channels,
+  TrainSettings s{d.epochs,
+                  d.lr,
+                  d.momentum,
+                  d.batch_size,
+                  d.conv_blocks,
+                  d.channels,
                   config.seed * 1000003ULL + static_cast<std::uint64_t>(spec.id)};
   for (const auto& p : spec.params) {
     if (p.name == "lr") s.lr = search::param_as_double(spec.params, p.name);

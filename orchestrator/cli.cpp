@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include "errors/error.hpp"
 #include "io/study_config.hpp"
@@ -41,7 +41,8 @@ po::variables_map parse(const std::vector<std::string>& args, po::options_descri
 }
 
 std::string require_study(const po::variables_map& vm, const char* command) {
-  if (!vm.count("study")) throw ConfigError(fmt::format("{}: missing STUDY.toml; see `carbonsweep {} --help`", command, command));
+  if (!vm.count("study"))
+    throw ConfigError(fmt::format("{}: missing STUDY.toml; see `carbonsweep {} --help`", command, command));
   return vm["study"].as<std::string>();
 }
 
@@ -64,7 +65,7 @@ int cmd_validate(const std::vector<std::string>& args) {
 int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
   po::options_description options("carbonsweep run STUDY.toml [options]");
   options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(),
-                                                     "results file (overrides [study] output)")(
+                                                    "results file (overrides [study] output)")(
       "threads", po::value<int>(), "LibTorch threads per worker (overrides [training] threads)")(
       "force", "replace an existing results file");
   const auto vm = parse(args, options);

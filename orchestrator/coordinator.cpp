@@ -28,7 +28,8 @@ bool Coordinator::on_ready(int worker) {
       return true;
     }
     exhausted_ = true;
-    progress_.note(fmt::format("note: the {} sampler has no more points after {} trials", sampler_.name(), next_trial_));
+    progress_.note(
+        fmt::format("note: the {} sampler has no more points after {} trials", sampler_.name(), next_trial_));
   }
   transport_.send(worker, Shutdown{"no more trials"});
   return false;

@@ -70,8 +70,9 @@ std::string MpiSession::library_version() const {
 void MpiTransport::send(int destination, const Message& message) {
   const auto bytes = encode(message);
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) throw MpiError("protocol: message larger than 2 GiB");
-  mpi_check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, destination, tag_of(message), MPI_COMM_WORLD),
-            "MPI_Send");
+  mpi_check(
+      MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, destination, tag_of(message), MPI_COMM_WORLD),
+      "MPI_Send");
 }
 
 std::optional<Envelope> MpiTransport::receive(std::chrono::milliseconds timeout) {
@@ -85,9 +86,9 @@ std::optional<Envelope> MpiTransport::receive(std::chrono::milliseconds timeout)
       int count = 0;
       mpi_check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
       std::vector<std::byte> bytes(static_cast<std::size_t>(count));
-      mpi_check(MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
-                         MPI_STATUS_IGNORE),
-                "MPI_Recv");
+      mpi_check(
+          MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+          "MPI_Recv");
       return Envelope{status.MPI_SOURCE, decode(bytes)};
     }
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;

@@ -40,10 +40,9 @@ void Progress::note(const std::string& text) {
 
 std::string Progress::line() const {
   const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const std::string eta = done_ == 0 ? "?" : format_duration(elapsed_s / static_cast<double>(done_) *
-                                                             static_cast<double>(total_ - done_));
-  const std::string best =
-      best_trial_ < 0 ? "-" : fmt::format("{:.4f} (trial {})", best_accuracy_, best_trial_);
+  const std::string eta =
+      done_ == 0 ? "?" : format_duration(elapsed_s / static_cast<double>(done_) * static_cast<double>(total_ - done_));
+  const std::string best = best_trial_ < 0 ? "-" : fmt::format("{:.4f} (trial {})", best_accuracy_, best_trial_);
   return fmt::format("[{}/{}] running {} failed {} | best acc {} | {:.6f} kWh | {:.4f} gCO2 | elapsed {} | ETA {}",
                      done_, total_, running_, failed_, best, facility_energy_j_ / energy::kJoulesPerKwh, co2_g_,
                      format_duration(elapsed_s), eta);

@@ -14,7 +14,7 @@ namespace {
 class Writer {
  public:
   template <typename T>
-    requires std::is_arithmetic_v<T>
+  requires std::is_arithmetic_v<T>
   void put(T v) {
     const auto* p = reinterpret_cast<const std::byte*>(&v);
     bytes_.insert(bytes_.end(), p, p + sizeof(T));
@@ -55,8 +55,7 @@ class Reader {
   explicit Reader(std::span<const std::byte> bytes) : bytes_(bytes) {}
 
   template <typename T>
-    requires std::is_arithmetic_v<T>
-  T get() {
+  requires std::is_arithmetic_v<T> T get() {
     T v{};
     std::memcpy(&v, take(sizeof(T)), sizeof(T));
     return v;
@@ -96,7 +95,8 @@ class Reader {
   }
   std::uint32_t get_count(std::size_t min_bytes_each) {
     const auto n = get<std::uint32_t>();
-    if (static_cast<std::size_t>(n) * min_bytes_each > bytes_.size() - pos_) throw MpiError("protocol: truncated message");
+    if (static_cast<std::size_t>(n) * min_bytes_each > bytes_.size() - pos_)
+      throw MpiError("protocol: truncated message");
     return n;
   }
   bool done() const { return pos_ == bytes_.size(); }
@@ -144,7 +144,8 @@ io::TrialResult get_result(Reader& rd) {
   io::TrialResult r;
   r.spec = rd.get_spec();
   const auto status = rd.get<std::uint8_t>();
-  if (status > static_cast<std::uint8_t>(search::TrialStatus::kPruned)) throw MpiError("protocol: unknown trial status");
+  if (status > static_cast<std::uint8_t>(search::TrialStatus::kPruned))
+    throw MpiError("protocol: unknown trial status");
   r.status = static_cast<search::TrialStatus>(status);
   r.error = rd.get_string();
   r.site = rd.get_string();
@@ -213,9 +214,10 @@ Message decode(std::span<const std::byte> bytes) {
   Reader rd(bytes);
   const auto version = rd.get<std::uint8_t>();
   if (version != kProtocolVersion) {
-    throw MpiError(fmt::format("protocol: message of version {}, this build speaks {}; run one carbonsweep build on "
-                               "every rank",
-                               version, kProtocolVersion));
+    throw MpiError(
+        fmt::format("protocol: message of version {}, this build speaks {}; run one carbonsweep build on "
+                    "every rank",
+                    version, kProtocolVersion));
   }
   Message m;
   switch (rd.get<std::uint8_t>()) {

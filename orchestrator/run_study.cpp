@@ -49,9 +49,10 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
   if (options.threads) config.training.threads = *options.threads;
   nodes::check_fashion_mnist(config.dataset.path);
   if (is_coordinator && !options.force && std::filesystem::exists(config.output)) {
-    throw ConfigError(fmt::format("{}: the results file already exists; pass --force to replace it, or set another "
-                                  "output",
-                                  config.output));
+    throw ConfigError(
+        fmt::format("{}: the results file already exists; pass --force to replace it, or set another "
+                    "output",
+                    config.output));
   }
   return config;
 }
@@ -80,7 +81,8 @@ int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsS
   store.flush();
   std::cout << fmt::format("study '{}': {} trials done, {} failed\n", config.name, summary.trials_done,
                            summary.trials_failed)
-            << site_summary(store.results()) << fmt::format("results: {}\n", std::filesystem::absolute(store.path()).string());
+            << site_summary(store.results())
+            << fmt::format("results: {}\n", std::filesystem::absolute(store.path()).string());
   if (summary.trials_done < config.budget_trials) {
     std::cerr << fmt::format("carbonsweep: error: only {} of {} trials ran; see the warnings above\n",
                              summary.trials_done, config.budget_trials);

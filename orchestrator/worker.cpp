@@ -7,7 +7,8 @@
 
 namespace cs::orchestrator {
 
-int run_worker(Transport& transport, int coordinator, const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner) {
+int run_worker(Transport& transport, int coordinator,
+               const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner) {
   std::unique_ptr<nodes::TrialRunner> runner;
   try {
     runner = make_runner();
@@ -23,7 +24,8 @@ int run_worker(Transport& transport, int coordinator, const std::function<std::u
     }
     if (std::holds_alternative<Shutdown>(envelope->message)) return trials;
     const auto* assign = std::get_if<Assign>(&envelope->message);
-    if (!assign) throw MpiError(fmt::format("worker {}: unexpected message from rank {}", transport.rank(), envelope->source));
+    if (!assign)
+      throw MpiError(fmt::format("worker {}: unexpected message from rank {}", transport.rank(), envelope->source));
     const auto& spec = assign->spec;
     auto result = runner->run(spec, [&](const io::EpochRecord& record) {
       transport.send(coordinator, EpochReport{spec.id, record});

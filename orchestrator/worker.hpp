@@ -11,6 +11,7 @@ namespace cs::orchestrator {
 
 /// Builds the runner (loading the dataset); if that throws, the worker says Goodbye with the
 /// reason instead of leaving the coordinator waiting. Returns the number of trials run.
-int run_worker(Transport& transport, int coordinator, const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner);
+int run_worker(Transport& transport, int coordinator,
+               const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner);
 
 }  // namespace cs::orchestrator

@@ -18,8 +18,10 @@ std::vector<ParamValue> axis_of(const ParamSpec& p, int resolution) {
   const auto n = static_cast<std::size_t>(resolution);
   for (std::size_t i = 0; i < n; ++i) {
     const double t = n == 1 ? 0.5 : static_cast<double>(i) / static_cast<double>(n - 1);
-    const double v = p.log ? std::exp(std::log(p.low) + t * (std::log(p.high) - std::log(p.low)))
-                           : p.low + t * (p.high - p.low);
+    double v =
+        p.log ? std::exp(std::log(p.low) + t * (std::log(p.high) - std::log(p.low))) : p.low + t * (p.high - p.low);
+    if (i == 0 && n > 1) v = p.low;  // exact end points, free of rounding in log space
+    if (i == n - 1 && n > 1) v = p.high;
     if (p.kind == ParamKind::kInt) {
       const auto iv = static_cast<std::int64_t>(std::llround(v));
       if (axis.empty() || std::get<std::int64_t>(axis.back()) != iv) axis.emplace_back(iv);

@@ -24,7 +24,7 @@ class Sampler {
 struct SamplerOptions {
   std::string strategy = "random";  ///< random | grid
   std::uint64_t seed = 0;
-  int grid_resolution = 3;          ///< values per continuous parameter for grid
+  int grid_resolution = 3;  ///< values per continuous parameter for grid
 };
 
 /// Throws ConfigError for an unknown strategy.

@@ -19,8 +19,10 @@ const char* to_string(TrialStatus status) {
 
 std::unique_ptr<Sampler> make_sampler(const SearchSpace& space, const SamplerOptions& options) {
   if (options.strategy == "random") return std::make_unique<RandomSampler>(space, options.seed);
-  if (options.strategy == "grid") return std::make_unique<GridSampler>(space, options.grid_resolution, false, options.seed);
-  if (options.strategy == "sampled_grid") return std::make_unique<GridSampler>(space, options.grid_resolution, true, options.seed);
+  if (options.strategy == "grid")
+    return std::make_unique<GridSampler>(space, options.grid_resolution, false, options.seed);
+  if (options.strategy == "sampled_grid")
+    return std::make_unique<GridSampler>(space, options.grid_resolution, true, options.seed);
   throw ConfigError(fmt::format("unknown strategy '{}': expected random, grid or sampled_grid", options.strategy));
 }
 

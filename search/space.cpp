@@ -36,8 +36,7 @@ void validate(const ParamSpec& spec) {
   if (!std::isfinite(spec.low) || !std::isfinite(spec.high)) fail("low and high must be finite");
   if (!(spec.low < spec.high)) fail(fmt::format("low ({}) must be below high ({})", spec.low, spec.high));
   if (spec.log && spec.low <= 0.0) fail(fmt::format("log scale needs low > 0, got {}", spec.low));
-  if (spec.kind == ParamKind::kInt &&
-      (spec.low != std::floor(spec.low) || spec.high != std::floor(spec.high))) {
+  if (spec.kind == ParamKind::kInt && (spec.low != std::floor(spec.low) || spec.high != std::floor(spec.high))) {
     fail("int bounds must be whole numbers");
   }
 }
@@ -63,8 +62,7 @@ ParamValue SearchSpace::from_unit(std::size_t k, double u) const {
       const double v = std::floor(p.log ? std::exp(x) : x);
       return static_cast<std::int64_t>(std::clamp(v, p.low, p.high));
     }
-    case ParamKind::kFloat:
-      break;
+    case ParamKind::kFloat: break;
   }
   if (p.log) return std::exp(std::log(p.low) + u * (std::log(p.high) - std::log(p.low)));
   return p.low + u * (p.high - p.low);
@@ -84,8 +82,7 @@ double SearchSpace::to_unit(std::size_t k, const ParamValue& value) const {
       const double hi = p.log ? std::log(p.high + 1.0) : p.high + 1.0;
       return ((p.log ? std::log(v) : v) - lo) / (hi - lo);
     }
-    case ParamKind::kFloat:
-      break;
+    case ParamKind::kFloat: break;
   }
   const double v = std::get<double>(value);
   if (p.log) return (std::log(v) - std::log(p.low)) / (std::log(p.high) - std::log(p.low));

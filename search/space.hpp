@@ -17,9 +17,9 @@ enum class ParamKind { kFloat, kInt, kCategorical };
 struct ParamSpec {
   std::string name;
   ParamKind kind = ParamKind::kFloat;
-  double low = 0.0;   ///< float and int bounds, inclusive
+  double low = 0.0;  ///< float and int bounds, inclusive
   double high = 1.0;
-  bool log = false;   ///< sample uniformly in log space
+  bool log = false;                 ///< sample uniformly in log space
   std::vector<ParamValue> choices;  ///< categorical only, all of one type
 };
 

@@ -10,8 +10,8 @@
 namespace cs::search {
 
 struct TrialSpec {
-  std::int64_t id = 0;   ///< global trial index within the study, from 0
-  std::string arm;       ///< which strategy proposed it
+  std::int64_t id = 0;  ///< global trial index within the study, from 0
+  std::string arm;      ///< which strategy proposed it
   std::vector<Param> params;
   friend bool operator==(const TrialSpec&, const TrialSpec&) = default;
 };

@@ -1,0 +1,151 @@
+// The HDF5 results file: write, read back, and refuse what is not ours.
+#include "io/results_store.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "errors/error.hpp"
+#include "io/hdf5.hpp"
+
+namespace cs::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ResultsStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("cs-store-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static StudyMeta meta() {
+    StudyMeta m;
+    m.study_toml = "[study]\nname = \"x\"\n";
+    m.space = search::SearchSpace({{"lr", search::ParamKind::kFloat, 1e-3, 1e-1, true, {}},
+                                   {"opt", search::ParamKind::kCategorical, 0, 1, false, {std::string("sgd")}}});
+    m.sites = {SiteConfig{"a", 1.2, 100.0, 1, {}}};
+    m.meters = {"estimate"};
+    m.provenance = {{"tool_version", "9.9"}, {"hosts", "h1,h2"}};
+    return m;
+  }
+
+  static TrialResult result(std::int64_t id) {
+    TrialResult r;
+    r.spec = {id, "random", {{"lr", 0.01 * static_cast<double>(id + 1)}, {"opt", std::string("sgd")}}};
+    r.site = "a";
+    r.rank = 2;
+    r.host = "h1";
+    r.start_unix_s = 1.7e9;
+    r.end_unix_s = 1.7e9 + 12.5;
+    r.epochs_done = 2;
+    r.val_accuracy = 0.8;
+    r.epochs = {{1, 0.9, 0.7, 10.0, 6.0}, {2, 0.5, 0.8, 11.0, 6.5}};
+    r.meters = {{"estimate", "software", 21.0}};
+    r.samples = {{0.1, 0, 200.0}, {0.2, 0, 210.0}};
+    r.primary_meter = "estimate";
+    r.energy_j = 21.0;
+    r.pue = 1.2;
+    r.facility_energy_j = 25.2;
+    r.intensity_g_per_kwh = 100.0;
+    r.co2_g = 25.2 / 3.6e6 * 100.0;
+    return r;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ResultsStoreTest, WriteThenReadBack) {
+  const auto path = (dir_ / "r.h5").string();
+  ResultsStore store(path, meta());
+  store.append(result(0));
+  auto failed = result(1);
+  failed.status = search::TrialStatus::kFailed;
+  failed.error = "out of memory";
+  store.append(failed);
+  store.flush();
+
+  const auto loaded = load_results(path);
+  EXPECT_EQ(loaded.schema_version, kSchemaVersion);
+  EXPECT_EQ(loaded.study_toml, meta().study_toml);
+  EXPECT_EQ(loaded.provenance.at("hosts"), "h1,h2");
+  ASSERT_EQ(loaded.trials.size(), 2u);
+  const auto& t = loaded.trials[0];
+  EXPECT_EQ(t.spec, result(0).spec);
+  EXPECT_EQ(t.site, "a");
+  EXPECT_EQ(t.rank, 2);
+  EXPECT_DOUBLE_EQ(t.energy_j, 21.0);
+  EXPECT_DOUBLE_EQ(t.co2_g, result(0).co2_g);
+  ASSERT_EQ(t.epochs.size(), 2u);
+  EXPECT_DOUBLE_EQ(t.epochs[1].energy_j, 11.0);
+  ASSERT_EQ(t.meters.size(), 1u);
+  EXPECT_EQ(t.meters[0].meter, "estimate");
+  EXPECT_EQ(loaded.trials[1].status, search::TrialStatus::kFailed);
+  EXPECT_EQ(loaded.trials[1].error, "out of memory");
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
+TEST_F(ResultsStoreTest, EveryColumnHasAUnitsEntry) {
+  const auto path = (dir_ / "r.h5").string();
+  ResultsStore store(path, meta());
+  store.append(result(0));
+  store.flush();
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open");
+  for (const char* name : {"trials", "params", "epochs", "samples", "sites"}) {
+    const auto table = h5::read_table(file.get(), name);
+    for (const auto& c : table.columns()) {
+      if (c.type != h5::ColumnType::kString && c.name != "trial_id" && c.name != "rank" && c.name != "threads") {
+        EXPECT_FALSE(c.units.empty()) << name << "." << c.name;
+      }
+    }
+  }
+}
+
+TEST_F(ResultsStoreTest, UnwritableDirectoryFailsBeforeAnyFileExists) {
+  std::ofstream(dir_ / "plainfile") << "x";
+  EXPECT_THROW(ResultsStore((dir_ / "plainfile" / "r.h5").string(), meta()), IoError);
+  EXPECT_THROW(ResultsStore((dir_ / "missing" / "r.h5").string(), meta()), IoError);
+}
+
+TEST_F(ResultsStoreTest, RefusesFilesThatAreNotResults) {
+  const auto empty = (dir_ / "empty.h5").string();
+  std::ofstream(empty).close();
+  EXPECT_THROW(load_results(empty), IoError);
+  const auto text = (dir_ / "text.h5").string();
+  std::ofstream(text) << "not hdf5";
+  EXPECT_THROW(load_results(text), IoError);
+  EXPECT_THROW(load_results((dir_ / "nope.h5").string()), IoError);
+
+  const auto truncated = (dir_ / "truncated.h5").string();
+  {
+    ResultsStore store((dir_ / "full.h5").string(), meta());
+    store.append(result(0));
+    store.flush();
+    const auto size = fs::file_size(dir_ / "full.h5");
+    fs::copy_file(dir_ / "full.h5", truncated);
+    fs::resize_file(truncated, size / 2);
+  }
+  EXPECT_THROW(load_results(truncated), IoError);
+}
+
+TEST_F(ResultsStoreTest, RefusesAFutureSchemaVersion) {
+  const auto path = (dir_ / "future.h5").string();
+  {
+    h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "create");
+    h5::write_int_attribute(file.get(), "schema_version", kSchemaVersion + 1);
+  }
+  try {
+    load_results(path);
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema_version"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace cs::io

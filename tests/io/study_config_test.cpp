@@ -1,0 +1,152 @@
+// The study file: a valid one parses; every kind of broken one names file:line:key.
+#include "io/study_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "errors/error.hpp"
+
+namespace cs::io {
+namespace {
+
+const std::string kValid = R"([study]
+name = "t"
+seed = 3
+output = "out.h5"
+budget_trials = 4
+
+[search]
+strategy = "random"
+
+[search.space.lr]
+type = "float"
+low = 1e-3
+high = 0.1
+log = true
+
+[search.space.batch_size]
+type = "categorical"
+choices = [32, 64]
+
+[dataset]
+train_subset = 512
+test_subset = 128
+
+[training]
+epochs = 1
+
+[[sites]]
+name = "a"
+pue = 1.2
+intensity_g_per_kwh = 100
+ranks = 1
+
+[[sites]]
+name = "b"
+pue = 1.5
+intensity_g_per_kwh = 400.0
+
+[energy]
+meters = ["estimate"]
+interval = "50ms"
+)";
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return text.replace(pos, from.size(), to);
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_study(text, "study.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(StudyConfig, ParsesAValidStudy) {
+  const auto c = parse_study(kValid, "study.toml");
+  EXPECT_EQ(c.name, "t");
+  EXPECT_EQ(c.seed, 3u);
+  EXPECT_EQ(c.budget_trials, 4);
+  EXPECT_EQ(c.space.size(), 2u);
+  EXPECT_EQ(c.dataset.train_subset, 512);
+  ASSERT_EQ(c.sites.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.sites[0].intensity_g_per_kwh, 100.0);  // an integer is accepted as a number
+  EXPECT_EQ(c.sites[0].ranks, 1);
+  EXPECT_EQ(c.energy.interval.count(), 50);
+  EXPECT_EQ(c.toml_text, kValid);
+}
+
+TEST(StudyConfig, MalformedTomlNamesFileAndLine) {
+  const auto e = error_of(replace(kValid, "seed = 3", "seed = = 3"));
+  EXPECT_TRUE(std::regex_search(e, std::regex("^study\\.toml:3: "))) << e;
+}
+
+TEST(StudyConfig, UnknownKeyNamesFileLineAndKey) {
+  const auto e = error_of(replace(kValid, "seed = 3", "seed = 3\nsede = 4"));
+  EXPECT_TRUE(std::regex_search(e, std::regex("^study\\.toml:4: key 'sede' in \\[study\\]: unknown key"))) << e;
+}
+
+TEST(StudyConfig, WrongTypeSaysWhatWasExpected) {
+  const auto e = error_of(replace(kValid, "budget_trials = 4", "budget_trials = \"four\""));
+  EXPECT_TRUE(
+      std::regex_search(e, std::regex("^study\\.toml:5: key 'budget_trials'.*expected an integer.*got a string")))
+      << e;
+}
+
+TEST(StudyConfig, NegativePueIsRejectedWithItsLine) {
+  const auto e = error_of(replace(kValid, "pue = 1.2", "pue = -1.2"));
+  EXPECT_TRUE(
+      std::regex_search(e, std::regex("^study\\.toml:29: key 'pue' in \\[\\[sites\\]\\] #1: expected a number >= 1")))
+      << e;
+}
+
+TEST(StudyConfig, EveryBrokenValueIsAConfigErrorNamingItsKey) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"budget_trials = 4", "budget_trials = 0"},
+      {"low = 1e-3", "low = 1.0"},             // low >= high
+      {"low = 1e-3", "low = 0.0"},             // log with low <= 0
+      {"choices = [32, 64]", "choices = []"},  // empty categorical
+      {"strategy = \"random\"", "strategy = \"annealing\""},
+      {"interval = \"50ms\"", "interval = \"0ms\""},
+      {"interval = \"50ms\"", "interval = \"50\""},
+      {"meters = [\"estimate\"]", "meters = [\"rapl9\"]"},
+      {"intensity_g_per_kwh = 100", "intensity_g_per_kwh = -1"},
+      {"name = \"b\"", "name = \"a\""},  // duplicate site
+      {"epochs = 1", "epochs = 0"},
+      {"[search.space.lr]", "[search.space.dropout]"},  // the model has no such parameter
+      {"train_subset = 512", "train_subset = -5"},
+  };
+  for (const auto& [from, to] : cases) {
+    const auto e = error_of(replace(kValid, from, to));
+    EXPECT_TRUE(std::regex_search(e, std::regex("^study\\.toml:[0-9]+: "))) << to << " -> " << e;
+  }
+}
+
+TEST(StudyConfig, MissingSectionsAreNamed) {
+  EXPECT_NE(error_of("[study]\nname = \"x\"\nbudget_trials = 1\n").find("[search]"), std::string::npos);
+  EXPECT_NE(error_of(kValid.substr(0, kValid.find("[[sites]]"))).find("'sites'"), std::string::npos);
+}
+
+TEST(StudyConfig, MissingFileIsAConfigErrorNamingThePath) {
+  try {
+    load_study("/nonexistent/study.toml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/study.toml"), std::string::npos);
+  }
+}
+
+TEST(StudyConfig, DemoStudyInTheRepositoryIsValid) {
+  const auto c = load_study(std::string(CS_SOURCE_DIR) + "/studies/demo.toml");
+  EXPECT_EQ(c.sites.size(), 3u);
+  EXPECT_EQ(c.space.size(), 3u);
+}
+
+}  // namespace
+}  // namespace cs::io

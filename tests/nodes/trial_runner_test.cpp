@@ -1,0 +1,87 @@
+// One real trial: LibTorch training on 256 real images, metered and priced.
+#include "nodes/trial_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include "errors/error.hpp"
+
+namespace cs::nodes {
+namespace {
+
+io::StudyConfig small_study() {
+  auto c = io::parse_study(R"([study]
+name = "unit"
+budget_trials = 1
+[search.space.lr]
+type = "float"
+low = 1e-3
+high = 0.1
+[dataset]
+train_subset = 256
+test_subset = 128
+[training]
+epochs = 2
+channels = 4
+[[sites]]
+name = "s"
+pue = 1.5
+intensity_g_per_kwh = 400
+[energy]
+interval = "10ms"
+)",
+                           "unit.toml");
+  c.dataset.path = CS_FASHION_MNIST_DIR;
+  return c;
+}
+
+TEST(TrialRunner, CompletesWithEnergyCarbonAndEpochs) {
+  const auto config = small_study();
+  set_torch_threads(1);
+  TrialRunner runner(config, {3, "hostA", config.sites[0], 1});
+  int reported = 0;
+  const auto r =
+      runner.run({5, "random", {{"lr", 0.05}, {"batch_size", std::int64_t{32}}}}, [&](const io::EpochRecord& e) {
+        ++reported;
+        EXPECT_EQ(e.epoch, reported);
+        return EpochDecision::kContinue;
+      });
+  EXPECT_EQ(r.status, search::TrialStatus::kCompleted) << r.error;
+  EXPECT_EQ(reported, 2);
+  EXPECT_EQ(r.epochs_done, 2);
+  EXPECT_EQ(r.spec.id, 5);
+  EXPECT_EQ(r.site, "s");
+  EXPECT_EQ(r.rank, 3);
+  EXPECT_GT(r.val_accuracy, 0.1);  // better than chance on 10 classes after 2 epochs
+  EXPECT_GT(r.energy_j, 0.0);
+  EXPECT_DOUBLE_EQ(r.facility_energy_j, r.energy_j * 1.5);
+  EXPECT_NEAR(r.co2_g, r.energy_j * 1.5 / 3.6e6 * 400.0, 1e-12);
+  EXPECT_NEAR(r.epochs[0].energy_j + r.epochs[1].energy_j, r.energy_j, 0.25 * r.energy_j);
+  EXPECT_GT(r.end_unix_s, r.start_unix_s);
+}
+
+TEST(TrialRunner, DivergenceIsAStatusNotAnException) {
+  const auto config = small_study();
+  TrialRunner runner(config, {1, "h", config.sites[0], 1});
+  const auto r = runner.run({0, "random", {{"lr", 1e12}}}, nullptr);
+  EXPECT_EQ(r.status, search::TrialStatus::kDiverged);
+  EXPECT_GT(r.energy_j, 0.0);  // the energy it spent still counts
+}
+
+TEST(TrialRunner, StoppingAfterTheFirstEpochIsPruned) {
+  const auto config = small_study();
+  TrialRunner runner(config, {1, "h", config.sites[0], 1});
+  const auto r = runner.run({0, "random", {{"lr", 0.01}}}, [](const io::EpochRecord&) { return EpochDecision::kStop; });
+  EXPECT_EQ(r.status, search::TrialStatus::kPruned);
+  EXPECT_EQ(r.epochs_done, 1);
+}
+
+TEST(TrialRunner, BadParameterValueIsAFailedTrial) {
+  const auto config = small_study();
+  TrialRunner runner(config, {1, "h", config.sites[0], 1});
+  const auto r = runner.run({0, "random", {{"batch_size", std::string("big")}}}, nullptr);
+  EXPECT_EQ(r.status, search::TrialStatus::kFailed);
+  EXPECT_NE(r.error.find("batch_size"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cs::nodes

@@ -1,0 +1,108 @@
+// The coordinator over in-process transport with scripted workers (no training).
+#include "orchestrator/coordinator.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "search/random_sampler.hpp"
+
+namespace cs::orchestrator {
+namespace {
+
+namespace fs = std::filesystem;
+
+search::SearchSpace space() { return search::SearchSpace({{"lr", search::ParamKind::kFloat, 1e-3, 1e-1, true, {}}}); }
+
+/// A worker that answers every assignment at once with a synthetic result.
+void scripted_worker(Transport& t, const std::string& site) {
+  while (true) {
+    t.send(0, Ready{t.rank()});
+    auto e = t.receive(std::chrono::seconds(10));
+    ASSERT_TRUE(e.has_value());
+    if (std::holds_alternative<Shutdown>(e->message)) return;
+    const auto spec = std::get<Assign>(e->message).spec;
+    io::TrialResult r;
+    r.spec = spec;
+    r.site = site;
+    r.rank = t.rank();
+    r.val_accuracy = 0.5 + 0.01 * static_cast<double>(spec.id);
+    r.energy_j = r.facility_energy_j = 10.0;
+    r.co2_g = 1.0;
+    t.send(0, EpochReport{spec.id, {1, 0.1, r.val_accuracy, 10.0, 0.1}});
+    t.send(0, ResultReport{r});
+  }
+}
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (fs::temp_directory_path() / ("cs-coord-" + std::to_string(getpid()) + ".h5")).string();
+  }
+  void TearDown() override { fs::remove(path_); }
+
+  CoordinatorSummary run_study(int workers, std::int64_t budget, std::string& log) {
+    InProcessHub hub(workers + 1);
+    search::RandomSampler sampler(space(), 1);
+    io::StudyMeta meta{"", space(), {}, {"estimate"}, {}};
+    store_ = std::make_unique<io::ResultsStore>(path_, meta);
+    std::ostringstream out;
+    Progress progress(out, budget, false);
+    std::vector<std::jthread> threads;
+    std::vector<int> ranks;
+    for (int w = 1; w <= workers; ++w) {
+      ranks.push_back(w);
+      threads.emplace_back([&hub, w] { scripted_worker(hub.endpoint(w), "site" + std::to_string(w)); });
+    }
+    Coordinator c(hub.endpoint(0), sampler, *store_, progress, budget, ranks);
+    auto summary = c.run();
+    log = out.str();
+    return summary;
+  }
+
+  std::string path_;
+  std::unique_ptr<io::ResultsStore> store_;
+};
+
+TEST_F(CoordinatorTest, RunsExactlyTheBudgetWithDistinctIds) {
+  std::string log;
+  const auto summary = run_study(3, 20, log);
+  EXPECT_EQ(summary.trials_done, 20);
+  const auto loaded = io::load_results(path_);
+  ASSERT_EQ(loaded.trials.size(), 20u);
+  std::set<std::int64_t> ids;
+  for (const auto& t : loaded.trials) ids.insert(t.spec.id);
+  EXPECT_EQ(ids.size(), 20u);
+  EXPECT_EQ(*ids.begin(), 0);
+  EXPECT_EQ(*ids.rbegin(), 19);
+}
+
+TEST_F(CoordinatorTest, SurplusWorkersAreToldOnceAndExitCleanly) {
+  std::string log;
+  const auto summary = run_study(4, 2, log);
+  EXPECT_EQ(summary.trials_done, 2);
+  EXPECT_NE(log.find("4 workers for 2 trials; 2 worker(s) will exit without work"), std::string::npos) << log;
+  EXPECT_EQ(log.find("workers for"), log.rfind("workers for"));  // said once
+}
+
+TEST_F(CoordinatorTest, AWorkerThatLeavesIsReportedAndTheOthersFinish) {
+  InProcessHub hub(3);
+  search::RandomSampler sampler(space(), 1);
+  io::ResultsStore store(path_, {"", space(), {}, {"estimate"}, {}});
+  std::ostringstream out;
+  Progress progress(out, 5, false);
+  std::jthread good([&] { scripted_worker(hub.endpoint(1), "a"); });
+  hub.endpoint(2).send(0, Goodbye{2, "dataset missing"});
+  Coordinator c(hub.endpoint(0), sampler, store, progress, 5, {1, 2});
+  const auto summary = c.run();
+  EXPECT_EQ(summary.trials_done, 5);
+  ASSERT_EQ(summary.notes.size(), 1u);
+  EXPECT_NE(summary.notes[0].find("dataset missing"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cs::orchestrator

@@ -1,0 +1,34 @@
+// Worker ranks to sites: by host, by count, then round-robin.
+#include "orchestrator/site_map.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cs::orchestrator {
+namespace {
+
+io::SiteConfig site(const std::string& name, int ranks, std::vector<std::string> hosts = {}) {
+  return {name, 1.0, 0.0, ranks, std::move(hosts)};
+}
+
+TEST(SiteMap, CountsFillSitesInOrder) {
+  const auto m = assign_sites({site("a", 1), site("b", 2), site("c", 1)}, {"h", "h", "h", "h"});
+  EXPECT_EQ(m, (std::vector<std::size_t>{0, 1, 1, 2}));
+}
+
+TEST(SiteMap, HostsWinOverCounts) {
+  const auto m = assign_sites({site("a", 2), site("b", 0, {"gpu7"})}, {"n1", "gpu7", "n2"});
+  EXPECT_EQ(m, (std::vector<std::size_t>{0, 1, 0}));
+}
+
+TEST(SiteMap, SurplusWorkersAreSpreadRoundRobin) {
+  const auto m = assign_sites({site("a", 1), site("b", 0)}, {"h", "h", "h", "h"});
+  EXPECT_EQ(m, (std::vector<std::size_t>{0, 0, 1, 0}));
+}
+
+TEST(SiteMap, FewerWorkersThanCountsLeavesLaterSitesEmpty) {
+  const auto m = assign_sites({site("a", 1), site("b", 1), site("c", 1)}, {"h", "h"});
+  EXPECT_EQ(m, (std::vector<std::size_t>{0, 1}));
+}
+
+}  // namespace
+}  // namespace cs::orchestrator
