@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -32,62 +33,104 @@ Column i32(const char* name, const char* units = "") { return {name, ColumnType:
 
 std::string meter_column(const std::string& meter) { return "energy_" + meter + "_j"; }
 
-std::vector<Column> trial_columns(const std::vector<std::string>& meters) {
-  std::vector<Column> c{
-      i64("trial_id"),
-      text("arm"),
-      text("site"),
-      i32("rank"),
-      text("host"),
-      text("status", 16),
-      text("error", kErrorLen),
-      i32("threads"),
-      f64("start_unix_s", "s"),
-      f64("end_unix_s", "s"),
-      f64("duration_s", "s"),
-      i32("epochs", "1"),
-      f64("train_loss", "1"),
-      f64("val_accuracy", "1"),
-      text("primary_meter", 16),
-      f64("energy_j", "J"),
-  };
-  for (const auto& m : meters) c.push_back({meter_column(m), ColumnType::kFloat64, "J", 0});
-  for (auto extra : {f64("pue", "1"), f64("facility_energy_j", "J"), f64("intensity_g_per_kwh", "gCO2/kWh"),
-                     f64("co2_g", "gCO2"), f64("sampler_cpu_s", "s")}) {
-    c.push_back(extra);
+/// One /trials column: its definition, and how it is written from and read into a result.
+struct TrialField {
+  Column column;
+  std::function<void(Table&, std::size_t, const TrialResult&)> write;
+  std::function<void(const Table&, std::size_t, std::size_t, TrialResult&)> read;
+};
+
+template <typename Member>
+TrialField number(Column column, Member TrialResult::*member) {
+  return {std::move(column),
+          [member](Table& t, std::size_t c, const TrialResult& r) {
+            if constexpr (std::is_same_v<Member, double>)
+              t.set(c, r.*member);
+            else
+              t.set(c, std::int64_t{r.*member});
+          },
+          [member](const Table& t, std::size_t row, std::size_t c, TrialResult& r) {
+            if constexpr (std::is_same_v<Member, double>)
+              r.*member = t.get_double(row, c);
+            else
+              r.*member = static_cast<Member>(t.get_int(row, c));
+          }};
+}
+
+TrialField string(Column column, std::string TrialResult::*member) {
+  return {
+      std::move(column), [member](Table& t, std::size_t c, const TrialResult& r) { t.set(c, r.*member); },
+      [member](const Table& t, std::size_t row, std::size_t c, TrialResult& r) { r.*member = t.get_string(row, c); }};
+}
+
+search::TrialStatus parse_status(const std::string& text) {
+  for (auto s : {search::TrialStatus::kCompleted, search::TrialStatus::kFailed, search::TrialStatus::kDiverged,
+                 search::TrialStatus::kPruned}) {
+    if (text == search::to_string(s)) return s;
   }
-  return c;
+  return search::TrialStatus::kFailed;
+}
+
+std::vector<TrialField> trial_fields(const std::vector<std::string>& meters) {
+  std::vector<TrialField> f{
+      {i64("trial_id"), [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, r.spec.id); },
+       [](const Table& t, std::size_t row, std::size_t c, TrialResult& r) { r.spec.id = t.get_int(row, c); }},
+      {text("arm"), [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, r.spec.arm); },
+       [](const Table& t, std::size_t row, std::size_t c, TrialResult& r) { r.spec.arm = t.get_string(row, c); }},
+      string(text("site"), &TrialResult::site),
+      number(i32("rank"), &TrialResult::rank),
+      string(text("host"), &TrialResult::host),
+      {text("status", 16),
+       [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, std::string(search::to_string(r.status))); },
+       [](const Table& t, std::size_t row, std::size_t c, TrialResult& r) {
+         r.status = parse_status(t.get_string(row, c));
+       }},
+      string(text("error", kErrorLen), &TrialResult::error),
+      number(i32("threads"), &TrialResult::threads),
+      number(f64("start_unix_s", "s"), &TrialResult::start_unix_s),
+      number(f64("end_unix_s", "s"), &TrialResult::end_unix_s),
+      {f64("duration_s", "s"),
+       [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, r.end_unix_s - r.start_unix_s); },
+       [](const Table&, std::size_t, std::size_t, TrialResult&) {}},
+      number(i32("epochs", "1"), &TrialResult::epochs_done),
+      number(f64("train_loss", "1"), &TrialResult::train_loss),
+      number(f64("val_accuracy", "1"), &TrialResult::val_accuracy),
+      number(f64("objective", "1"), &TrialResult::objective),
+      string(text("primary_meter", 16), &TrialResult::primary_meter),
+      number(f64("energy_j", "J"), &TrialResult::energy_j),
+  };
+  for (const auto& m : meters) {
+    f.push_back({{meter_column(m), ColumnType::kFloat64, "J", 0},
+                 [m](Table& t, std::size_t c, const TrialResult& r) {
+                   double value = std::nan("");
+                   for (const auto& reading : r.meters) {
+                     if (reading.meter == m) value = reading.energy_j;
+                   }
+                   t.set(c, value);
+                 },
+                 [m](const Table& t, std::size_t row, std::size_t c, TrialResult& r) {
+                   r.meters.push_back({m, "", t.get_double(row, c)});
+                 }});
+  }
+  for (auto extra : {number(f64("pue", "1"), &TrialResult::pue),
+                     number(f64("facility_energy_j", "J"), &TrialResult::facility_energy_j),
+                     number(f64("intensity_g_per_kwh", "gCO2/kWh"), &TrialResult::intensity_g_per_kwh),
+                     number(f64("co2_g", "gCO2"), &TrialResult::co2_g),
+                     number(f64("pruning_saved_energy_j", "J"), &TrialResult::pruning_saved_energy_j),
+                     number(f64("sampler_cpu_s", "s"), &TrialResult::sampler_cpu_s)}) {
+    f.push_back(std::move(extra));
+  }
+  return f;
 }
 
 Table trials_table(const std::vector<TrialResult>& results, const std::vector<std::string>& meters) {
-  Table t(trial_columns(meters));
+  const auto fields = trial_fields(meters);
+  std::vector<Column> columns;
+  for (const auto& f : fields) columns.push_back(f.column);
+  Table t(std::move(columns));
   for (const auto& r : results) {
     t.add_row();
-    std::size_t i = 0;
-    t.set(i++, r.spec.id);
-    t.set(i++, r.spec.arm);
-    t.set(i++, r.site);
-    t.set(i++, std::int64_t{r.rank});
-    t.set(i++, r.host);
-    t.set(i++, std::string(search::to_string(r.status)));
-    t.set(i++, r.error);
-    t.set(i++, std::int64_t{r.threads});
-    t.set(i++, r.start_unix_s);
-    t.set(i++, r.end_unix_s);
-    t.set(i++, r.end_unix_s - r.start_unix_s);
-    t.set(i++, std::int64_t{r.epochs_done});
-    t.set(i++, r.train_loss);
-    t.set(i++, r.val_accuracy);
-    t.set(i++, r.primary_meter);
-    t.set(i++, r.energy_j);
-    for (const auto& m : meters) {
-      double value = std::nan("");
-      for (const auto& reading : r.meters) {
-        if (reading.meter == m) value = reading.energy_j;
-      }
-      t.set(i++, value);
-    }
-    for (double v : {r.pue, r.facility_energy_j, r.intensity_g_per_kwh, r.co2_g, r.sampler_cpu_s}) t.set(i++, v);
+    for (std::size_t c = 0; c < fields.size(); ++c) fields[c].write(t, c, r);
   }
   return t;
 }
@@ -116,7 +159,7 @@ Table params_table(const std::vector<TrialResult>& results, const search::Search
 }
 
 Table epochs_table(const std::vector<TrialResult>& results) {
-  Table t({i64("trial_id"), i32("epoch", "1"), f64("train_loss", "1"), f64("val_accuracy", "1"), f64("energy_j", "J"),
+  Table t({i64("trial_id"), i32("epoch", "1"), f64("train_loss", "1"), f64("objective", "1"), f64("energy_j", "J"),
            f64("duration_s", "s")});
   for (const auto& r : results) {
     for (const auto& e : r.epochs) {
@@ -124,7 +167,7 @@ Table epochs_table(const std::vector<TrialResult>& results) {
       t.set(0, r.spec.id);
       t.set(1, std::int64_t{e.epoch});
       t.set(2, e.train_loss);
-      t.set(3, e.val_accuracy);
+      t.set(3, e.objective);
       t.set(4, e.energy_j);
       t.set(5, e.duration_s);
     }
@@ -225,40 +268,21 @@ LoadedResults load_results(const std::string& path) {
   const Table trials = h5::read_table(file.get(), "trials");
   const Table params = h5::read_table(file.get(), "params");
   const Table epochs = h5::read_table(file.get(), "epochs");
-  const auto col = [&](const char* name) { return trials.column_index(name); };
+  std::vector<std::string> meters;
+  for (const auto& c : trials.columns()) {
+    if (c.name.starts_with("energy_") && c.name.ends_with("_j") && c.name != "energy_j") {
+      meters.push_back(c.name.substr(7, c.name.size() - 9));
+    }
+  }
+  std::vector<std::pair<TrialField, std::size_t>> readers;
+  for (auto& f : trial_fields(meters)) {
+    const std::size_t c = trials.column_index(f.column.name);
+    readers.emplace_back(std::move(f), c);
+  }
   std::map<std::int64_t, std::size_t> by_id;
   for (std::size_t row = 0; row < trials.rows(); ++row) {
     TrialResult r;
-    r.spec.id = trials.get_int(row, col("trial_id"));
-    r.spec.arm = trials.get_string(row, col("arm"));
-    r.site = trials.get_string(row, col("site"));
-    r.rank = static_cast<std::int32_t>(trials.get_int(row, col("rank")));
-    r.host = trials.get_string(row, col("host"));
-    const std::string status = trials.get_string(row, col("status"));
-    for (auto s : {search::TrialStatus::kCompleted, search::TrialStatus::kFailed, search::TrialStatus::kDiverged,
-                   search::TrialStatus::kPruned}) {
-      if (status == search::to_string(s)) r.status = s;
-    }
-    r.error = trials.get_string(row, col("error"));
-    r.threads = static_cast<std::int32_t>(trials.get_int(row, col("threads")));
-    r.start_unix_s = trials.get_double(row, col("start_unix_s"));
-    r.end_unix_s = trials.get_double(row, col("end_unix_s"));
-    r.epochs_done = static_cast<std::int32_t>(trials.get_int(row, col("epochs")));
-    r.train_loss = trials.get_double(row, col("train_loss"));
-    r.val_accuracy = trials.get_double(row, col("val_accuracy"));
-    r.primary_meter = trials.get_string(row, col("primary_meter"));
-    r.energy_j = trials.get_double(row, col("energy_j"));
-    for (std::size_t c = 0; c < trials.columns().size(); ++c) {
-      const std::string& name = trials.columns()[c].name;
-      if (name.starts_with("energy_") && name.ends_with("_j") && name != "energy_j") {
-        r.meters.push_back({name.substr(7, name.size() - 9), "", trials.get_double(row, c)});
-      }
-    }
-    r.pue = trials.get_double(row, col("pue"));
-    r.facility_energy_j = trials.get_double(row, col("facility_energy_j"));
-    r.intensity_g_per_kwh = trials.get_double(row, col("intensity_g_per_kwh"));
-    r.co2_g = trials.get_double(row, col("co2_g"));
-    r.sampler_cpu_s = trials.get_double(row, col("sampler_cpu_s"));
+    for (const auto& [field, c] : readers) field.read(trials, row, c, r);
     by_id[r.spec.id] = out.trials.size();
     out.trials.push_back(std::move(r));
   }

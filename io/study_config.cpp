@@ -14,6 +14,7 @@
 #include "errors/error.hpp"
 #include "io/duration.hpp"
 #include "search/sampler.hpp"
+#include "search/test_functions.hpp"
 
 namespace cs::io {
 
@@ -155,33 +156,118 @@ void read_study_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
+/// Reads the keys an arm may set; `defaults` carries [search]'s values into [[search.arms]].
+search::SamplerOptions read_arm(TableReader& r, search::SamplerOptions defaults) {
+  auto o = std::move(defaults);
+  o.name = r.optional<std::string>("name", "a string").value_or(o.name);
+  o.strategy = r.optional<std::string>("strategy", "a string").value_or(o.strategy);
+  const auto& strategies = search::strategy_names();
+  if (std::find(strategies.begin(), strategies.end(), o.strategy) == strategies.end()) {
+    r.fail(r.find("strategy"), "strategy",
+           fmt::format("unknown strategy '{}'; expected one of: {}", o.strategy, fmt::join(strategies, ", ")));
+  }
+  o.grid_resolution = static_cast<int>(positive_int(r, "grid_resolution", o.grid_resolution));
+  o.acquisition = r.optional<std::string>("acquisition", "a string").value_or(o.acquisition);
+  const auto& acquisitions = search::acquisition_names();
+  if (std::find(acquisitions.begin(), acquisitions.end(), o.acquisition) == acquisitions.end()) {
+    r.fail(r.find("acquisition"), "acquisition",
+           fmt::format("unknown acquisition '{}'; expected one of: {}", o.acquisition, fmt::join(acquisitions, ", ")));
+  }
+  o.ucb_beta = r.optional<double>("ucb_beta", "a number").value_or(o.ucb_beta);
+  if (!(o.ucb_beta >= 0.0)) r.fail(r.find("ucb_beta"), "ucb_beta", "expected a number >= 0");
+  o.initial_points = static_cast<int>(positive_int(r, "initial_points", o.initial_points));
+  if (const auto seed = r.optional<std::int64_t>("seed", "an integer")) {
+    if (*seed < 0) r.fail(r.find("seed"), "seed", "expected a non-negative integer");
+    o.seed = static_cast<std::uint64_t>(*seed);
+  }
+  if (o.name.empty()) o.name = o.strategy;
+  return o;
+}
+
+std::vector<std::string> parameter_names_for(const StudyConfig& config) {
+  if (config.model.family != "function") return trainable_parameter_names();
+  const auto& f = search::test_function(config.model.function);
+  std::vector<std::string> names;
+  for (std::size_t i = 1; i <= (f.dims ? f.dims : 20); ++i) names.push_back(fmt::format("x{}", i));
+  return names;
+}
+
 void read_search_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("search");
   if (!t) root.fail(nullptr, "search", "missing table [search]");
   TableReader r(*t, root.file(), "[search]");
-  config.strategy = r.optional<std::string>("strategy", "a string").value_or("random");
-  static const std::vector<std::string> kStrategies{"random", "grid", "sampled_grid"};
-  if (std::find(kStrategies.begin(), kStrategies.end(), config.strategy) == kStrategies.end()) {
-    r.fail(r.find("strategy"), "strategy",
-           fmt::format("unknown strategy '{}'; expected one of: {}", config.strategy, fmt::join(kStrategies, ", ")));
+  search::SamplerOptions defaults;
+  defaults.seed = config.seed;
+  defaults.cost = r.optional<std::string>("cost", "a string").value_or("");
+  if (!defaults.cost.empty() && defaults.cost != "energy_j" && defaults.cost != "co2_g") {
+    r.fail(r.find("cost"), "cost", fmt::format("unknown cost '{}'; expected energy_j or co2_g", defaults.cost));
   }
-  config.grid_resolution = static_cast<int>(positive_int(r, "grid_resolution", 3));
+  const auto top = read_arm(r, defaults);
+  if (const toml::node* arms = r.find("arms")) {
+    if (!arms->is_array_of_tables() || arms->as_array()->empty())
+      r.fail(arms, "arms", "expected [[search.arms]] tables");
+    int index = 0;
+    for (const auto& item : *arms->as_array()) {
+      TableReader arm_reader(*item.as_table(), root.file(), fmt::format("[[search.arms]] #{}", ++index));
+      auto base = top;
+      base.name.clear();
+      config.arms.push_back(read_arm(arm_reader, base));
+      for (std::size_t i = 0; i + 1 < config.arms.size(); ++i) {
+        if (config.arms[i].name == config.arms.back().name) {
+          arm_reader.fail(arm_reader.find("name"), "name",
+                          fmt::format("two arms are named '{}'; give each a distinct name", config.arms.back().name));
+        }
+      }
+      arm_reader.reject_unknown_keys();
+    }
+  } else {
+    config.arms.push_back(top);
+  }
+  if (config.budget_trials % static_cast<std::int64_t>(config.arms.size()) != 0) {
+    r.fail(r.find("arms"), "arms",
+           fmt::format("budget_trials ({}) must divide equally over the {} arms", config.budget_trials,
+                       config.arms.size()));
+  }
   config.objective = r.optional<std::string>("objective", "a string").value_or("val_accuracy");
   if (config.objective != "val_accuracy") {
-    r.fail(r.find("objective"), "objective", "expected 'val_accuracy' (maximised)");
+    r.fail(r.find("objective"), "objective", "expected 'val_accuracy' (maximised; for functions, -f(x))");
   }
+  config.pruner.name = r.optional<std::string>("pruner", "a string").value_or("none");
+  if (config.pruner.name != "none" && config.pruner.name != "median" && config.pruner.name != "asha") {
+    r.fail(r.find("pruner"), "pruner",
+           fmt::format("unknown pruner '{}'; expected none, median or asha", config.pruner.name));
+  }
+  config.pruner.warmup_epochs = static_cast<int>(positive_int(r, "pruner_warmup_epochs", config.pruner.warmup_epochs));
+  config.pruner.min_trials = static_cast<int>(positive_int(r, "pruner_min_trials", config.pruner.min_trials));
+  config.pruner.eta = static_cast<int>(positive_int(r, "asha_eta", config.pruner.eta));
+  if (config.pruner.eta < 2) r.fail(r.find("asha_eta"), "asha_eta", "expected an integer >= 2");
+
   const toml::table* space = r.subtable("space");
   if (!space || space->empty()) r.fail(space, "space", "the search space is empty: add [search.space.NAME] tables");
   std::vector<search::ParamSpec> params;
-  const auto& known = trainable_parameter_names();
+  const auto known = parameter_names_for(config);
   for (const auto& [name, node] : *space) {
     const std::string key(name.str());
     if (!node.is_table()) r.fail(&node, key, "expected a table [search.space." + key + "]");
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       r.fail(&node, key,
-             fmt::format("the model has no parameter '{}'; expected one of: {}", key, fmt::join(known, ", ")));
+             fmt::format("the {} model has no parameter '{}'; expected one of: {}", config.model.family, key,
+                         fmt::join(known, ", ")));
     }
     params.push_back(read_param(key, *node.as_table(), root.file()));
+    if (config.model.family == "function" && params.back().kind == search::ParamKind::kCategorical) {
+      r.fail(&node, key, "function parameters must be float or int");
+    }
+  }
+  if (config.model.family == "function") {
+    const auto& f = search::test_function(config.model.function);
+    if (f.dims != 0 && params.size() != f.dims) {
+      r.fail(space, "space",
+             fmt::format("{} takes {} parameters x1..x{}, the space has {}", f.name, f.dims, f.dims, params.size()));
+    }
+    // toml++ keeps keys sorted: x1, x10, x2 ...; order the function's arguments by number.
+    std::sort(params.begin(), params.end(),
+              [](const auto& a, const auto& b) { return std::stoi(a.name.substr(1)) < std::stoi(b.name.substr(1)); });
   }
   config.space = search::SearchSpace(std::move(params));
   r.reject_unknown_keys();
@@ -205,10 +291,29 @@ void read_model_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("model");
   if (!t) return;
   TableReader r(*t, root.file(), "[model]");
-  config.model_family = r.optional<std::string>("family", "a string").value_or(config.model_family);
-  if (config.model_family != "simple_cnn") {
+  auto& m = config.model;
+  m.family = r.optional<std::string>("family", "a string").value_or(m.family);
+  if (m.family == "function") {
+    m.function = r.required<std::string>("function", "a string: branin, hartmann6 or rosenbrock");
+    try {
+      search::test_function(m.function);
+    } catch (const ConfigError& e) {
+      r.fail(r.find("function"), "function", e.what());
+    }
+    m.noise_sd = r.optional<double>("noise_sd", "a number").value_or(0.0);
+    if (!(m.noise_sd >= 0.0)) r.fail(r.find("noise_sd"), "noise_sd", "expected a number >= 0");
+    m.energy_per_epoch_j =
+        r.optional<double>("energy_per_epoch_j", "a number of joules").value_or(m.energy_per_epoch_j);
+    if (!(m.energy_per_epoch_j > 0.0))
+      r.fail(r.find("energy_per_epoch_j"), "energy_per_epoch_j", "expected joules > 0");
+    if (const auto text = r.optional<std::string>("epoch_time", "a duration such as \"50ms\"")) {
+      const auto ms = parse_duration(*text);
+      if (!ms) r.fail(r.find("epoch_time"), "epoch_time", fmt::format("'{}' is not a positive duration", *text));
+      m.epoch_time = *ms;
+    }
+  } else if (m.family != "simple_cnn") {
     r.fail(r.find("family"), "family",
-           fmt::format("unknown model family '{}'; expected simple_cnn", config.model_family));
+           fmt::format("unknown model family '{}'; expected simple_cnn or function", m.family));
   }
   r.reject_unknown_keys();
 }
@@ -305,6 +410,11 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
 
 }  // namespace
 
+std::vector<std::string> recorded_meters(const StudyConfig& config) {
+  if (config.model.family == "function") return {"synthetic"};
+  return config.energy.meters;
+}
+
 const std::vector<std::string>& trainable_parameter_names() {
   static const std::vector<std::string> kNames{"lr", "momentum", "batch_size", "conv_blocks", "channels"};
   return kNames;
@@ -322,9 +432,9 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
   config.toml_text = toml_text;
   TableReader root(root_table, path, "the study file");
   read_study_table(root, config);
+  read_model_table(root, config);
   read_search_table(root, config);
   read_dataset_table(root, config);
-  read_model_table(root, config);
   read_training_table(root, config);
   read_sites(root, config);
   read_energy_table(root, config);

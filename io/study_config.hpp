@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "search/sampler.hpp"
 #include "search/space.hpp"
 
 namespace cs::io {
@@ -24,6 +25,21 @@ struct DatasetConfig {
   std::string path = "/usr/share/datasets/fashion-mnist";
   std::int64_t train_subset = 0;  ///< 0 = all images
   std::int64_t test_subset = 0;
+};
+
+struct PrunerConfig {
+  std::string name = "none";  ///< none | median | asha
+  int warmup_epochs = 1;      ///< median: epochs before pruning; asha: the first rung
+  int min_trials = 4;         ///< median: reports needed at an epoch before it prunes
+  int eta = 3;                ///< asha: reduction factor
+};
+
+struct ModelConfig {
+  std::string family = "simple_cnn";        ///< simple_cnn | function
+  std::string function;                     ///< function: branin | hartmann6 | rosenbrock
+  double noise_sd = 0.0;                    ///< function: Gaussian noise added to each evaluation
+  double energy_per_epoch_j = 100.0;        ///< function: synthetic energy, scaled by 1 + mean unit coordinate
+  std::chrono::milliseconds epoch_time{0};  ///< function: wall time each epoch takes
 };
 
 struct TrainingConfig {
@@ -49,13 +65,13 @@ struct StudyConfig {
   std::string name;
   std::uint64_t seed = 0;
   std::string output;
-  std::int64_t budget_trials = 0;
-  std::string strategy = "random";
-  int grid_resolution = 3;
+  std::int64_t budget_trials = 0;            ///< in total, split equally over the arms
+  std::vector<search::SamplerOptions> arms;  ///< one per strategy compared
   std::string objective = "val_accuracy";
+  PrunerConfig pruner;
   search::SearchSpace space;
   DatasetConfig dataset;
-  std::string model_family = "simple_cnn";
+  ModelConfig model;
   TrainingConfig training;
   std::vector<SiteConfig> sites;
   EnergyConfig energy;
@@ -65,6 +81,10 @@ struct StudyConfig {
 StudyConfig load_study(const std::string& path);
 /// The same for TOML text already in memory; `path` only names it in messages.
 StudyConfig parse_study(const std::string& toml_text, const std::string& path);
+
+/// The meters whose energy each trial records: the configured ones, or "synthetic" for the
+/// function family.
+std::vector<std::string> recorded_meters(const StudyConfig& config);
 
 /// The names the simple_cnn trainer understands as search parameters.
 const std::vector<std::string>& trainable_parameter_names();

@@ -13,8 +13,8 @@ namespace cs::io {
 struct EpochRecord {
   std::int32_t epoch = 0;  ///< from 1
   double train_loss = 0.0;
-  double val_accuracy = 0.0;  ///< fraction in [0, 1]
-  double energy_j = 0.0;      ///< primary meter, this epoch only
+  double objective = 0.0;  ///< maximised: test accuracy (fraction) for CNNs, -f(x) for functions
+  double energy_j = 0.0;   ///< primary meter, this epoch only
   double duration_s = 0.0;
 };
 
@@ -36,7 +36,9 @@ struct TrialResult {
   double end_unix_s = 0.0;
   std::int32_t epochs_done = 0;
   double train_loss = 0.0;
-  double val_accuracy = 0.0;
+  double val_accuracy = 0.0;            ///< NaN for the function family
+  double objective = 0.0;               ///< the value the search maximises
+  double pruning_saved_energy_j = 0.0;  ///< pruned trials: estimated energy of the epochs not run
   std::vector<EpochRecord> epochs;
   std::vector<MeterReading> meters;
   std::vector<energy::PowerSample> samples;  ///< PowerSample::meter indexes `meters`

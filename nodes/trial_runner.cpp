@@ -2,6 +2,9 @@
 #include "nodes/trial_runner.hpp"
 
 #include <chrono>
+#include <cmath>
+#include <numbers>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -9,6 +12,8 @@
 #include "energy/meter_factory.hpp"
 #include "energy/meter_session.hpp"
 #include "errors/error.hpp"
+#include "search/sampler.hpp"
+#include "search/test_functions.hpp"
 
 namespace cs::nodes {
 
@@ -18,10 +23,18 @@ double unix_now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-Trainer load_trainer(const io::StudyConfig& config) {
+std::unique_ptr<Trainer> load_trainer(const io::StudyConfig& config) {
+  if (config.model.family == "function") return nullptr;
   const auto train = load_fashion_mnist(config.dataset.path, Split::kTrain, config.dataset.train_subset);
   const auto test = load_fashion_mnist(config.dataset.path, Split::kTest, config.dataset.test_subset);
-  return Trainer(train, test);
+  return std::make_unique<Trainer>(train, test);
+}
+
+/// A standard normal draw from two counter-based uniforms (Box-Muller).
+double counter_normal(std::uint64_t seed, std::uint64_t index) {
+  const double u1 = std::max(search::counter_uniform(seed, 0x6e6f6973, index), 1e-300);
+  const double u2 = search::counter_uniform(seed, 0x6e6f6974, index);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
 }  // namespace
@@ -52,7 +65,8 @@ TrialRunner::TrialRunner(const io::StudyConfig& config, WorkerIdentity identity)
     : config_(config),
       identity_(std::move(identity)),
       trainer_(load_trainer(config)),
-      meters_(energy::make_meters(config.energy.meters, {config.energy.cpu_tdp_w, config.energy.cpu_cores})) {}
+      meters_(trainer_ ? energy::make_meters(config.energy.meters, {config.energy.cpu_tdp_w, config.energy.cpu_cores})
+                       : std::vector<std::unique_ptr<energy::EnergyMeter>>{}) {}
 
 TrialRunner::~TrialRunner() = default;
 
@@ -64,15 +78,40 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
   r.host = identity_.host;
   r.threads = identity_.threads;
   r.pue = identity_.site.pue;
+  r.start_unix_s = unix_now_s();
+  if (trainer_) {
+    train(spec, report, r);
+  } else {
+    try {
+      evaluate_function(spec, report, r);
+    } catch (const std::exception& e) {
+      r.status = search::TrialStatus::kFailed;
+      r.error = e.what();
+    }
+  }
+  r.end_unix_s = unix_now_s();
+  r.epochs_done = static_cast<std::int32_t>(r.epochs.size());
+  if (!r.epochs.empty()) {
+    r.train_loss = r.epochs.back().train_loss;
+    r.objective = r.epochs.back().objective;
+    r.val_accuracy = trainer_ ? r.objective : std::nan("");
+  }
+  const auto e = energy::emissions_at_constant_intensity(energy::Joules{r.energy_j}, identity_.site.pue,
+                                                         identity_.site.intensity_g_per_kwh);
+  r.facility_energy_j = e.facility_energy.value;
+  r.intensity_g_per_kwh = e.intensity_g_per_kwh;
+  r.co2_g = e.co2_g;
+  return r;
+}
 
+void TrialRunner::train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) {
   std::vector<energy::EnergyMeter*> meters;
   for (auto& m : meters_) meters.push_back(m.get());
   energy::MeterSession session(meters, config_.energy.interval);
-  r.start_unix_s = unix_now_s();
   session.start();
   double energy_before_epoch_j = 0.0;
   try {
-    const auto outcome = trainer_.train(settings_for(config_, spec), [&](const EpochOutcome& e) {
+    const auto outcome = trainer_->train(settings_for(config_, spec), [&](const EpochOutcome& e) {
       const double energy_j = session.energy_so_far().front().value;
       io::EpochRecord record{e.epoch, e.train_loss, e.val_accuracy, energy_j - energy_before_epoch_j, e.duration_s};
       energy_before_epoch_j = energy_j;
@@ -90,23 +129,44 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
     r.error = e.what();
   }
   const auto measured = session.stop();
-  r.end_unix_s = unix_now_s();
-  r.epochs_done = static_cast<std::int32_t>(r.epochs.size());
-  if (!r.epochs.empty()) {
-    r.train_loss = r.epochs.back().train_loss;
-    r.val_accuracy = r.epochs.back().val_accuracy;
-  }
   for (const auto& m : measured.energy) r.meters.push_back({m.name, energy::to_string(m.kind), m.energy.value});
   r.samples = measured.samples;
   r.sampler_cpu_s = measured.sampler_cpu_s;
   r.primary_meter = measured.energy.front().name;
   r.energy_j = measured.energy.front().energy.value;
-  const auto e = energy::emissions_at_constant_intensity(measured.energy.front().energy, identity_.site.pue,
-                                                         identity_.site.intensity_g_per_kwh);
-  r.facility_energy_j = e.facility_energy.value;
-  r.intensity_g_per_kwh = e.intensity_g_per_kwh;
-  r.co2_g = e.co2_g;
-  return r;
+}
+
+void TrialRunner::evaluate_function(const search::TrialSpec& spec, const EpochReporter& report,
+                                    io::TrialResult& r) const {
+  // The objective is -f(x) (maximised), approached over the epochs as -f(x) - (1/e - 1/E), so
+  // that pruning has curves to act on. Energy per epoch grows with the unit coordinates.
+  const auto& m = config_.model;
+  std::vector<double> x;
+  double mean_unit = 0.0;
+  for (std::size_t k = 0; k < config_.space.size(); ++k) {
+    const double v = search::param_as_double(spec.params, config_.space.params()[k].name);
+    x.push_back(v);
+    mean_unit += config_.space.to_unit(k, config_.space.params()[k].kind == search::ParamKind::kInt
+                                              ? search::ParamValue{static_cast<std::int64_t>(v)}
+                                              : search::ParamValue{v});
+  }
+  mean_unit /= static_cast<double>(std::max<std::size_t>(x.size(), 1));
+  const double f = search::evaluate_test_function(m.function, x) +
+                   m.noise_sd * counter_normal(config_.seed, static_cast<std::uint64_t>(spec.id));
+  const double epoch_energy_j = m.energy_per_epoch_j * (1.0 + mean_unit);
+  const int epochs = config_.training.epochs;
+  for (int e = 1; e <= epochs; ++e) {
+    if (m.epoch_time.count() > 0) std::this_thread::sleep_for(m.epoch_time);
+    const double objective = -f - (1.0 / e - 1.0 / epochs);
+    r.epochs.push_back({e, f, objective, epoch_energy_j, std::chrono::duration<double>(m.epoch_time).count()});
+    r.energy_j += epoch_energy_j;
+    if (report && report(r.epochs.back()) == EpochDecision::kStop) {
+      if (e < epochs) r.status = search::TrialStatus::kPruned;
+      break;
+    }
+  }
+  r.meters.push_back({"synthetic", "software", r.energy_j});
+  r.primary_meter = "synthetic";
 }
 
 }  // namespace cs::nodes

@@ -1,6 +1,7 @@
 // Runs one trial on this rank: trains, meters, and prices the energy at the rank's site.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,9 +34,12 @@ class TrialRunner {
   io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report);
 
  private:
+  void train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r);
+  void evaluate_function(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) const;
+
   const io::StudyConfig& config_;
   WorkerIdentity identity_;
-  Trainer trainer_;
+  std::unique_ptr<Trainer> trainer_;  ///< absent for the function family
   std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/program_options.hpp>
 
 #include "errors/error.hpp"
@@ -55,9 +56,11 @@ int cmd_validate(const std::vector<std::string>& args) {
     return 0;
   }
   const auto config = io::load_study(require_study(vm, "validate"));
-  nodes::check_fashion_mnist(config.dataset.path);
-  std::cout << fmt::format("ok: study '{}': {} trials of {} search over {} parameters, {} sites, output {}\n",
-                           config.name, config.budget_trials, config.strategy, config.space.size(), config.sites.size(),
+  if (config.model.family != "function") nodes::check_fashion_mnist(config.dataset.path);
+  std::vector<std::string> arms;
+  for (const auto& a : config.arms) arms.push_back(a.name);
+  std::cout << fmt::format("ok: study '{}': {} trials over {} parameters, arms {}, {} sites, output {}\n", config.name,
+                           config.budget_trials, config.space.size(), fmt::join(arms, ", "), config.sites.size(),
                            config.output);
   return 0;
 }

@@ -10,13 +10,16 @@
 namespace cs::orchestrator {
 
 Coordinator::Coordinator(Transport& transport, search::Sampler& sampler, io::ResultsStore& store, Progress& progress,
-                         std::int64_t budget_trials, std::vector<int> workers)
+                         std::int64_t budget_trials, std::vector<int> workers, search::Pruner* pruner,
+                         int epochs_per_trial)
     : transport_(transport),
       sampler_(sampler),
       store_(store),
       progress_(progress),
       budget_(budget_trials),
-      workers_(std::move(workers)) {}
+      workers_(std::move(workers)),
+      pruner_(pruner),
+      epochs_per_trial_(epochs_per_trial) {}
 
 bool Coordinator::on_ready(int worker) {
   if (!exhausted_ && next_trial_ < budget_) {
@@ -35,9 +38,26 @@ bool Coordinator::on_ready(int worker) {
   return false;
 }
 
+void Coordinator::on_epoch(int worker, const EpochReport& report) {
+  const bool stop = pruner_ && pruner_->should_stop(report.trial_id, report.record.epoch, report.record.objective);
+  transport_.send(worker, Decision{report.trial_id, stop});
+}
+
 void Coordinator::on_result(io::TrialResult result) {
   std::erase_if(pending_, [&](const search::TrialSpec& s) { return s.id == result.spec.id; });
-  sampler_.observe({result.spec, result.status, result.val_accuracy, result.energy_j});
+  if (result.status == search::TrialStatus::kCompleted && result.epochs_done > 0) {
+    completed_epoch_energy_j_ += result.energy_j;
+    completed_epochs_ += result.epochs_done;
+  }
+  if (result.status == search::TrialStatus::kPruned && result.epochs_done > 0) {
+    // The epochs it did not run, priced at the completed trials' mean energy per epoch
+    // (or its own, before any trial has completed).
+    const double per_epoch_j = completed_epochs_ > 0
+                                   ? completed_epoch_energy_j_ / static_cast<double>(completed_epochs_)
+                                   : result.energy_j / result.epochs_done;
+    result.pruning_saved_energy_j = per_epoch_j * std::max(0, epochs_per_trial_ - result.epochs_done);
+  }
+  sampler_.observe({result.spec, result.status, result.objective, result.energy_j, result.co2_g});
   ++summary_.trials_done;
   if (result.status == search::TrialStatus::kFailed || result.status == search::TrialStatus::kDiverged) {
     ++summary_.trials_failed;
@@ -70,7 +90,7 @@ CoordinatorSummary Coordinator::run() {
             summary_.notes.push_back(fmt::format("rank {} left the study: {}", m.rank, m.reason));
             progress_.note("warning: " + summary_.notes.back());
           } else if constexpr (std::is_same_v<T, EpochReport>) {
-            // Pruning decisions will hook in here; the epoch is stored with the final result.
+            on_epoch(source, m);
           } else {
             throw MpiError(fmt::format("coordinator: unexpected message from rank {}", source));
           }

@@ -22,8 +22,8 @@ void Progress::trial_finished(const io::TrialResult& r) {
   --running_;
   ++done_;
   if (r.status != search::TrialStatus::kCompleted && r.status != search::TrialStatus::kPruned) ++failed_;
-  if (r.status == search::TrialStatus::kCompleted && r.val_accuracy > best_accuracy_) {
-    best_accuracy_ = r.val_accuracy;
+  if (r.status == search::TrialStatus::kCompleted && r.objective > best_objective_) {
+    best_objective_ = r.objective;
     best_trial_ = r.spec.id;
   }
   facility_energy_j_ += r.facility_energy_j;
@@ -42,9 +42,9 @@ std::string Progress::line() const {
   const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::string eta =
       done_ == 0 ? "?" : format_duration(elapsed_s / static_cast<double>(done_) * static_cast<double>(total_ - done_));
-  const std::string best = best_trial_ < 0 ? "-" : fmt::format("{:.4f} (trial {})", best_accuracy_, best_trial_);
-  return fmt::format("[{}/{}] running {} failed {} | best acc {} | {:.6f} kWh | {:.4f} gCO2 | elapsed {} | ETA {}",
-                     done_, total_, running_, failed_, best, facility_energy_j_ / energy::kJoulesPerKwh, co2_g_,
+  const std::string best = best_trial_ < 0 ? "-" : fmt::format("{:.4f} (trial {})", best_objective_, best_trial_);
+  return fmt::format("[{}/{}] running {} failed {} | best {} | {:.6f} kWh | {:.4f} gCO2 | elapsed {} | ETA {}", done_,
+                     total_, running_, failed_, best, facility_energy_j_ / energy::kJoulesPerKwh, co2_g_,
                      format_duration(elapsed_s), eta);
 }
 
@@ -82,10 +82,10 @@ std::string site_summary(const std::vector<io::TrialResult>& results) {
     t.device_j += r.energy_j;
     t.facility_j += r.facility_energy_j;
     t.co2_g += r.co2_g;
-    if (r.status == search::TrialStatus::kCompleted) t.best = std::max(t.best, r.val_accuracy);
+    if (r.status == search::TrialStatus::kCompleted) t.best = std::max(t.best, r.objective);
   }
   std::string out = fmt::format("{:<16} {:>6} {:>6} {:>14} {:>16} {:>10} {:>9}\n", "site", "trials", "failed",
-                                "device [kWh]", "facility [kWh]", "CO2 [g]", "best acc");
+                                "device [kWh]", "facility [kWh]", "CO2 [g]", "best");
   for (const auto& [name, t] : sites) {
     out += fmt::format("{:<16} {:>6} {:>6} {:>14.6f} {:>16.6f} {:>10.4f} {:>9}\n", name, t.trials, t.failed,
                        t.device_j / energy::kJoulesPerKwh, t.facility_j / energy::kJoulesPerKwh, t.co2_g,

@@ -21,7 +21,7 @@ class Progress {
   /// Ends the in-place line, if any.
   void close();
 
-  /// The current line: done/total, running, failed, best accuracy, kWh, gCO2, ETA.
+  /// The current line: done/total, running, failed, best objective, kWh, gCO2, ETA.
   std::string line() const;
 
  private:
@@ -32,7 +32,7 @@ class Progress {
   bool tty_;
   std::chrono::steady_clock::time_point start_;
   std::int64_t done_ = 0, running_ = 0, failed_ = 0;
-  double best_accuracy_ = -1.0;
+  double best_objective_ = -1e300;
   std::int64_t best_trial_ = -1;
   double facility_energy_j_ = 0.0, co2_g_ = 0.0;
 };
@@ -40,7 +40,7 @@ class Progress {
 /// Formats seconds as "1h02m", "3m05s" or "42s".
 std::string format_duration(double seconds);
 
-/// A table per site: trials, device and facility energy (kWh), CO2 (g), best accuracy.
+/// A table per site: trials, device and facility energy (kWh), CO2 (g), best objective.
 std::string site_summary(const std::vector<io::TrialResult>& results);
 
 }  // namespace cs::orchestrator

@@ -15,14 +15,10 @@ class Writer {
  public:
   template <typename T>
   requires std::is_arithmetic_v<T>
-  void put(T v) {
-    const auto* p = reinterpret_cast<const std::byte*>(&v);
-    bytes_.insert(bytes_.end(), p, p + sizeof(T));
-  }
+  void put(T v) { append(&v, sizeof(T)); }
   void put(const std::string& s) {
     put(static_cast<std::uint32_t>(s.size()));
-    const auto* p = reinterpret_cast<const std::byte*>(s.data());
-    bytes_.insert(bytes_.end(), p, p + s.size());
+    append(s.data(), s.size());
   }
   void put(const search::ParamValue& v) {
     put(static_cast<std::uint8_t>(v.index()));
@@ -40,13 +36,18 @@ class Writer {
   void put(const io::EpochRecord& e) {
     put(e.epoch);
     put(e.train_loss);
-    put(e.val_accuracy);
+    put(e.objective);
     put(e.energy_j);
     put(e.duration_s);
   }
   std::vector<std::byte> take() { return std::move(bytes_); }
 
  private:
+  void append(const void* data, std::size_t n) {
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + n);
+    if (n > 0) std::memcpy(bytes_.data() + at, data, n);
+  }
   std::vector<std::byte> bytes_;
 };
 
@@ -88,7 +89,7 @@ class Reader {
     io::EpochRecord e;
     e.epoch = get<std::int32_t>();
     e.train_loss = get<double>();
-    e.val_accuracy = get<double>();
+    e.objective = get<double>();
     e.energy_j = get<double>();
     e.duration_s = get<double>();
     return e;
@@ -121,7 +122,7 @@ void put_result(Writer& w, const io::TrialResult& r) {
   w.put(r.threads);
   for (double v : {r.start_unix_s, r.end_unix_s}) w.put(v);
   w.put(r.epochs_done);
-  for (double v : {r.train_loss, r.val_accuracy}) w.put(v);
+  for (double v : {r.train_loss, r.val_accuracy, r.objective, r.pruning_saved_energy_j}) w.put(v);
   w.put(static_cast<std::uint32_t>(r.epochs.size()));
   for (const auto& e : r.epochs) w.put(e);
   w.put(static_cast<std::uint32_t>(r.meters.size()));
@@ -157,6 +158,8 @@ io::TrialResult get_result(Reader& rd) {
   r.epochs_done = rd.get<std::int32_t>();
   r.train_loss = rd.get<double>();
   r.val_accuracy = rd.get<double>();
+  r.objective = rd.get<double>();
+  r.pruning_saved_energy_j = rd.get<double>();
   for (auto n = rd.get_count(36); n > 0; --n) r.epochs.push_back(rd.get_epoch());
   for (auto n = rd.get_count(16); n > 0; --n) {
     io::MeterReading m;
@@ -201,9 +204,12 @@ std::vector<std::byte> encode(const Message& message) {
           w.put(m.record);
         } else if constexpr (std::is_same_v<T, ResultReport>) {
           put_result(w, m.result);
-        } else {
+        } else if constexpr (std::is_same_v<T, Goodbye>) {
           w.put(m.rank);
           w.put(m.reason);
+        } else {
+          w.put(m.trial_id);
+          w.put(static_cast<std::uint8_t>(m.stop));
         }
       },
       message);
@@ -233,6 +239,11 @@ Message decode(std::span<const std::byte> bytes) {
     case 6: {
       const auto rank = rd.get<std::int32_t>();
       m = Goodbye{rank, rd.get_string()};
+      break;
+    }
+    case 7: {
+      const auto id = rd.get<std::int64_t>();
+      m = Decision{id, rd.get<std::uint8_t>() != 0};
       break;
     }
     default: throw MpiError("protocol: unknown message type");

@@ -42,7 +42,13 @@ struct Goodbye {
   std::string reason;
 };
 
-using Message = std::variant<Ready, Assign, Shutdown, EpochReport, ResultReport, Goodbye>;
+/// The coordinator's answer to an EpochReport: go on, or stop the trial now (pruned).
+struct Decision {
+  std::int64_t trial_id = 0;
+  bool stop = false;
+};
+
+using Message = std::variant<Ready, Assign, Shutdown, EpochReport, ResultReport, Goodbye, Decision>;
 
 /// The message's type code, also used as the MPI tag.
 int tag_of(const Message& message);

@@ -22,6 +22,7 @@
 #include "orchestrator/mpi_transport.hpp"
 #include "orchestrator/site_map.hpp"
 #include "orchestrator/worker.hpp"
+#include "search/arms_sampler.hpp"
 
 #ifndef CS_VERSION
 #define CS_VERSION "0.0.0"
@@ -47,7 +48,7 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
   io::StudyConfig config = io::load_study(options.study_path);
   if (options.output) config.output = *options.output;
   if (options.threads) config.training.threads = *options.threads;
-  nodes::check_fashion_mnist(config.dataset.path);
+  if (config.model.family != "function") nodes::check_fashion_mnist(config.dataset.path);
   if (is_coordinator && !options.force && std::filesystem::exists(config.output)) {
     throw ConfigError(
         fmt::format("{}: the results file already exists; pass --force to replace it, or set another "
@@ -59,7 +60,7 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
 
 io::StudyMeta study_meta(const io::StudyConfig& config, const std::vector<std::string>& hosts, const std::string& mpi) {
   const std::set<std::string> unique_hosts(hosts.begin(), hosts.end());
-  io::StudyMeta meta{config.toml_text, config.space, config.sites, config.energy.meters, {}};
+  io::StudyMeta meta{config.toml_text, config.space, config.sites, io::recorded_meters(config), {}};
   meta.provenance = {
       {"tool_version", CS_VERSION},
       {"git_sha", CS_GIT_SHA},
@@ -72,10 +73,13 @@ io::StudyMeta study_meta(const io::StudyConfig& config, const std::vector<std::s
 }
 
 int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsStore& store, std::vector<int> workers) {
-  auto sampler = search::make_sampler(config.space, {config.strategy, config.seed, config.grid_resolution});
+  auto sampler = search::make_study_sampler(config.space, config.arms);
+  auto pruner =
+      search::make_pruner(config.pruner.name, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
   Progress progress(std::cerr, config.budget_trials, isatty(STDERR_FILENO) == 1);
   store.flush();
-  Coordinator coordinator(transport, *sampler, store, progress, config.budget_trials, std::move(workers));
+  Coordinator coordinator(transport, *sampler, store, progress, config.budget_trials, std::move(workers), pruner.get(),
+                          config.training.epochs);
   const auto summary = coordinator.run();
   progress.close();
   store.flush();

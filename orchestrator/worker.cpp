@@ -7,6 +7,14 @@
 
 namespace cs::orchestrator {
 
+namespace {
+Envelope wait_for(Transport& transport) {
+  while (true) {
+    if (auto envelope = transport.receive(std::chrono::milliseconds(1000))) return std::move(*envelope);
+  }
+}
+}  // namespace
+
 int run_worker(Transport& transport, int coordinator,
                const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner) {
   std::unique_ptr<nodes::TrialRunner> runner;
@@ -19,17 +27,16 @@ int run_worker(Transport& transport, int coordinator,
   int trials = 0;
   while (true) {
     transport.send(coordinator, Ready{transport.rank()});
-    std::optional<Envelope> envelope;
-    while (!(envelope = transport.receive(std::chrono::milliseconds(1000)))) {
-    }
-    if (std::holds_alternative<Shutdown>(envelope->message)) return trials;
-    const auto* assign = std::get_if<Assign>(&envelope->message);
+    const auto envelope = wait_for(transport);
+    if (std::holds_alternative<Shutdown>(envelope.message)) return trials;
+    const auto* assign = std::get_if<Assign>(&envelope.message);
     if (!assign)
-      throw MpiError(fmt::format("worker {}: unexpected message from rank {}", transport.rank(), envelope->source));
+      throw MpiError(fmt::format("worker {}: unexpected message from rank {}", transport.rank(), envelope.source));
     const auto& spec = assign->spec;
     auto result = runner->run(spec, [&](const io::EpochRecord& record) {
       transport.send(coordinator, EpochReport{spec.id, record});
-      return nodes::EpochDecision::kContinue;
+      const auto decision = std::get<Decision>(wait_for(transport).message);
+      return decision.stop ? nodes::EpochDecision::kStop : nodes::EpochDecision::kContinue;
     });
     transport.send(coordinator, ResultReport{std::move(result)});
     ++trials;

@@ -33,8 +33,8 @@ std::vector<ParamValue> axis_of(const ParamSpec& p, int resolution) {
 }
 }  // namespace
 
-GridSampler::GridSampler(SearchSpace space, int resolution, bool shuffle, std::uint64_t seed)
-    : space_(std::move(space)) {
+GridSampler::GridSampler(SearchSpace space, int resolution, bool shuffle, std::uint64_t seed, std::string name)
+    : space_(std::move(space)), name_(name.empty() ? (shuffle ? "sampled_grid" : "grid") : std::move(name)) {
   if (resolution < 1) throw ConfigError(fmt::format("grid resolution must be >= 1, got {}", resolution));
   std::size_t total = 1;
   for (const auto& p : space_.params()) {

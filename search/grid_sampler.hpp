@@ -11,8 +11,8 @@ class GridSampler final : public Sampler {
  public:
   /// `resolution` values per float or int parameter (fewer when an int range is smaller);
   /// every choice of a categorical. With `shuffle`, the grid is visited in a seeded order.
-  GridSampler(SearchSpace space, int resolution, bool shuffle, std::uint64_t seed);
-  std::string name() const override { return "grid"; }
+  GridSampler(SearchSpace space, int resolution, bool shuffle, std::uint64_t seed, std::string name = "");
+  std::string name() const override { return name_; }
   std::optional<TrialSpec> suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) override;
   void observe(const Observation&) override {}
 
@@ -22,6 +22,7 @@ class GridSampler final : public Sampler {
   SearchSpace space_;
   std::vector<std::vector<ParamValue>> axes_;
   std::vector<std::size_t> order_;
+  std::string name_;
 };
 
 }  // namespace cs::search

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "search/space.hpp"
 #include "search/trial_spec.hpp"
@@ -21,13 +22,22 @@ class Sampler {
   virtual void observe(const Observation& observation) = 0;
 };
 
+/// One arm of a study: a strategy and its settings.
 struct SamplerOptions {
-  std::string strategy = "random";  ///< random | grid
+  std::string name;                 ///< the arm's label in the results; the strategy when empty
+  std::string strategy = "random";  ///< random | grid | sampled_grid | bayes
   std::uint64_t seed = 0;
-  int grid_resolution = 3;  ///< values per continuous parameter for grid
+  int grid_resolution = 3;         ///< values per continuous parameter for grid
+  std::string acquisition = "ei";  ///< bayes: ei | pi | ucb
+  double ucb_beta = 2.0;
+  int initial_points = 0;  ///< bayes: space-filling design size; 0 = max(5, 2 x parameters)
+  std::string cost;        ///< bayes: empty, or "energy_j" / "co2_g" to minimise too (ParEGO)
 };
 
-/// Throws ConfigError for an unknown strategy.
+const std::vector<std::string>& strategy_names();
+const std::vector<std::string>& acquisition_names();
+
+/// Throws ConfigError for an unknown strategy or acquisition.
 std::unique_ptr<Sampler> make_sampler(const SearchSpace& space, const SamplerOptions& options);
 
 /// A uniform number in [0, 1) that depends only on (seed, stream, index): a counter-based

@@ -1,7 +1,9 @@
-// Builds the sampler a study names.
+// Builds the sampler an arm names.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "errors/error.hpp"
+#include "search/bayes_sampler.hpp"
 #include "search/grid_sampler.hpp"
 #include "search/random_sampler.hpp"
 
@@ -17,13 +19,24 @@ const char* to_string(TrialStatus status) {
   return "unknown";
 }
 
-std::unique_ptr<Sampler> make_sampler(const SearchSpace& space, const SamplerOptions& options) {
-  if (options.strategy == "random") return std::make_unique<RandomSampler>(space, options.seed);
-  if (options.strategy == "grid")
-    return std::make_unique<GridSampler>(space, options.grid_resolution, false, options.seed);
-  if (options.strategy == "sampled_grid")
-    return std::make_unique<GridSampler>(space, options.grid_resolution, true, options.seed);
-  throw ConfigError(fmt::format("unknown strategy '{}': expected random, grid or sampled_grid", options.strategy));
+const std::vector<std::string>& strategy_names() {
+  static const std::vector<std::string> kNames{"random", "grid", "sampled_grid", "bayes"};
+  return kNames;
+}
+
+const std::vector<std::string>& acquisition_names() {
+  static const std::vector<std::string> kNames{"ei", "pi", "ucb"};
+  return kNames;
+}
+
+std::unique_ptr<Sampler> make_sampler(const SearchSpace& space, const SamplerOptions& o) {
+  if (o.strategy == "random") return std::make_unique<RandomSampler>(space, o.seed, o.name);
+  if (o.strategy == "grid") return std::make_unique<GridSampler>(space, o.grid_resolution, false, o.seed, o.name);
+  if (o.strategy == "sampled_grid")
+    return std::make_unique<GridSampler>(space, o.grid_resolution, true, o.seed, o.name);
+  if (o.strategy == "bayes") return std::make_unique<BayesSampler>(space, o);
+  throw ConfigError(
+      fmt::format("unknown strategy '{}': expected one of {}", o.strategy, fmt::join(strategy_names(), ", ")));
 }
 
 }  // namespace cs::search

@@ -25,6 +25,7 @@ struct Observation {
   TrialStatus status = TrialStatus::kCompleted;
   double objective = 0.0;  ///< the value the arm maximises (e.g. validation accuracy)
   double energy_j = 0.0;
+  double co2_g = 0.0;
 };
 
 }  // namespace cs::search

@@ -33,7 +33,11 @@ void scripted_worker(Transport& t, const std::string& site) {
     r.val_accuracy = 0.5 + 0.01 * static_cast<double>(spec.id);
     r.energy_j = r.facility_energy_j = 10.0;
     r.co2_g = 1.0;
-    t.send(0, EpochReport{spec.id, {1, 0.1, r.val_accuracy, 10.0, 0.1}});
+    r.objective = r.val_accuracy;
+    t.send(0, EpochReport{spec.id, {1, 0.1, r.objective, 10.0, 0.1}});
+    const auto decision = t.receive(std::chrono::seconds(10));
+    ASSERT_TRUE(decision && std::holds_alternative<Decision>(decision->message));
+    EXPECT_FALSE(std::get<Decision>(decision->message).stop);  // no pruner
     t.send(0, ResultReport{r});
   }
 }

@@ -13,6 +13,7 @@ io::TrialResult finished(std::int64_t id, const std::string& site, double acc, d
   r.spec.id = id;
   r.site = site;
   r.val_accuracy = acc;
+  r.objective = acc;
   r.energy_j = facility_j;
   r.facility_energy_j = facility_j;
   r.co2_g = co2_g;
@@ -29,7 +30,7 @@ TEST(Progress, OneLinePerEventWithoutATty) {
   EXPECT_EQ(text.find('\r'), std::string::npos);
   const auto line = p.line();
   EXPECT_NE(line.find("[1/10]"), std::string::npos) << line;
-  EXPECT_NE(line.find("best acc 0.8000 (trial 3)"), std::string::npos) << line;
+  EXPECT_NE(line.find("best 0.8000 (trial 3)"), std::string::npos) << line;
   EXPECT_NE(line.find("1.000000 kWh"), std::string::npos) << line;
   EXPECT_NE(line.find("250.0000 gCO2"), std::string::npos) << line;
   EXPECT_NE(line.find("ETA"), std::string::npos) << line;
@@ -43,7 +44,7 @@ TEST(Progress, FailedTrialsCountButDoNotSetTheBest) {
   p.trial_started();
   p.trial_finished(bad);
   EXPECT_NE(p.line().find("failed 1"), std::string::npos);
-  EXPECT_NE(p.line().find("best acc -"), std::string::npos);
+  EXPECT_NE(p.line().find("best -"), std::string::npos);
   EXPECT_NE(out.str().find('\r'), std::string::npos);  // redrawn in place on a TTY
 }
 

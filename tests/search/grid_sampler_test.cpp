@@ -52,7 +52,9 @@ TEST(GridSampler, ShuffledGridIsTheSameSetInASeededOrder) {
 
 TEST(SamplerFactory, UnknownStrategyNamesIt) {
   try {
-    make_sampler(space(), {"annealing", 0, 3});
+    SamplerOptions options;
+    options.strategy = "annealing";
+    make_sampler(space(), options);
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("annealing"), std::string::npos);

@@ -1,0 +1,275 @@
+// Bayesian optimisation over the encoded search space.
+#include "search/bayes_sampler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <boost/math/distributions/normal.hpp>
+
+#include "errors/error.hpp"
+
+namespace cs::search {
+
+namespace {
+
+constexpr std::uint64_t kStreamLhs = 0x6c6873;
+constexpr std::uint64_t kStreamCandidates = 0x63616e64;
+constexpr std::uint64_t kStreamParego = 0x70617265;
+constexpr std::uint64_t kStreamSubset = 0x73756273;
+constexpr int kCandidates = 512;
+constexpr int kRefineStarts = 3;
+constexpr int kRefineSteps = 24;
+
+bool failed(const Observation& o) { return o.status == TrialStatus::kFailed || o.status == TrialStatus::kDiverged; }
+
+}  // namespace
+
+BayesSampler::BayesSampler(SearchSpace space, SamplerOptions options)
+    : space_(std::move(space)), options_(std::move(options)) {
+  const auto& acq = acquisition_names();
+  if (std::find(acq.begin(), acq.end(), options_.acquisition) == acq.end()) {
+    throw ConfigError(fmt::format("unknown acquisition '{}': expected ei, pi or ucb", options_.acquisition));
+  }
+  if (!options_.cost.empty() && options_.cost != "energy_j" && options_.cost != "co2_g") {
+    throw ConfigError(fmt::format("unknown cost objective '{}': expected energy_j or co2_g", options_.cost));
+  }
+  initial_points_ =
+      options_.initial_points > 0 ? options_.initial_points : std::max(5, 2 * static_cast<int>(space_.size()));
+  for (const auto& p : space_.params()) encoded_dims_ += p.kind == ParamKind::kCategorical ? p.choices.size() : 1;
+}
+
+Eigen::VectorXd BayesSampler::encode(const std::vector<double>& u) const {
+  Eigen::VectorXd x = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(encoded_dims_));
+  Eigen::Index at = 0;
+  for (std::size_t k = 0; k < space_.size(); ++k) {
+    const auto& p = space_.params()[k];
+    if (p.kind == ParamKind::kCategorical) {
+      const auto n = p.choices.size();
+      const auto i = std::min(static_cast<std::size_t>(std::clamp(u[k], 0.0, 1.0) * static_cast<double>(n)), n - 1);
+      x[at + static_cast<Eigen::Index>(i)] = 1.0;
+      at += static_cast<Eigen::Index>(n);
+    } else {
+      x[at++] = space_.to_unit(k, space_.from_unit(k, u[k]));  // snapped for ints
+    }
+  }
+  return x;
+}
+
+std::vector<double> BayesSampler::to_units(const TrialSpec& spec) const {
+  std::vector<double> u(space_.size(), 0.5);
+  for (std::size_t k = 0; k < space_.size(); ++k) {
+    for (const auto& p : spec.params) {
+      if (p.name == space_.params()[k].name) u[k] = space_.to_unit(k, p.value);
+    }
+  }
+  return u;
+}
+
+TrialSpec BayesSampler::decode(std::int64_t trial_id, const std::vector<double>& u) const {
+  TrialSpec spec{trial_id, name(), {}};
+  for (std::size_t k = 0; k < space_.size(); ++k)
+    spec.params.push_back({space_.params()[k].name, space_.from_unit(k, u[k])});
+  return spec;
+}
+
+std::vector<double> BayesSampler::latin_hypercube_point(std::int64_t index) const {
+  // Dimension k places point i in stratum perm_k(i) of n, found by ranking seeded keys.
+  const auto n = static_cast<std::uint64_t>(initial_points_);
+  std::vector<double> u(space_.size());
+  for (std::size_t k = 0; k < space_.size(); ++k) {
+    const auto stream = kStreamLhs + 1000 * k;
+    const double key = counter_uniform(options_.seed, stream, static_cast<std::uint64_t>(index));
+    std::uint64_t rank = 0;
+    for (std::uint64_t j = 0; j < n; ++j) rank += counter_uniform(options_.seed, stream, j) < key;
+    const double jitter = counter_uniform(options_.seed, stream + 1, static_cast<std::uint64_t>(index));
+    u[k] = (static_cast<double>(rank) + jitter) / static_cast<double>(n);
+  }
+  return u;
+}
+
+Eigen::VectorXd BayesSampler::targets(std::int64_t trial_id) const {
+  const auto n = static_cast<Eigen::Index>(observed_.size());
+  Eigen::VectorXd y(n);
+  double worst = std::numeric_limits<double>::infinity();
+  if (options_.cost.empty()) {
+    for (Eigen::Index i = 0; i < n; ++i) {
+      y[i] = observed_[static_cast<std::size_t>(i)].objective;
+      if (!failed(observed_[static_cast<std::size_t>(i)])) worst = std::min(worst, y[i]);
+    }
+  } else {
+    // ParEGO: a random weight per suggestion, augmented Chebyshev on normalised objectives.
+    const double w = counter_uniform(options_.seed, kStreamParego, static_cast<std::uint64_t>(trial_id));
+    double a_lo = 1e300, a_hi = -1e300, c_lo = 1e300, c_hi = -1e300;
+    const auto cost_of = [&](const Observation& o) { return options_.cost == "co2_g" ? o.co2_g : o.energy_j; };
+    for (const auto& o : observed_) {
+      if (failed(o)) continue;
+      a_lo = std::min(a_lo, o.objective), a_hi = std::max(a_hi, o.objective);
+      c_lo = std::min(c_lo, cost_of(o)), c_hi = std::max(c_hi, cost_of(o));
+    }
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const auto& o = observed_[static_cast<std::size_t>(i)];
+      const double a = (o.objective - a_lo) / std::max(a_hi - a_lo, 1e-12);
+      const double c = (cost_of(o) - c_lo) / std::max(c_hi - c_lo, 1e-12);
+      const double f1 = w * (1.0 - a), f2 = (1.0 - w) * c;
+      y[i] = -(std::max(f1, f2) + 0.05 * (f1 + f2));
+      if (!failed(o)) worst = std::min(worst, y[i]);
+    }
+  }
+  if (!std::isfinite(worst)) worst = 0.0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (failed(observed_[static_cast<std::size_t>(i)]) || !std::isfinite(y[i])) y[i] = worst;
+  }
+  return y;
+}
+
+void BayesSampler::observe(const Observation& o) {
+  observed_u_.push_back(to_units(o.spec));
+  observed_.push_back(o);
+}
+
+std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) {
+  const auto usable = std::count_if(observed_.begin(), observed_.end(), [](const auto& o) { return !failed(o); });
+  if (trial_id < initial_points_ || usable < 2) {
+    if (trial_id < initial_points_) return decode(trial_id, latin_hypercube_point(trial_id));
+    std::vector<double> u(space_.size());
+    for (std::size_t k = 0; k < u.size(); ++k)
+      u[k] = counter_uniform(options_.seed, kStreamCandidates + k, static_cast<std::uint64_t>(trial_id));
+    return decode(trial_id, u);
+  }
+
+  // Training set, with a subset of data beyond kMaxGpPoints.
+  const Eigen::VectorXd all_y = targets(trial_id);
+  std::vector<std::size_t> rows(observed_.size());
+  std::iota(rows.begin(), rows.end(), std::size_t{0});
+  if (rows.size() > kMaxGpPoints) {
+    std::sort(rows.begin(), rows.end(), [&](auto a, auto b) {
+      return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)];
+    });
+    const std::size_t best = kMaxGpPoints / 3;
+    std::vector<std::size_t> rest(rows.begin() + static_cast<std::ptrdiff_t>(best), rows.end());
+    std::sort(rest.begin(), rest.end(), [&](auto a, auto b) {
+      return counter_uniform(options_.seed, kStreamSubset + observed_.size(), a) <
+             counter_uniform(options_.seed, kStreamSubset + observed_.size(), b);
+    });
+    rows.resize(best);
+    rows.insert(rows.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(kMaxGpPoints - best));
+  }
+  const auto n = static_cast<Eigen::Index>(rows.size());
+  const auto d = static_cast<Eigen::Index>(encoded_dims_);
+  Eigen::MatrixXd x(n, d);
+  Eigen::VectorXd y(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    x.row(i) = encode(observed_u_[rows[static_cast<std::size_t>(i)]]).transpose();
+    y[i] = all_y[static_cast<Eigen::Index>(rows[static_cast<std::size_t>(i)])];
+  }
+  // Hyperparameters are refitted while data are few, then whenever the data grew by 10%;
+  // ParEGO's targets change with every weight, so it always refits.
+  const bool refit = !gp_.fitted() || observed_.size() < 60 || !options_.cost.empty() ||
+                     static_cast<double>(observed_.size()) >= 1.1 * static_cast<double>(fitted_at_);
+  if (refit) {
+    gp_.fit(x, y, options_.seed + static_cast<std::uint64_t>(trial_id), 2, observed_.size() < 60 ? 50 : 30);
+    fitted_at_ = observed_.size();
+  }
+  const double best_y = y.maxCoeff();
+  // Constant liar: each pending trial is assumed to return the worst value seen.
+  std::vector<Eigen::VectorXd> taken;
+  for (const auto& u : observed_u_) taken.push_back(encode(u));
+  if (!pending.empty()) {
+    Eigen::MatrixXd xp(n + static_cast<Eigen::Index>(pending.size()), d);
+    Eigen::VectorXd yp(xp.rows());
+    xp.topRows(n) = x;
+    yp.head(n) = y;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      const auto e = encode(to_units(pending[i]));
+      xp.row(n + static_cast<Eigen::Index>(i)) = e.transpose();
+      yp[n + static_cast<Eigen::Index>(i)] = y.minCoeff();
+      taken.push_back(e);
+    }
+    gp_.condition(xp, yp);
+  } else if (!refit) {
+    gp_.condition(x, y);
+  }
+
+  const boost::math::normal normal;
+  const auto acquisition = [&](const Eigen::MatrixXd& cand) {
+    Eigen::VectorXd mean, sd;
+    gp_.predict(cand, mean, sd);
+    Eigen::VectorXd a(cand.rows());
+    for (Eigen::Index i = 0; i < cand.rows(); ++i) {
+      const double improvement = mean[i] - best_y - 0.01 * sd[i];
+      const double z = improvement / sd[i];
+      if (options_.acquisition == "ucb")
+        a[i] = mean[i] + options_.ucb_beta * sd[i];
+      else if (options_.acquisition == "pi")
+        a[i] = boost::math::cdf(normal, z);
+      else
+        a[i] = improvement * boost::math::cdf(normal, z) + sd[i] * boost::math::pdf(normal, z);
+    }
+    return a;
+  };
+
+  const auto p = space_.size();
+  const auto seed_index = static_cast<std::uint64_t>(trial_id) * 1'000'003ULL;
+  std::vector<std::vector<double>> cands;
+  for (int c = 0; c < kCandidates; ++c) {
+    std::vector<double> u(p);
+    for (std::size_t k = 0; k < p; ++k)
+      u[k] = counter_uniform(options_.seed, kStreamCandidates + k, seed_index + static_cast<std::uint64_t>(c));
+    cands.push_back(std::move(u));
+  }
+  Eigen::MatrixXd cx(static_cast<Eigen::Index>(cands.size()), d);
+  for (std::size_t c = 0; c < cands.size(); ++c) cx.row(static_cast<Eigen::Index>(c)) = encode(cands[c]).transpose();
+  Eigen::VectorXd score = acquisition(cx);
+
+  // Local refinement: Gaussian-free pattern steps around the best few, shrinking.
+  std::vector<std::size_t> order(cands.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::partial_sort(order.begin(), order.begin() + kRefineStarts, order.end(), [&](auto a, auto b) {
+    return score[static_cast<Eigen::Index>(a)] > score[static_cast<Eigen::Index>(b)];
+  });
+  for (int s = 0; s < kRefineStarts; ++s) {
+    std::vector<double> best_u = cands[order[static_cast<std::size_t>(s)]];
+    double best_score = score[static_cast<Eigen::Index>(order[static_cast<std::size_t>(s)])];
+    double radius = 0.1;
+    Eigen::MatrixXd trial_x(kRefineSteps, d);
+    std::vector<std::vector<double>> trial_u;
+    for (int step = 0; step < kRefineSteps; ++step) {
+      std::vector<double> u = best_u;
+      for (std::size_t k = 0; k < p; ++k) {
+        const double r =
+            counter_uniform(options_.seed, kStreamCandidates + 500 + k,
+                            seed_index + 10'000u * static_cast<std::uint64_t>(s) + static_cast<std::uint64_t>(step));
+        u[k] = std::clamp(u[k] + radius * (2.0 * r - 1.0) / (1.0 + step / 8.0), 0.0, 1.0 - 1e-12);
+      }
+      trial_x.row(step) = encode(u).transpose();
+      trial_u.push_back(std::move(u));
+    }
+    const Eigen::VectorXd trial_score = acquisition(trial_x);
+    for (int step = 0; step < kRefineSteps; ++step) {
+      if (trial_score[step] > best_score) {
+        best_score = trial_score[step];
+        best_u = trial_u[static_cast<std::size_t>(step)];
+      }
+    }
+    cands.push_back(best_u);
+    score.conservativeResize(score.size() + 1);
+    score[score.size() - 1] = best_score;
+  }
+
+  // The best candidate that is not already observed or pending (distinct suggestions).
+  std::vector<std::size_t> ranked(cands.size());
+  std::iota(ranked.begin(), ranked.end(), std::size_t{0});
+  std::sort(ranked.begin(), ranked.end(),
+            [&](auto a, auto b) { return score[static_cast<Eigen::Index>(a)] > score[static_cast<Eigen::Index>(b)]; });
+  for (auto c : ranked) {
+    const Eigen::VectorXd e = encode(cands[c]);
+    const bool duplicate =
+        std::any_of(taken.begin(), taken.end(), [&](const auto& t) { return (t - e).norm() < 1e-9; });
+    if (!duplicate) return decode(trial_id, cands[c]);
+  }
+  return decode(trial_id, cands[ranked.front()]);
+}
+
+}  // namespace cs::search

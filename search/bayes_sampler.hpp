@@ -1,0 +1,43 @@
+// Bayesian optimisation: a GP over the encoded space, a Latin-hypercube start, EI/PI/UCB,
+// constant-liar points for pending trials, and ParEGO scalarisation for accuracy vs cost.
+#pragma once
+
+#include <vector>
+
+#include "search/gaussian_process.hpp"
+#include "search/sampler.hpp"
+
+namespace cs::search {
+
+class BayesSampler final : public Sampler {
+ public:
+  BayesSampler(SearchSpace space, SamplerOptions options);
+  std::string name() const override { return options_.name.empty() ? "bayes" : options_.name; }
+  std::optional<TrialSpec> suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) override;
+  void observe(const Observation& observation) override;
+
+  /// At most this many observations condition the GP; beyond it, the best third and a
+  /// seeded draw of the rest (subset of data), so that suggestion time stays flat.
+  static constexpr std::size_t kMaxGpPoints = 300;
+
+  /// The GP features of a point given in per-parameter unit coordinates: numeric
+  /// parameters as their (snapped) unit value, categoricals one-hot.
+  Eigen::VectorXd encode(const std::vector<double>& u) const;
+
+ private:
+  std::vector<double> to_units(const TrialSpec& spec) const;
+  TrialSpec decode(std::int64_t trial_id, const std::vector<double>& u) const;
+  std::vector<double> latin_hypercube_point(std::int64_t index) const;
+  Eigen::VectorXd targets(std::int64_t trial_id) const;
+
+  SearchSpace space_;
+  SamplerOptions options_;
+  int initial_points_;
+  std::size_t encoded_dims_ = 0;
+  std::vector<std::vector<double>> observed_u_;
+  std::vector<Observation> observed_;
+  GaussianProcess gp_;
+  std::size_t fitted_at_ = 0;  ///< number of observations at the last hyperparameter fit
+};
+
+}  // namespace cs::search

@@ -1,0 +1,49 @@
+// A Gaussian-process regressor: Matérn-5/2 kernel with ARD length scales, fitted by maximising
+// the log marginal likelihood with multi-start Adam in log space, within bounds.
+#pragma once
+
+#include <cstdint>
+
+#include <Eigen/Dense>
+
+namespace cs::search {
+
+class GaussianProcess {
+ public:
+  struct Hyper {
+    Eigen::VectorXd log_length;  ///< one per input dimension
+    double log_signal_var = 0.0;
+    double log_noise_var = std::log(1e-3);
+  };
+
+  /// Fits the hyperparameters and conditions on (x, y). Rows of `x` lie in the unit cube; `y`
+  /// is standardised internally. `restarts` random starts plus one from the previous fit.
+  void fit(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, std::uint64_t seed, int restarts = 2,
+           int iterations = 50);
+  /// Conditions on (x, y) with the current hyperparameters (e.g. with constant-liar points).
+  void condition(const Eigen::MatrixXd& x, const Eigen::VectorXd& y);
+  /// Posterior mean and standard deviation at the rows of `xs`, in the units of y.
+  void predict(const Eigen::MatrixXd& xs, Eigen::VectorXd& mean, Eigen::VectorXd& sd) const;
+
+  /// The log marginal likelihood of the standardised data under `h`, and its gradient.
+  double log_marginal_likelihood(const Hyper& h, Eigen::VectorXd* gradient) const;
+
+  const Hyper& hyper() const { return hyper_; }
+  void set_hyper(const Hyper& h) { hyper_ = h; }
+  bool fitted() const { return x_.rows() > 0; }
+
+  /// Matérn 5/2 correlation at scaled distance r.
+  static double matern52(double r);
+
+ private:
+  Eigen::MatrixXd kernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, const Hyper& h) const;
+
+  Hyper hyper_;
+  Eigen::MatrixXd x_;
+  Eigen::VectorXd y_std_;  ///< standardised outputs
+  double y_mean_ = 0.0, y_scale_ = 1.0;
+  Eigen::LLT<Eigen::MatrixXd> chol_;
+  Eigen::VectorXd alpha_;
+};
+
+}  // namespace cs::search

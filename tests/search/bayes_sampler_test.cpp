@@ -1,0 +1,218 @@
+// Bayesian optimisation: the GP against hand calculations, and the sampler's behaviour.
+#include "search/bayes_sampler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "errors/error.hpp"
+#include "search/random_sampler.hpp"
+#include "search/test_functions.hpp"
+
+namespace cs::search {
+namespace {
+
+double matern52_by_hand(double r) {
+  return (1 + std::sqrt(5.0) * r + 5.0 * r * r / 3.0) * std::exp(-std::sqrt(5.0) * r);
+}
+
+TEST(GaussianProcess, PosteriorMatchesATwoPointHandCalculation) {
+  // Points x = 0 and 1 with y = -1 and +1, length 1, signal 1, noise n.
+  GaussianProcess gp;
+  const double noise = 1e-4;
+  gp.set_hyper({Eigen::VectorXd::Constant(1, 0.0), 0.0, std::log(noise)});
+  Eigen::MatrixXd x(2, 1);
+  x << 0.0, 1.0;
+  Eigen::VectorXd y(2);
+  y << -1.0, 1.0;
+  gp.condition(x, y);
+  Eigen::MatrixXd xs(2, 1);
+  xs << 0.5, 0.0;
+  Eigen::VectorXd mean, sd;
+  gp.predict(xs, mean, sd);
+  const double c = matern52_by_hand(1.0), m = matern52_by_hand(0.5);
+  EXPECT_NEAR(mean[0], 0.0, 1e-12);  // by symmetry
+  EXPECT_NEAR(sd[0] * sd[0], 1.0 - 2.0 * m * m / (1.0 + noise + c), 1e-9);
+  // K^-1 y = y / (1 + n - c) for the antisymmetric y; mean(0) = (-1 + c) / (1 + n - c).
+  EXPECT_NEAR(mean[1], (-1.0 + c) / (1.0 + noise - c), 1e-9);
+  EXPECT_NEAR(GaussianProcess::matern52(0.7), matern52_by_hand(0.7), 1e-15);
+}
+
+TEST(GaussianProcess, LogMarginalLikelihoodGradientMatchesFiniteDifferences) {
+  Eigen::MatrixXd x(12, 2);
+  Eigen::VectorXd y(12);
+  for (int i = 0; i < 12; ++i) {
+    x(i, 0) = counter_uniform(1, 0, static_cast<std::uint64_t>(i));
+    x(i, 1) = counter_uniform(1, 1, static_cast<std::uint64_t>(i));
+    y[i] = std::sin(6 * x(i, 0)) + x(i, 1);
+  }
+  GaussianProcess gp;
+  gp.fit(x, y, 3, 0, 1);
+  GaussianProcess::Hyper h{Eigen::Vector2d(std::log(0.4), std::log(0.9)), 0.3, std::log(0.01)};
+  Eigen::VectorXd g;
+  const double base = gp.log_marginal_likelihood(h, &g);
+  ASSERT_TRUE(std::isfinite(base));
+  const double eps = 1e-6;
+  for (int k = 0; k < 4; ++k) {
+    auto hp = h;
+    if (k < 2) hp.log_length[k] += eps;
+    if (k == 2) hp.log_signal_var += eps;
+    if (k == 3) hp.log_noise_var += eps;
+    const double numeric = (gp.log_marginal_likelihood(hp, nullptr) - base) / eps;
+    EXPECT_NEAR(g[k], numeric, 1e-3 * std::max(1.0, std::abs(numeric))) << "parameter " << k;
+  }
+}
+
+TEST(GaussianProcess, FitRaisesTheLikelihoodAndInterpolates) {
+  Eigen::MatrixXd x(15, 1);
+  Eigen::VectorXd y(15);
+  for (int i = 0; i < 15; ++i) {
+    x(i, 0) = i / 14.0;
+    y[i] = std::sin(8 * x(i, 0));
+  }
+  GaussianProcess gp;
+  gp.fit(x, y, 7);
+  Eigen::MatrixXd xs(1, 1);
+  xs << 0.5 / 14.0 * 13.0;
+  Eigen::VectorXd mean, sd;
+  gp.predict(xs, mean, sd);
+  EXPECT_NEAR(mean[0], std::sin(8 * xs(0, 0)), 0.05);
+}
+
+SearchSpace branin_space() {
+  return SearchSpace({{"x1", ParamKind::kFloat, -5, 10, false, {}}, {"x2", ParamKind::kFloat, 0, 15, false, {}}});
+}
+
+double best_regret(Sampler& s, int evaluations) {
+  double best = 1e300;
+  for (int i = 0; i < evaluations; ++i) {
+    const auto spec = *s.suggest(i, {});
+    const double x[2] = {param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")};
+    const double f = evaluate_test_function("branin", x);
+    best = std::min(best, f);
+    s.observe({spec, TrialStatus::kCompleted, -f, 1.0, 0.0});
+  }
+  return best - test_function("branin").minimum;
+}
+
+TEST(BayesSampler, BeatsRandomSearchOnBraninByAWideMargin) {
+  SamplerOptions o;
+  o.strategy = "bayes";
+  o.seed = 4;
+  BayesSampler bayes(branin_space(), o);
+  RandomSampler random(branin_space(), 4);
+  const double bayes_regret = best_regret(bayes, 30);
+  const double random_regret = best_regret(random, 30);
+  EXPECT_LT(bayes_regret, 0.05) << "random reached " << random_regret;
+  EXPECT_LT(bayes_regret * 5, random_regret);
+}
+
+TEST(BayesSampler, SameSeedSameSuggestions) {
+  SamplerOptions o;
+  o.strategy = "bayes";
+  o.seed = 9;
+  BayesSampler a(branin_space(), o), b(branin_space(), o);
+  for (int i = 0; i < 10; ++i) {
+    const auto sa = *a.suggest(i, {});
+    EXPECT_EQ(sa, *b.suggest(i, {}));
+    a.observe({sa, TrialStatus::kCompleted, -static_cast<double>(i % 3), 1.0, 0.0});
+    b.observe({sa, TrialStatus::kCompleted, -static_cast<double>(i % 3), 1.0, 0.0});
+  }
+}
+
+TEST(BayesSampler, PendingTrialsGetDistinctSuggestions) {
+  SamplerOptions o;
+  o.strategy = "bayes";
+  o.initial_points = 5;
+  BayesSampler s(branin_space(), o);
+  for (int i = 0; i < 8; ++i) {
+    const auto spec = *s.suggest(i, {});
+    const double x[2] = {param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")};
+    s.observe({spec, TrialStatus::kCompleted, -evaluate_test_function("branin", x), 1.0, 0.0});
+  }
+  // Four idle workers at once: each suggestion sees the earlier ones as pending.
+  std::vector<TrialSpec> pending;
+  std::set<std::pair<double, double>> points;
+  for (int i = 8; i < 12; ++i) {
+    const auto spec = *s.suggest(i, pending);
+    points.insert({param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")});
+    pending.push_back(spec);
+  }
+  EXPECT_EQ(points.size(), 4u);
+  // The constant liar spreads them: no two closer than 1% of the domain.
+  for (auto a = points.begin(); a != points.end(); ++a) {
+    for (auto b = std::next(a); b != points.end(); ++b) {
+      EXPECT_GT(std::hypot((a->first - b->first) / 15, (a->second - b->second) / 15), 0.01);
+    }
+  }
+}
+
+TEST(BayesSampler, EncodesCategoricalsOneHotAndSnapsInts) {
+  SearchSpace space(
+      {{"lr", ParamKind::kFloat, 1e-3, 1e-1, true, {}},
+       {"bs", ParamKind::kCategorical, 0, 1, false, {std::int64_t{32}, std::int64_t{64}, std::int64_t{128}}},
+       {"blocks", ParamKind::kInt, 1, 3, false, {}}});
+  SamplerOptions o;
+  o.strategy = "bayes";
+  BayesSampler s(space, o);
+  const auto x = s.encode({0.5, 0.5, 0.1});
+  ASSERT_EQ(x.size(), 5);
+  EXPECT_DOUBLE_EQ(x[0], 0.5);
+  EXPECT_EQ(x.segment(1, 3), Eigen::Vector3d(0, 1, 0));
+  EXPECT_DOUBLE_EQ(x[4], 0.5 / 3.0);  // int 1 sits at the centre of the first third
+}
+
+TEST(BayesSampler, FailedTrialsDoNotBreakIt) {
+  SamplerOptions o;
+  o.strategy = "bayes";
+  o.initial_points = 3;
+  BayesSampler s(branin_space(), o);
+  for (int i = 0; i < 6; ++i) {
+    const auto spec = *s.suggest(i, {});
+    s.observe(
+        {spec, i % 2 ? TrialStatus::kDiverged : TrialStatus::kCompleted, i % 2 ? std::nan("") : -i * 1.0, 1.0, 0.0});
+  }
+  EXPECT_TRUE(s.suggest(6, {}).has_value());
+}
+
+TEST(BayesSampler, AcquisitionsAndCostsAreChecked) {
+  SamplerOptions o;
+  o.strategy = "bayes";
+  for (const char* acq : {"ei", "pi", "ucb"}) {
+    o.acquisition = acq;
+    BayesSampler s(branin_space(), o);
+    for (int i = 0; i < 8; ++i) {
+      const auto spec = *s.suggest(i, {});
+      s.observe({spec, TrialStatus::kCompleted, -static_cast<double>((i * 7) % 5), 1.0 + i, 0.0});
+    }
+    EXPECT_TRUE(s.suggest(8, {}).has_value()) << acq;
+  }
+  o.acquisition = "thompson";
+  EXPECT_THROW(BayesSampler(branin_space(), o), ConfigError);
+  o.acquisition = "ei";
+  o.cost = "watts";
+  EXPECT_THROW(BayesSampler(branin_space(), o), ConfigError);
+}
+
+TEST(BayesSampler, ParEgoTradesAccuracyForEnergy) {
+  // Objective rises with x1, energy rises with x2: the cheap end of x2 is always better,
+  // so a multi-objective search should spend most of its budget at low x2.
+  SearchSpace space({{"x1", ParamKind::kFloat, 0, 1, false, {}}, {"x2", ParamKind::kFloat, 0, 1, false, {}}});
+  SamplerOptions o;
+  o.strategy = "bayes";
+  o.cost = "energy_j";
+  o.initial_points = 6;
+  BayesSampler s(space, o);
+  int cheap = 0;
+  for (int i = 0; i < 26; ++i) {
+    const auto spec = *s.suggest(i, {});
+    const double x1 = param_as_double(spec.params, "x1"), x2 = param_as_double(spec.params, "x2");
+    if (i >= 6 && x2 < 0.3) ++cheap;
+    s.observe({spec, TrialStatus::kCompleted, x1, 100.0 * (1.0 + x2), 0.0});
+  }
+  EXPECT_GE(cheap, 14) << "of 20 model-based suggestions";
+}
+
+}  // namespace
+}  // namespace cs::search
