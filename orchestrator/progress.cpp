@@ -2,6 +2,8 @@
 #include "orchestrator/progress.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -72,7 +74,7 @@ std::string format_duration(double seconds) {
 std::string site_summary(const std::vector<io::TrialResult>& results) {
   struct Totals {
     int trials = 0, failed = 0;
-    double device_j = 0, facility_j = 0, co2_g = 0, best = -1;
+    double device_j = 0, facility_j = 0, co2_g = 0, best = -std::numeric_limits<double>::infinity();
   };
   std::map<std::string, Totals> sites;
   for (const auto& r : results) {
@@ -89,7 +91,7 @@ std::string site_summary(const std::vector<io::TrialResult>& results) {
   for (const auto& [name, t] : sites) {
     out += fmt::format("{:<16} {:>6} {:>6} {:>14.6f} {:>16.6f} {:>10.4f} {:>9}\n", name, t.trials, t.failed,
                        t.device_j / energy::kJoulesPerKwh, t.facility_j / energy::kJoulesPerKwh, t.co2_g,
-                       t.best < 0 ? std::string("-") : fmt::format("{:.4f}", t.best));
+                       !std::isfinite(t.best) ? std::string("-") : fmt::format("{:.4f}", t.best));
   }
   return out;
 }

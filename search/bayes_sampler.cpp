@@ -18,9 +18,13 @@ constexpr std::uint64_t kStreamLhs = 0x6c6873;
 constexpr std::uint64_t kStreamCandidates = 0x63616e64;
 constexpr std::uint64_t kStreamParego = 0x70617265;
 constexpr std::uint64_t kStreamSubset = 0x73756273;
-constexpr int kCandidates = 512;
-constexpr int kRefineStarts = 3;
-constexpr int kRefineSteps = 24;
+// Random candidates for the acquisition: many while the GP is small, fewer once prediction
+// costs O(n^2) per candidate.
+constexpr int kCandidatesSmall = 2048, kCandidatesLarge = 512, kSmallHistory = 100;
+constexpr int kRefineStarts = 5;
+constexpr int kRefineSteps = 32;
+// Hyperparameters are fitted on at most this many of the conditioning points.
+constexpr Eigen::Index kMaxFitPoints = 100;
 
 bool failed(const Observation& o) { return o.status == TrialStatus::kFailed || o.status == TrialStatus::kDiverged; }
 
@@ -169,7 +173,23 @@ std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<
   const bool refit = !gp_.fitted() || observed_.size() < 60 || !options_.cost.empty() ||
                      static_cast<double>(observed_.size()) >= 1.1 * static_cast<double>(fitted_at_);
   if (refit) {
-    gp_.fit(x, y, options_.seed + static_cast<std::uint64_t>(trial_id), 2, observed_.size() < 60 ? 50 : 30);
+    const auto seed = options_.seed + static_cast<std::uint64_t>(trial_id);
+    if (n > kMaxFitPoints) {
+      // Every k-th row of the (best third, then random) selection: a mixed subset.
+      const Eigen::Index step = (n + kMaxFitPoints - 1) / kMaxFitPoints;
+      Eigen::MatrixXd xf(0, d);
+      Eigen::VectorXd yf(0);
+      for (Eigen::Index i = 0; i < n; i += step) {
+        xf.conservativeResize(xf.rows() + 1, d);
+        yf.conservativeResize(yf.size() + 1);
+        xf.row(xf.rows() - 1) = x.row(i);
+        yf[yf.size() - 1] = y[i];
+      }
+      gp_.fit(xf, yf, seed, 2, 30);
+      gp_.condition(x, y);
+    } else {
+      gp_.fit(x, y, seed, 2, observed_.size() < 60 ? 50 : 30);
+    }
     fitted_at_ = observed_.size();
   }
   const double best_y = y.maxCoeff();
@@ -213,7 +233,8 @@ std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<
   const auto p = space_.size();
   const auto seed_index = static_cast<std::uint64_t>(trial_id) * 1'000'003ULL;
   std::vector<std::vector<double>> cands;
-  for (int c = 0; c < kCandidates; ++c) {
+  const int candidates = n <= kSmallHistory ? kCandidatesSmall : kCandidatesLarge;
+  for (int c = 0; c < candidates; ++c) {
     std::vector<double> u(p);
     for (std::size_t k = 0; k < p; ++k)
       u[k] = counter_uniform(options_.seed, kStreamCandidates + k, seed_index + static_cast<std::uint64_t>(c));

@@ -150,3 +150,83 @@ TEST(StudyConfig, DemoStudyInTheRepositoryIsValid) {
 
 }  // namespace
 }  // namespace cs::io
+
+namespace cs::io {
+namespace {
+
+const std::string kArms = R"([study]
+name = "arms"
+budget_trials = 6
+[search]
+pruner = "asha"
+asha_eta = 3
+[[search.arms]]
+strategy = "random"
+[[search.arms]]
+strategy = "bayes"
+acquisition = "pi"
+[search.space.x1]
+type = "float"
+low = -5.0
+high = 10.0
+[search.space.x2]
+type = "float"
+low = 0.0
+high = 15.0
+[model]
+family = "function"
+function = "branin"
+[[sites]]
+name = "a"
+pue = 1.1
+intensity_g_per_kwh = 10
+)";
+
+TEST(StudyConfigArms, ParsesArmsPrunerAndFunctionFamily) {
+  const auto c = parse_study(kArms, "arms.toml");
+  ASSERT_EQ(c.arms.size(), 2u);
+  EXPECT_EQ(c.arms[0].name, "random");
+  EXPECT_EQ(c.arms[1].name, "bayes");
+  EXPECT_EQ(c.arms[1].acquisition, "pi");
+  EXPECT_EQ(c.pruner.name, "asha");
+  EXPECT_EQ(c.model.family, "function");
+  EXPECT_EQ(recorded_meters(c), std::vector<std::string>{"synthetic"});
+}
+
+TEST(StudyConfigArms, BrokenSearchSettingsNameTheirKey) {
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+      {"budget_trials = 6", "budget_trials = 7", "'arms'"},            // not divisible
+      {"acquisition = \"pi\"", "acquisition = \"thompson\"", "'acquisition'"},
+      {"strategy = \"bayes\"", "strategy = \"random\"", "'name'"},     // two arms named random
+      {"pruner = \"asha\"", "pruner = \"hyperband\"", "'pruner'"},
+      {"asha_eta = 3", "asha_eta = 1", "'asha_eta'"},
+      {"function = \"branin\"", "function = \"ackley\"", "'function'"},
+      {"[search.space.x2]", "[search.space.y]", "'y'"},                // not a branin parameter
+      {"budget_trials = 6", "budget_trials = 0", "'budget_trials'"},
+  };
+  for (const auto& [from, to, key] : cases) {
+    std::string text = kArms;
+    text.replace(text.find(from), from.size(), to);
+    try {
+      parse_study(text, "arms.toml");
+      ADD_FAILURE() << "no error for " << to;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << to << " -> " << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("arms.toml:", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(StudyConfigArms, EmptySpaceIsAnError) {
+  const auto text = std::string("[study]\nname = \"x\"\nbudget_trials = 1\n[search]\nstrategy = \"random\"\n") +
+                    "[[sites]]\nname = \"a\"\npue = 1.1\nintensity_g_per_kwh = 1\n";
+  try {
+    parse_study(text, "e.toml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("search space is empty"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cs::io

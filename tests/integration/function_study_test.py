@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""A study of three arms on Branin (no training) with median pruning, under mpiexec -n 3.
+
+Checks: the budget splits equally over the arms and their trials interleave; pruned trials
+ran fewer epochs and carry an estimate of the energy they saved; synthetic energy and CO2
+are positive; the run takes seconds.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+import pandas as pd
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--carbonsweep", required=True)
+    ap.add_argument("--mpiexec", required=True)
+    ap.add_argument("--study", required=True)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        output = os.path.join(tmp, "arms.h5")
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        cmd = [a.mpiexec, "--oversubscribe", "-n", "3", a.carbonsweep, "run", a.study, "-o", output]
+        run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        print(run.stdout)
+        print(run.stderr[-3000:], file=sys.stderr)
+        assert run.returncode == 0, run.returncode
+
+        f = h5py.File(output, "r")
+        t = pd.DataFrame(f["trials"][:])
+        t["arm"] = t.arm.str.decode("utf-8")
+        t["status"] = t.status.str.decode("utf-8")
+        assert len(t) == 90 and sorted(t.trial_id) == list(range(90))
+        assert t.groupby("arm").size().to_dict() == {"random": 30, "sampled_grid": 30, "bayes": 30}
+        arms_by_id = dict(zip(t.trial_id, t.arm))
+        assert [arms_by_id[i] for i in range(3)] == ["random", "sampled_grid", "bayes"]
+        assert all(arms_by_id[i] == arms_by_id[i % 3] for i in range(90)), "arms interleave by trial index"
+
+        pruned = t[t.status == "pruned"]
+        assert len(pruned) > 0, "the median rule should stop some trials"
+        assert (pruned.epochs < 3).all()
+        assert (pruned.pruning_saved_energy_j > 0).all()
+        assert (t[t.status == "completed"].pruning_saved_energy_j == 0).all()
+        assert (t.energy_synthetic_j > 0).all() and np.allclose(t.energy_j, t.energy_synthetic_j)
+        assert (t.co2_g > 0).all()
+        assert t.val_accuracy.isna().all(), "no accuracy for a synthetic function"
+        # The objective is -f(x) >= -(max Branin) and <= -(min Branin).
+        assert (t.objective <= -0.397887 + 1e-9).all()
+        done = t[t.status == "completed"]
+        print(done.groupby("arm").objective.max())
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
