@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       bayes.observe({spec, TrialStatus::kCompleted, -evaluate("hartmann6", spec), 1.0, 0.0});
     }
-    std::fprintf(stderr, "latency at %4d observations: first (with hyperparameter fit) %.1f ms, next 9 median %.1f ms\n",
-                 n, ms.front(), median(std::vector<double>(ms.begin() + 1, ms.end())));
+    std::fprintf(stderr,
+                 "latency at %4d observations: first (with hyperparameter fit) %.1f ms, next 9 median %.1f ms\n", n,
+                 ms.front(), median(std::vector<double>(ms.begin() + 1, ms.end())));
   }
 }

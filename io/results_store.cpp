@@ -224,7 +224,53 @@ ResultsStore::ResultsStore(std::string path, StudyMeta meta) : path_(std::move(p
   check_writable_directory(path_);
 }
 
-void ResultsStore::append(TrialResult result) { results_.push_back(std::move(result)); }
+void ResultsStore::start_fresh() {
+  journal_ = Journal::create(journal_path(), meta_.study_toml);
+  results_.clear();
+  flush();
+}
+
+ResumeReport ResultsStore::open_for_resume() {
+  namespace fs = std::filesystem;
+  ResumeReport report;
+  const auto refuse_other_study = [&](const std::string& toml, const std::string& source) {
+    if (toml != meta_.study_toml) {
+      throw IoError(
+          fmt::format("{}: written by a different study file; resume with the study that started it, or "
+                      "choose another output",
+                      source));
+    }
+  };
+  if (fs::exists(journal_path())) {
+    auto contents = read_journal(journal_path());
+    refuse_other_study(contents.study_toml, journal_path());
+    results_ = std::move(contents.results);
+    journal_ = Journal::reopen(journal_path(), contents.valid_bytes);
+    report = {results_.size(), contents.torn_bytes, journal_path()};
+  } else if (fs::exists(path_)) {
+    auto loaded = load_results(path_);
+    refuse_other_study(loaded.study_toml, path_);
+    results_ = std::move(loaded.trials);
+    journal_ = Journal::create(journal_path(), meta_.study_toml);
+    for (const auto& r : results_) journal_->append(r);
+    journal_->sync();
+    report = {results_.size(), 0, path_};
+  } else {
+    start_fresh();
+    return report;
+  }
+  flush();
+  return report;
+}
+
+void ResultsStore::append(TrialResult result) {
+  if (journal_) journal_->append(result);
+  results_.push_back(std::move(result));
+}
+
+void ResultsStore::commit() {
+  if (journal_) journal_->sync();
+}
 
 void ResultsStore::flush() {
   const std::string tmp = path_ + ".tmp";

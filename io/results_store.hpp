@@ -2,9 +2,11 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "io/journal.hpp"
 #include "io/study_config.hpp"
 #include "io/trial_result.hpp"
 
@@ -20,24 +22,44 @@ struct StudyMeta {
   std::map<std::string, std::string> provenance;  ///< root attributes: tool_version, git_sha, hosts, ...
 };
 
-/// Holds the study's results and writes them as one HDF5 file. Coordinator (rank 0) only.
+struct ResumeReport {
+  std::size_t recovered = 0;     ///< finished trials found
+  std::uint64_t torn_bytes = 0;  ///< a torn last journal record, dropped
+  std::string source;            ///< the journal or, without one, the results file
+};
+
+/// Holds the study's results: a journal (PATH.journal) that makes each finished trial
+/// durable, and the HDF5 file (PATH) rewritten at checkpoints. Coordinator (rank 0) only.
 class ResultsStore {
  public:
   /// Checks that the output directory can be written; throws IoError naming the path if not.
+  /// Creates no file.
   ResultsStore(std::string path, StudyMeta meta);
 
+  /// A new study: replaces any journal and writes an empty results file.
+  void start_fresh();
+  /// Loads the finished trials of an interrupted run of the same study from the journal (or,
+  /// without one, from the results file), drops a torn last record, and goes on appending.
+  /// Throws IoError when they belong to another study or cannot be read.
+  ResumeReport open_for_resume();
+
+  /// Records a finished trial (in memory and in the journal, not yet durable).
   void append(TrialResult result);
+  /// Makes everything appended so far durable (one fsync for the group).
+  void commit();
   /// Writes the whole file to PATH.tmp and renames it over PATH, so that a reader never
   /// sees a half-written file.
   void flush();
 
   const std::vector<TrialResult>& results() const { return results_; }
   const std::string& path() const { return path_; }
+  std::string journal_path() const { return path_ + ".journal"; }
 
  private:
   std::string path_;
   StudyMeta meta_;
   std::vector<TrialResult> results_;
+  std::optional<Journal> journal_;
 };
 
 struct LoadedResults {

@@ -148,6 +148,11 @@ void read_study_table(TableReader& root, StudyConfig& config) {
   if (seed < 0) r.fail(r.find("seed"), "seed", "expected a non-negative integer");
   config.seed = static_cast<std::uint64_t>(seed);
   config.output = r.optional<std::string>("output", "a path").value_or(config.name + ".h5");
+  if (const auto text = r.optional<std::string>("checkpoint", "a duration such as \"10s\"")) {
+    const auto ms = parse_duration(*text);
+    if (!ms) r.fail(r.find("checkpoint"), "checkpoint", fmt::format("'{}' is not a positive duration", *text));
+    config.checkpoint = *ms;
+  }
   config.budget_trials = r.required<std::int64_t>("budget_trials", "an integer >= 1");
   if (config.budget_trials < 1) {
     r.fail(r.find("budget_trials"), "budget_trials",

@@ -65,8 +65,9 @@ struct StudyConfig {
   std::string name;
   std::uint64_t seed = 0;
   std::string output;
-  std::int64_t budget_trials = 0;            ///< in total, split equally over the arms
-  std::vector<search::SamplerOptions> arms;  ///< one per strategy compared
+  std::int64_t budget_trials = 0;                ///< in total, split equally over the arms
+  std::chrono::milliseconds checkpoint{10'000};  ///< how often the results file is rewritten
+  std::vector<search::SamplerOptions> arms;      ///< one per strategy compared
   std::string objective = "val_accuracy";
   PrunerConfig pruner;
   search::SearchSpace space;

@@ -70,7 +70,8 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
   options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(),
                                                     "results file (overrides [study] output)")(
       "threads", po::value<int>(), "LibTorch threads per worker (overrides [training] threads)")(
-      "force", "replace an existing results file");
+      "resume", "continue an interrupted run: keep its finished trials, re-run the rest")(
+      "force", "replace an existing results file and journal");
   const auto vm = parse(args, options);
   if (vm.count("help")) {
     std::cout << options << '\n';
@@ -84,6 +85,8 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
     if (*run.threads < 1) throw ConfigError("--threads must be >= 1");
   }
   run.force = vm.count("force") > 0;
+  run.resume = vm.count("resume") > 0;
+  if (run.force && run.resume) throw ConfigError("--force and --resume exclude each other");
   return run_study(argc, argv, run);
 }
 

@@ -1,6 +1,7 @@
 // Rank 0: hands out trials to whichever worker asks, gathers epochs and results, writes them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -19,13 +20,22 @@ struct CoordinatorSummary {
   std::vector<std::string> notes;  ///< workers that left early, and why
 };
 
+struct CoordinatorOptions {
+  std::int64_t budget_trials = 0;
+  std::vector<int> workers;                      ///< the ranks that train; the coordinator does not
+  search::Pruner* pruner = nullptr;              ///< may be null
+  int epochs_per_trial = 1;                      ///< prices the epochs a pruned trial did not run
+  std::chrono::milliseconds checkpoint{10'000};  ///< how often the HDF5 file is rewritten
+};
+
 class Coordinator {
  public:
-  /// `workers` are the ranks that train; the coordinator itself does not. `pruner` may be
-  /// null; `epochs_per_trial` prices the epochs a pruned trial did not run.
   Coordinator(Transport& transport, search::Sampler& sampler, io::ResultsStore& store, Progress& progress,
-              std::int64_t budget_trials, std::vector<int> workers, search::Pruner* pruner = nullptr,
-              int epochs_per_trial = 1);
+              CoordinatorOptions options);
+
+  /// Takes the finished trials of an interrupted run: they are not run again, and the
+  /// sampler observes them (in trial order) as if never interrupted.
+  void resume(const std::vector<io::TrialResult>& finished);
 
   /// Runs until every trial is done or no worker is left; returns when every worker has
   /// been told to shut down or has left.
@@ -34,20 +44,20 @@ class Coordinator {
  private:
   /// Assigns the next trial, or tells the worker to shut down; true when it assigned.
   bool on_ready(int worker);
-  void on_result(io::TrialResult result);
+  /// Adds the pruning estimate and journals the result; it counts once the group is committed.
+  void record(io::TrialResult& result);
+  void count(const io::TrialResult& result);
   void on_epoch(int worker, const EpochReport& report);
 
   Transport& transport_;
   search::Sampler& sampler_;
   io::ResultsStore& store_;
   Progress& progress_;
-  std::int64_t budget_;
-  std::vector<int> workers_;
-  search::Pruner* pruner_;
-  int epochs_per_trial_;
+  CoordinatorOptions options_;
   double completed_epoch_energy_j_ = 0.0;  ///< over completed trials, for the pruning estimate
   std::int64_t completed_epochs_ = 0;
-  std::int64_t next_trial_ = 0;
+  std::vector<std::int64_t> todo_;  ///< trial ids still to run, ascending
+  std::size_t next_todo_ = 0;
   bool exhausted_ = false;
   std::vector<search::TrialSpec> pending_;
   CoordinatorSummary summary_;

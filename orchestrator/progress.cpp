@@ -22,6 +22,16 @@ void Progress::trial_started() {
 
 void Progress::trial_finished(const io::TrialResult& r) {
   --running_;
+  add(r);
+  draw();
+}
+
+void Progress::trial_resumed(const io::TrialResult& r) {
+  ++resumed_;
+  add(r);
+}
+
+void Progress::add(const io::TrialResult& r) {
   ++done_;
   if (r.status != search::TrialStatus::kCompleted && r.status != search::TrialStatus::kPruned) ++failed_;
   if (r.status == search::TrialStatus::kCompleted && r.objective > best_objective_) {
@@ -30,7 +40,6 @@ void Progress::trial_finished(const io::TrialResult& r) {
   }
   facility_energy_j_ += r.facility_energy_j;
   co2_g_ += r.co2_g;
-  draw();
 }
 
 void Progress::note(const std::string& text) {
@@ -42,8 +51,11 @@ void Progress::note(const std::string& text) {
 
 std::string Progress::line() const {
   const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::int64_t done_here = done_ - resumed_;  // the rate counts this run's trials only
   const std::string eta =
-      done_ == 0 ? "?" : format_duration(elapsed_s / static_cast<double>(done_) * static_cast<double>(total_ - done_));
+      done_here == 0
+          ? "?"
+          : format_duration(elapsed_s / static_cast<double>(done_here) * static_cast<double>(total_ - done_));
   const std::string best = best_trial_ < 0 ? "-" : fmt::format("{:.4f} (trial {})", best_objective_, best_trial_);
   return fmt::format("[{}/{}] running {} failed {} | best {} | {:.6f} kWh | {:.4f} gCO2 | elapsed {} | ETA {}", done_,
                      total_, running_, failed_, best, facility_energy_j_ / energy::kJoulesPerKwh, co2_g_,

@@ -17,6 +17,8 @@ class Progress {
 
   void trial_started();
   void trial_finished(const io::TrialResult& result);
+  /// A trial finished by an earlier, interrupted run: counted, but not in the ETA's rate.
+  void trial_resumed(const io::TrialResult& result);
   void note(const std::string& text);
   /// Ends the in-place line, if any.
   void close();
@@ -26,12 +28,13 @@ class Progress {
 
  private:
   void draw();
+  void add(const io::TrialResult& result);
 
   std::ostream& out_;
   std::int64_t total_;
   bool tty_;
   std::chrono::steady_clock::time_point start_;
-  std::int64_t done_ = 0, running_ = 0, failed_ = 0;
+  std::int64_t done_ = 0, running_ = 0, failed_ = 0, resumed_ = 0;
   double best_objective_ = -1e300;
   std::int64_t best_trial_ = -1;
   double facility_energy_j_ = 0.0, co2_g_ = 0.0;

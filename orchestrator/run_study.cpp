@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -49,10 +50,11 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
   if (options.output) config.output = *options.output;
   if (options.threads) config.training.threads = *options.threads;
   if (config.model.family != "function") nodes::check_fashion_mnist(config.dataset.path);
-  if (is_coordinator && !options.force && std::filesystem::exists(config.output)) {
+  const bool exists = std::filesystem::exists(config.output) || std::filesystem::exists(config.output + ".journal");
+  if (is_coordinator && exists && !options.force && !options.resume) {
     throw ConfigError(
-        fmt::format("{}: the results file already exists; pass --force to replace it, or set another "
-                    "output",
+        fmt::format("{}: results of an earlier run exist; pass --resume to continue it, --force to replace it, or "
+                    "set another output",
                     config.output));
   }
   return config;
@@ -69,20 +71,36 @@ io::StudyMeta study_meta(const io::StudyConfig& config, const std::vector<std::s
       {"created_utc", utc_now()},
   };
   if (const char* job = std::getenv("SLURM_JOB_ID")) meta.provenance["slurm_job_id"] = job;
+  if (const char* step = std::getenv("SLURM_STEP_ID")) meta.provenance["slurm_step_id"] = step;
   return meta;
 }
 
-int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsStore& store, std::vector<int> workers) {
+/// Rank 0: a fresh results file, or the finished trials of an interrupted run (--resume).
+io::ResumeReport open_store(io::ResultsStore& store, const RunOptions& options) {
+  if (!options.resume) {
+    store.start_fresh();
+    return {};
+  }
+  return store.open_for_resume();
+}
+
+int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsStore& store, std::vector<int> workers,
+               const io::ResumeReport& resumed) {
   auto sampler = search::make_study_sampler(config.space, config.arms);
   auto pruner =
       search::make_pruner(config.pruner.name, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
   Progress progress(std::cerr, config.budget_trials, isatty(STDERR_FILENO) == 1);
-  store.flush();
-  Coordinator coordinator(transport, *sampler, store, progress, config.budget_trials, std::move(workers), pruner.get(),
-                          config.training.epochs);
+  Coordinator coordinator(
+      transport, *sampler, store, progress,
+      {config.budget_trials, std::move(workers), pruner.get(), config.training.epochs, config.checkpoint});
+  if (!resumed.source.empty()) {
+    progress.note(fmt::format(
+        "resuming from {}: {} finished trial(s) kept{}", resumed.source, resumed.recovered,
+        resumed.torn_bytes ? fmt::format(", a torn last record of {} bytes dropped", resumed.torn_bytes) : ""));
+    coordinator.resume(store.results());
+  }
   const auto summary = coordinator.run();
   progress.close();
-  store.flush();
   std::cout << fmt::format("study '{}': {} trials done, {} failed\n", config.name, summary.trials_done,
                            summary.trials_failed)
             << site_summary(store.results())
@@ -107,21 +125,33 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   const bool is_coordinator = mpi.rank() == 0;
   const auto hosts = mpi.all_hosts();
 
-  // Every rank checks the input; the lowest failing rank prints its one-line error and all exit 2.
+  // Every rank checks the input; the lowest failing rank prints its one-line error and all
+  // exit 2. Only once all agree does rank 0 create or reopen the results (a second agreement).
   io::StudyConfig config;
   std::unique_ptr<io::ResultsStore> store;
-  std::string error;
-  try {
-    config = load_and_check(options, is_coordinator);
-    if (is_coordinator) {
-      store = std::make_unique<io::ResultsStore>(config.output, study_meta(config, hosts, mpi.library_version()));
+  io::ResumeReport resumed;
+  const auto agree = [&mpi](const std::function<void()>& step) {
+    std::string error;
+    try {
+      step();
+    } catch (const Error& e) {
+      error = e.what();
     }
-  } catch (const Error& e) {
-    error = e.what();
-  }
-  const int failing = mpi.lowest_failing_rank(!error.empty());
-  if (failing >= 0) {
+    const int failing = mpi.lowest_failing_rank(!error.empty());
     if (failing == mpi.rank()) std::cerr << "carbonsweep: error: " << error << '\n';
+    return failing < 0;
+  };
+  if (!agree([&] {
+        config = load_and_check(options, is_coordinator);
+        if (is_coordinator) {
+          store = std::make_unique<io::ResultsStore>(config.output, study_meta(config, hosts, mpi.library_version()));
+        }
+      })) {
+    return 2;
+  }
+  if (!agree([&] {
+        if (is_coordinator) resumed = open_store(*store, options);
+      })) {
     return 2;
   }
 
@@ -140,7 +170,7 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
     const int threads = worker_threads(config.training.threads, 1, node_cores);
     std::jthread worker([&] { run_worker(hub.endpoint(1), 0, make_runner(0, hosts[0], site, threads)); });
     try {
-      return coordinate(hub.endpoint(0), config, *store, {1});
+      return coordinate(hub.endpoint(0), config, *store, {1}, resumed);
     } catch (...) {
       hub.endpoint(0).send(1, Shutdown{"the coordinator failed"});  // let the worker thread end
       throw;
@@ -153,7 +183,7 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
     std::vector<int> workers;
     for (int r = 1; r < mpi.size(); ++r) workers.push_back(r);
     try {
-      return coordinate(transport, config, *store, workers);
+      return coordinate(transport, config, *store, workers, resumed);
     } catch (const std::exception& e) {
       // The workers wait for this rank; end the whole job rather than leave it hanging.
       std::cerr << "carbonsweep: error: " << e.what() << '\n';

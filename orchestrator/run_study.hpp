@@ -11,6 +11,7 @@ struct RunOptions {
   std::optional<std::string> output;  ///< overrides [study] output
   std::optional<int> threads;         ///< overrides [training] threads
   bool force = false;                 ///< replace an existing results file
+  bool resume = false;                ///< continue an interrupted run from its journal
 };
 
 /// Collective over MPI_COMM_WORLD. Returns the process exit code.

@@ -195,13 +195,13 @@ TEST(StudyConfigArms, ParsesArmsPrunerAndFunctionFamily) {
 
 TEST(StudyConfigArms, BrokenSearchSettingsNameTheirKey) {
   const std::vector<std::tuple<std::string, std::string, std::string>> cases{
-      {"budget_trials = 6", "budget_trials = 7", "'arms'"},            // not divisible
+      {"budget_trials = 6", "budget_trials = 7", "'arms'"},  // not divisible
       {"acquisition = \"pi\"", "acquisition = \"thompson\"", "'acquisition'"},
-      {"strategy = \"bayes\"", "strategy = \"random\"", "'name'"},     // two arms named random
+      {"strategy = \"bayes\"", "strategy = \"random\"", "'name'"},  // two arms named random
       {"pruner = \"asha\"", "pruner = \"hyperband\"", "'pruner'"},
       {"asha_eta = 3", "asha_eta = 1", "'asha_eta'"},
       {"function = \"branin\"", "function = \"ackley\"", "'function'"},
-      {"[search.space.x2]", "[search.space.y]", "'y'"},                // not a branin parameter
+      {"[search.space.x2]", "[search.space.y]", "'y'"},  // not a branin parameter
       {"budget_trials = 6", "budget_trials = 0", "'budget_trials'"},
   };
   for (const auto& [from, to, key] : cases) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -47,13 +48,17 @@ class CoordinatorTest : public ::testing::Test {
   void SetUp() override {
     path_ = (fs::temp_directory_path() / ("cs-coord-" + std::to_string(getpid()) + ".h5")).string();
   }
-  void TearDown() override { fs::remove(path_); }
+  void TearDown() override {
+    fs::remove(path_);
+    fs::remove(path_ + ".journal");
+  }
 
   CoordinatorSummary run_study(int workers, std::int64_t budget, std::string& log) {
     InProcessHub hub(workers + 1);
     search::RandomSampler sampler(space(), 1);
     io::StudyMeta meta{"", space(), {}, {"estimate"}, {}};
     store_ = std::make_unique<io::ResultsStore>(path_, meta);
+    store_->start_fresh();
     std::ostringstream out;
     Progress progress(out, budget, false);
     std::vector<std::jthread> threads;
@@ -62,7 +67,7 @@ class CoordinatorTest : public ::testing::Test {
       ranks.push_back(w);
       threads.emplace_back([&hub, w] { scripted_worker(hub.endpoint(w), "site" + std::to_string(w)); });
     }
-    Coordinator c(hub.endpoint(0), sampler, *store_, progress, budget, ranks);
+    Coordinator c(hub.endpoint(0), sampler, *store_, progress, {budget, ranks});
     auto summary = c.run();
     log = out.str();
     return summary;
@@ -97,15 +102,50 @@ TEST_F(CoordinatorTest, AWorkerThatLeavesIsReportedAndTheOthersFinish) {
   InProcessHub hub(3);
   search::RandomSampler sampler(space(), 1);
   io::ResultsStore store(path_, {"", space(), {}, {"estimate"}, {}});
+  store.start_fresh();
   std::ostringstream out;
   Progress progress(out, 5, false);
   std::jthread good([&] { scripted_worker(hub.endpoint(1), "a"); });
   hub.endpoint(2).send(0, Goodbye{2, "dataset missing"});
-  Coordinator c(hub.endpoint(0), sampler, store, progress, 5, {1, 2});
+  Coordinator c(hub.endpoint(0), sampler, store, progress, {5, {1, 2}});
   const auto summary = c.run();
   EXPECT_EQ(summary.trials_done, 5);
   ASSERT_EQ(summary.notes.size(), 1u);
   EXPECT_NE(summary.notes[0].find("dataset missing"), std::string::npos);
+}
+
+TEST_F(CoordinatorTest, ResumeRunsOnlyTheUnfinishedTrialsWithTheSameParameters) {
+  std::string log;
+  run_study(2, 12, log);
+  const auto full = io::load_results(path_);
+  // An interrupted run: keep only the journal records of trials 0-4 and 9.
+  {
+    io::ResultsStore partial(path_, {"", space(), {}, {"estimate"}, {}});
+    partial.start_fresh();
+    for (const auto& r : full.trials) {
+      if (r.spec.id < 5 || r.spec.id == 9) partial.append(r);
+    }
+    partial.commit();
+  }
+  InProcessHub hub(3);
+  search::RandomSampler sampler(space(), 1);
+  io::ResultsStore store(path_, {"", space(), {}, {"estimate"}, {}});
+  const auto report = store.open_for_resume();
+  EXPECT_EQ(report.recovered, 6u);
+  std::ostringstream out;
+  Progress progress(out, 12, false);
+  std::vector<std::jthread> threads;
+  for (int w = 1; w <= 2; ++w) threads.emplace_back([&hub, w] { scripted_worker(hub.endpoint(w), "s"); });
+  Coordinator c(hub.endpoint(0), sampler, store, progress, {12, {1, 2}});
+  c.resume(store.results());
+  const auto summary = c.run();
+  EXPECT_EQ(summary.trials_done, 12);
+  const auto resumed = io::load_results(path_);
+  ASSERT_EQ(resumed.trials.size(), 12u);
+  std::map<std::int64_t, search::TrialSpec> by_id;
+  for (const auto& t : resumed.trials)
+    EXPECT_TRUE(by_id.emplace(t.spec.id, t.spec).second) << "duplicate " << t.spec.id;
+  for (const auto& t : full.trials) EXPECT_EQ(by_id.at(t.spec.id), t.spec);  // same parameters per index
 }
 
 }  // namespace

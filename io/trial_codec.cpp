@@ -1,0 +1,75 @@
+// The result record layout.
+#include "io/trial_codec.hpp"
+
+namespace cs::io {
+
+void put_result(ByteWriter& w, const TrialResult& r) {
+  w.put(r.spec);
+  w.put(static_cast<std::uint8_t>(r.status));
+  for (const auto* s : {&r.error, &r.site}) w.put(*s);
+  w.put(r.rank);
+  w.put(r.host);
+  w.put(r.threads);
+  for (double v : {r.start_unix_s, r.end_unix_s}) w.put(v);
+  w.put(r.epochs_done);
+  for (double v : {r.train_loss, r.val_accuracy, r.objective, r.pruning_saved_energy_j}) w.put(v);
+  w.put(static_cast<std::uint32_t>(r.epochs.size()));
+  for (const auto& e : r.epochs) w.put(e);
+  w.put(static_cast<std::uint32_t>(r.meters.size()));
+  for (const auto& m : r.meters) {
+    w.put(m.meter);
+    w.put(m.kind);
+    w.put(m.energy_j);
+  }
+  w.put(static_cast<std::uint32_t>(r.samples.size()));
+  for (const auto& s : r.samples) {
+    w.put(s.t_s);
+    w.put(static_cast<std::uint32_t>(s.meter));
+    w.put(s.power_w);
+  }
+  w.put(r.primary_meter);
+  for (double v : {r.energy_j, r.pue, r.facility_energy_j, r.intensity_g_per_kwh, r.co2_g, r.sampler_cpu_s}) w.put(v);
+}
+
+TrialResult get_result(ByteReader& rd) {
+  TrialResult r;
+  r.spec = rd.get_spec();
+  const auto status = rd.get<std::uint8_t>();
+  if (status > static_cast<std::uint8_t>(search::TrialStatus::kPruned))
+    throw IoError("unknown trial status in a record");
+  r.status = static_cast<search::TrialStatus>(status);
+  r.error = rd.get_string();
+  r.site = rd.get_string();
+  r.rank = rd.get<std::int32_t>();
+  r.host = rd.get_string();
+  r.threads = rd.get<std::int32_t>();
+  r.start_unix_s = rd.get<double>();
+  r.end_unix_s = rd.get<double>();
+  r.epochs_done = rd.get<std::int32_t>();
+  r.train_loss = rd.get<double>();
+  r.val_accuracy = rd.get<double>();
+  r.objective = rd.get<double>();
+  r.pruning_saved_energy_j = rd.get<double>();
+  for (auto n = rd.get_count(36); n > 0; --n) r.epochs.push_back(rd.get_epoch());
+  for (auto n = rd.get_count(16); n > 0; --n) {
+    MeterReading m;
+    m.meter = rd.get_string();
+    m.kind = rd.get_string();
+    m.energy_j = rd.get<double>();
+    r.meters.push_back(std::move(m));
+  }
+  for (auto n = rd.get_count(20); n > 0; --n) {
+    energy::PowerSample s;
+    s.t_s = rd.get<double>();
+    s.meter = rd.get<std::uint32_t>();
+    s.power_w = rd.get<double>();
+    r.samples.push_back(s);
+  }
+  r.primary_meter = rd.get_string();
+  for (double* v : {&r.energy_j, &r.pue, &r.facility_energy_j, &r.intensity_g_per_kwh, &r.co2_g, &r.sampler_cpu_s}) {
+    *v = rd.get<double>();
+  }
+  return r;
+}
+
+}  // namespace cs::io

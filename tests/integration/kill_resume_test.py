@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""SIGKILL a study under mpiexec at random moments, resume, three times; the end state must
+hold exactly the budget, no duplicate ids, every trial that a checkpoint had shown, and the
+same parameters per trial as an uninterrupted run. h5dump must read the file after every kill."""
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+
+STUDY = """
+[study]
+name = "kill"
+seed = 5
+budget_trials = 60
+checkpoint = "200ms"
+
+[search]
+strategy = "random"
+
+[search.space.x1]
+type = "float"
+low = -5.0
+high = 10.0
+
+[search.space.x2]
+type = "float"
+low = 0.0
+high = 15.0
+
+[model]
+family = "function"
+function = "branin"
+epoch_time = "40ms"
+
+[training]
+epochs = 3
+
+[[sites]]
+name = "a"
+pue = 1.2
+intensity_g_per_kwh = 100
+"""
+
+
+def trials(path):
+    with h5py.File(path, "r") as f:
+        t = f["trials"][:]
+        p = f["params"][:]
+    params = {int(r["trial_id"]): (float(r["x1"]), float(r["x2"])) for r in p}
+    return {int(r["trial_id"]): (float(r["objective"]), params[int(r["trial_id"])]) for r in t}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--carbonsweep", required=True)
+    ap.add_argument("--mpiexec", required=True)
+    ap.add_argument("--h5dump", required=True)
+    a = ap.parse_args()
+    rng = random.Random(20201)
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        study = os.path.join(tmp, "kill.toml")
+        with open(study, "w") as f:
+            f.write(STUDY)
+        reference = os.path.join(tmp, "reference.h5")
+        output = os.path.join(tmp, "killed.h5")
+        base = [a.mpiexec, "--oversubscribe", "-n", "3", a.carbonsweep, "run", study]
+        subprocess.run(base + ["-o", reference], env=env, check=True, capture_output=True, timeout=300)
+        expected = trials(reference)
+        assert len(expected) == 60
+
+        seen = {}
+        for attempt in range(3):
+            cmd = base + ["-o", output] + (["--resume"] if attempt else [])
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    start_new_session=True)
+            delay = rng.uniform(1.2, 3.0)
+            time.sleep(delay)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if not os.path.exists(output):
+                # Killed during MPI start-up, before the run created anything: nothing to lose.
+                assert not os.path.exists(output + ".journal")
+                print(f"kill {attempt + 1} after {delay:.2f}s: before the results file existed")
+                continue
+            dump = subprocess.run([a.h5dump, "-H", output], capture_output=True)
+            assert dump.returncode == 0, f"h5dump failed after kill {attempt + 1}: {dump.stderr[-500:]}"
+            now = trials(output)
+            for tid, value in seen.items():
+                assert now.get(tid) == value, f"trial {tid} changed or vanished after kill {attempt + 1}"
+            seen.update(now)
+            print(f"kill {attempt + 1} after {delay:.2f}s: the checkpoint holds {len(now)} trials")
+
+        final = subprocess.run(base + ["-o", output, "--resume"], env=env, capture_output=True, text=True, timeout=300)
+        print(final.stderr[-1500:], file=sys.stderr)
+        assert final.returncode == 0, final.returncode
+        assert "resuming from" in final.stderr
+        done = trials(output)
+        assert sorted(done) == list(range(60)), f"ids: {sorted(done)}"
+        with h5py.File(output, "r") as f:
+            ids = list(f["trials"]["trial_id"])
+        assert len(ids) == len(set(ids)) == 60, "duplicate trial ids"
+        for tid, value in seen.items():
+            assert done[tid] == value, f"trial {tid} finished before a kill but differs at the end"
+        for tid, (objective, params) in done.items():
+            assert params == expected[tid][1], f"trial {tid} ran with other parameters than uninterrupted"
+            assert abs(objective - expected[tid][0]) < 1e-12
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
