@@ -314,6 +314,14 @@ LoadedResults load_results(const std::string& path) {
   const Table trials = h5::read_table(file.get(), "trials");
   const Table params = h5::read_table(file.get(), "params");
   const Table epochs = h5::read_table(file.get(), "epochs");
+  const Table sites = h5::read_table(file.get(), "sites");
+  for (std::size_t row = 0; row < sites.rows(); ++row) {
+    out.sites.push_back({sites.get_string(row, sites.column_index("name")),
+                         sites.get_double(row, sites.column_index("pue")),
+                         sites.get_double(row, sites.column_index("intensity_g_per_kwh")),
+                         0,
+                         {}});
+  }
   std::vector<std::string> meters;
   for (const auto& c : trials.columns()) {
     if (c.name.starts_with("energy_") && c.name.ends_with("_j") && c.name != "energy_j") {

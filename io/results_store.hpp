@@ -67,6 +67,7 @@ struct LoadedResults {
   std::string study_toml;
   std::map<std::string, std::string> provenance;
   std::vector<TrialResult> trials;  ///< with spec.params, epochs and per-meter energy
+  std::vector<SiteConfig> sites;    ///< name, PUE and intensity as used
 };
 
 /// Reads a results file; throws IoError naming the path when it is not one (or a newer one).

@@ -1,6 +1,7 @@
 // Subcommand dispatch with Boost.Program_options; one-line errors and exit codes.
 #include "orchestrator/cli.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 #include <boost/program_options.hpp>
 
 #include "errors/error.hpp"
+#include "io/export.hpp"
+#include "io/report.hpp"
 #include "io/study_config.hpp"
 #include "nodes/fashion_mnist.hpp"
 #include "orchestrator/run_study.hpp"
@@ -26,6 +29,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run STUDY.toml        run a study (under mpirun/srun, or alone in one process)\n"
     "  validate STUDY.toml   check a study file and its dataset without running\n"
+    "  report RESULTS.h5 -o DIR             Markdown and HTML report with plots and statistics\n"
+    "  export RESULTS.h5 --format csv|codecarbon [-o FILE]\n"
     "\n"
     "`carbonsweep <command> --help` shows the options of a command.\n";
 
@@ -62,6 +67,64 @@ int cmd_validate(const std::vector<std::string>& args) {
   std::cout << fmt::format("ok: study '{}': {} trials over {} parameters, arms {}, {} sites, output {}\n", config.name,
                            config.budget_trials, config.space.size(), fmt::join(arms, ", "), config.sites.size(),
                            config.output);
+  return 0;
+}
+
+/// Parses `args` with one positional RESULTS.h5 argument.
+po::variables_map parse_results(const std::vector<std::string>& args, po::options_description& options) {
+  po::positional_options_description positional;
+  positional.add("results", 1);
+  po::options_description all;
+  all.add(options).add_options()("results", po::value<std::string>(), "results file");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+std::string require_results(const po::variables_map& vm, const char* command) {
+  if (!vm.count("results")) {
+    throw ConfigError(fmt::format("{}: missing RESULTS.h5; see `carbonsweep {} --help`", command, command));
+  }
+  return vm["results"].as<std::string>();
+}
+
+int cmd_report(const std::vector<std::string>& args) {
+  po::options_description options("carbonsweep report RESULTS.h5 -o DIR");
+  options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(), "report directory");
+  const auto vm = parse_results(args, options);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return 0;
+  }
+  const auto results = require_results(vm, "report");
+  if (!vm.count("output")) throw ConfigError("report: missing -o DIR");
+  const auto files = io::write_report({results, vm["output"].as<std::string>()});
+  if (!files.warning.empty()) std::cerr << "carbonsweep: warning: " << files.warning << '\n';
+  std::cout << fmt::format("report: {}\nreport: {}\n", files.markdown, files.html);
+  return 0;
+}
+
+int cmd_export(const std::vector<std::string>& args) {
+  po::options_description options("carbonsweep export RESULTS.h5 --format csv|codecarbon [-o FILE]");
+  options.add_options()("help,h", "show this help")("format", po::value<std::string>()->default_value("csv"),
+                                                    "csv or codecarbon")(
+      "output,o", po::value<std::string>(), "output file (default: RESULTS.csv or emissions.csv beside it)");
+  const auto vm = parse_results(args, options);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return 0;
+  }
+  const auto results = require_results(vm, "export");
+  const auto format = vm["format"].as<std::string>();
+  if (format != "csv" && format != "codecarbon") {
+    throw ConfigError(fmt::format("export: unknown --format '{}'; expected csv or codecarbon", format));
+  }
+  const std::filesystem::path base(results);
+  std::string out = (base.parent_path() / (format == "csv" ? base.stem().string() + ".csv" : "emissions.csv")).string();
+  if (vm.count("output")) out = vm["output"].as<std::string>();
+  const auto rows = format == "csv" ? io::export_csv(results, out) : io::export_codecarbon(results, out);
+  std::cout << fmt::format("exported {} trials to {}\n", rows, out);
   return 0;
 }
 
@@ -102,6 +165,8 @@ int cli_main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 2, argv + argc);
     if (command == "run") return cmd_run(&argc, &argv, args);
     if (command == "validate") return cmd_validate(args);
+    if (command == "report") return cmd_report(args);
+    if (command == "export") return cmd_export(args);
     std::cerr << fmt::format("carbonsweep: error: unknown command '{}'\n{}", command, kUsage);
     return 2;
   } catch (const po::error& e) {

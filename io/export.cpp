@@ -1,0 +1,103 @@
+// Exports.
+#include "io/export.hpp"
+
+#include <cmath>
+#include <ctime>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "energy/units.hpp"
+#include "errors/error.hpp"
+#include "io/results_store.hpp"
+
+namespace cs::io {
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string number(double v) { return std::isnan(v) ? "" : fmt::format("{}", v); }
+
+std::string iso_time(double unix_s) {
+  const auto t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  return text;
+}
+
+std::ofstream open_output(const std::string& path) {
+  std::ofstream out(path);
+  if (!out) throw IoError(fmt::format("{}: cannot write the export", path));
+  return out;
+}
+
+}  // namespace
+
+std::size_t export_csv(const std::string& results_path, const std::string& out_path) {
+  const auto results = load_results(results_path);
+  auto out = open_output(out_path);
+  std::vector<std::string> params, meters;
+  if (!results.trials.empty()) {
+    for (const auto& p : results.trials.front().spec.params) params.push_back(p.name);
+    for (const auto& m : results.trials.front().meters) meters.push_back(m.meter);
+  }
+  out << "trial_id,arm,site,rank,host,status,error,start_unix_s,end_unix_s,duration_s,epochs,train_loss,val_accuracy,"
+         "objective,primary_meter,energy_j";
+  for (const auto& m : meters) out << ",energy_" << m << "_j";
+  out << ",pue,facility_energy_j,intensity_g_per_kwh,co2_g,pruning_saved_energy_j";
+  for (const auto& p : params) out << ',' << csv_field(p);
+  out << '\n';
+  for (const auto& r : results.trials) {
+    out << r.spec.id << ',' << csv_field(r.spec.arm) << ',' << csv_field(r.site) << ',' << r.rank << ','
+        << csv_field(r.host) << ',' << search::to_string(r.status) << ',' << csv_field(r.error) << ','
+        << number(r.start_unix_s) << ',' << number(r.end_unix_s) << ',' << number(r.end_unix_s - r.start_unix_s) << ','
+        << r.epochs_done << ',' << number(r.train_loss) << ',' << number(r.val_accuracy) << ',' << number(r.objective)
+        << ',' << r.primary_meter << ',' << number(r.energy_j);
+    for (const auto& m : r.meters) out << ',' << number(m.energy_j);
+    out << ',' << number(r.pue) << ',' << number(r.facility_energy_j) << ',' << number(r.intensity_g_per_kwh) << ','
+        << number(r.co2_g) << ',' << number(r.pruning_saved_energy_j);
+    for (const auto& p : r.spec.params) out << ',' << csv_field(search::to_string(p.value));
+    out << '\n';
+  }
+  if (!out.flush()) throw IoError(fmt::format("{}: write failed", out_path));
+  return results.trials.size();
+}
+
+std::size_t export_codecarbon(const std::string& results_path, const std::string& out_path) {
+  const auto results = load_results(results_path);
+  auto out = open_output(out_path);
+  out << "timestamp,project_name,run_id,duration,emissions,emissions_rate,cpu_power,gpu_power,ram_power,cpu_energy,"
+         "gpu_energy,ram_energy,energy_consumed,country_name,country_iso_code,region,cloud_provider,cloud_region,os,"
+         "python_version,codecarbon_version,cpu_count,cpu_model,gpu_count,gpu_model,longitude,latitude,"
+         "ram_total_size,tracking_mode,on_cloud,pue\n";
+  std::string project = "carbonsweep";
+  if (const auto at = results.study_toml.find("name = \""); at != std::string::npos) {
+    project = results.study_toml.substr(at + 8, results.study_toml.find('"', at + 8) - at - 8);
+  }
+  for (const auto& r : results.trials) {
+    const double duration_s = r.end_unix_s - r.start_unix_s;
+    const double emissions_kg = r.co2_g / 1000.0;
+    const double energy_kwh = r.facility_energy_j / energy::kJoulesPerKwh;
+    const double power_w = duration_s > 0 ? r.energy_j / duration_s : 0.0;
+    // CodeCarbon's energy_consumed includes PUE; we attribute all device energy to the CPU
+    // column, as the estimate meter does not split CPU from RAM.
+    out << iso_time(r.end_unix_s) << ',' << csv_field(project) << ',' << csv_field(fmt::format("trial-{}", r.spec.id))
+        << ',' << number(duration_s) << ',' << number(emissions_kg) << ','
+        << number(duration_s > 0 ? emissions_kg / duration_s : 0.0) << ',' << number(power_w) << ",0,0,"
+        << number(energy_kwh) << ",0,0," << number(energy_kwh) << ',' << csv_field(r.site) << ",,,,,"
+        << "Linux,,carbonsweep,,,,,,,,"
+        << "machine,N," << number(r.pue) << '\n';
+  }
+  if (!out.flush()) throw IoError(fmt::format("{}: write failed", out_path));
+  return results.trials.size();
+}
+
+}  // namespace cs::io

@@ -1,0 +1,418 @@
+// The report: tables and statistics from a results file, plots rendered by gnuplot.
+#include "io/report.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "energy/units.hpp"
+#include "errors/error.hpp"
+#include "io/results_store.hpp"
+#include "io/statistics.hpp"
+#include "search/pareto.hpp"
+
+extern char** environ;
+
+namespace cs::io {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TableBlock {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct Section {
+  std::string title;
+  std::vector<std::string> paragraphs;
+  std::vector<TableBlock> tables;
+  std::vector<std::string> plots;  ///< file names under plots/
+};
+
+std::string kwh(double joules) { return fmt::format("{:.6f}", joules / energy::kJoulesPerKwh); }
+
+bool finished_ok(const TrialResult& r) { return r.status == search::TrialStatus::kCompleted; }
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+/// Runs gnuplot on a script; true on success.
+bool run_gnuplot(const std::string& gnuplot, const std::string& script) {
+  std::vector<std::string> args{gnuplot, script};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, gnuplot.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return false;
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw IoError(fmt::format("{}: cannot write", path.string()));
+}
+
+std::map<std::string, std::vector<const TrialResult*>> by_arm(const LoadedResults& results) {
+  std::map<std::string, std::vector<const TrialResult*>> arms;
+  for (const auto& r : results.trials) arms[r.spec.arm].push_back(&r);
+  for (auto& [name, trials] : arms) {
+    std::sort(trials.begin(), trials.end(), [](auto a, auto b) { return a->spec.id < b->spec.id; });
+  }
+  return arms;
+}
+
+Section strategy_section(const LoadedResults& results, const fs::path& plots, const std::string& gnuplot, int& made) {
+  Section s{"Strategies", {}, {}, {}};
+  double best = -1e300;
+  double lowest = 1e300, max_energy = 0.0;
+  for (const auto& r : results.trials) {
+    if (!finished_ok(r)) continue;
+    best = std::max(best, r.objective);
+    lowest = std::min(lowest, r.objective);
+    max_energy = std::max(max_energy, r.energy_j);
+  }
+  const double threshold = best - 0.01 * std::abs(best);
+  s.paragraphs.push_back(fmt::format(
+      "Best objective {:.4f}. \"Within 1%\" means an objective of at least {:.4f}; the energy and CO2 to reach it "
+      "count the arm's trials in trial order up to the first that did. Hypervolume: objective against device "
+      "energy [kWh], reference ({:.4f}, {:.6f} kWh).",
+      best, threshold, lowest, 1.1 * max_energy / energy::kJoulesPerKwh));
+  TableBlock t{{"arm", "trials", "best objective", "trial at optimum", "kWh to 1%", "gCO2 to 1%", "total kWh",
+                "total gCO2", "pruned", "kWh saved by pruning", "hypervolume"},
+               {}};
+  std::string best_script;
+  int arm_index = 0;
+  for (const auto& [name, trials] : by_arm(results)) {
+    double arm_best = -1e300, energy_j = 0, co2 = 0, to_1pct_j = -1, to_1pct_co2 = -1, saved = 0;
+    int at = 0, pruned = 0;
+    std::vector<search::TradeOff> points;
+    std::ostringstream curve;
+    double running_best = -1e300;
+    for (std::size_t i = 0; i < trials.size(); ++i) {
+      const auto& r = *trials[i];
+      energy_j += r.energy_j;
+      co2 += r.co2_g;
+      saved += r.pruning_saved_energy_j;
+      pruned += r.status == search::TrialStatus::kPruned;
+      if (finished_ok(r)) {
+        if (r.objective > arm_best) {
+          arm_best = r.objective;
+          at = static_cast<int>(i) + 1;
+        }
+        if (to_1pct_j < 0 && r.objective >= threshold) {
+          to_1pct_j = energy_j;
+          to_1pct_co2 = co2;
+        }
+        points.push_back({r.spec.id, r.objective, r.energy_j / energy::kJoulesPerKwh});
+        running_best = std::max(running_best, r.objective);
+      }
+      if (running_best > -1e300) curve << energy_j / energy::kJoulesPerKwh << ' ' << running_best << '\n';
+    }
+    const double hv =
+        search::hypervolume_2d(search::pareto_front(points), lowest, 1.1 * max_energy / energy::kJoulesPerKwh);
+    t.rows.push_back({name, std::to_string(trials.size()), arm_best > -1e300 ? fmt::format("{:.4f}", arm_best) : "-",
+                      at ? std::to_string(at) : "-", to_1pct_j >= 0 ? kwh(to_1pct_j) : "not reached",
+                      to_1pct_co2 >= 0 ? fmt::format("{:.4f}", to_1pct_co2) : "not reached", kwh(energy_j),
+                      fmt::format("{:.4f}", co2), std::to_string(pruned), kwh(saved), fmt::format("{:.6g}", hv)});
+    const auto file = fmt::format("best_{}.dat", arm_index++);
+    write_text(plots / file, curve.str());
+    best_script += fmt::format("{}'{}' using 1:2 with steps linewidth 2 title '{}'",
+                               best_script.empty() ? "plot " : ", ", file, name);
+  }
+  s.tables.push_back(std::move(t));
+  if (!best_script.empty()) {
+    write_text(plots / "best_so_far.gp",
+               fmt::format("set terminal svg size 720,420 noenhanced font 'sans,11'\nset output 'best_so_far.svg'\n"
+                           "set xlabel 'cumulative device energy [kWh]'\nset ylabel 'best objective so far'\n"
+                           "set key bottom right\nset grid\n{}\n",
+                           best_script));
+    if (run_gnuplot(gnuplot, "best_so_far.gp")) {
+      s.plots.push_back("best_so_far.svg");
+      ++made;
+    }
+  }
+  return s;
+}
+
+Section site_section(const LoadedResults& results) {
+  Section s{"Sites", {}, {}, {}};
+  struct Totals {
+    int trials = 0;
+    double device_j = 0, facility_j = 0, co2 = 0, intensity_sum = 0;
+  };
+  std::map<std::string, Totals> sites;
+  for (const auto& r : results.trials) {
+    auto& t = sites[r.site];
+    ++t.trials;
+    t.device_j += r.energy_j;
+    t.facility_j += r.facility_energy_j;
+    t.co2 += r.co2_g;
+    t.intensity_sum += r.intensity_g_per_kwh;
+  }
+  TableBlock t{{"site", "trials", "device kWh", "facility kWh", "gCO2", "mean intensity gCO2/kWh"}, {}};
+  for (const auto& [name, v] : sites) {
+    t.rows.push_back({name, std::to_string(v.trials), kwh(v.device_j), kwh(v.facility_j), fmt::format("{:.4f}", v.co2),
+                      fmt::format("{:.1f}", v.intensity_sum / v.trials)});
+  }
+  s.tables.push_back(std::move(t));
+
+  // Counterfactual replay: the same trials, as if all had run at one site.
+  TableBlock c{{"all trials at", "PUE", "intensity gCO2/kWh", "gCO2", "vs actual"}, {}};
+  double actual = 0, device_j = 0;
+  for (const auto& r : results.trials) {
+    actual += r.co2_g;
+    device_j += r.energy_j;
+  }
+  for (const auto& site : results.sites) {
+    const double co2 = device_j / energy::kJoulesPerKwh * site.pue * site.intensity_g_per_kwh;
+    c.rows.push_back({site.name, fmt::format("{:.2f}", site.pue), fmt::format("{:.1f}", site.intensity_g_per_kwh),
+                      fmt::format("{:.4f}", co2),
+                      actual > 0 ? fmt::format("{:+.1f}%", 100.0 * (co2 / actual - 1)) : "-"});
+  }
+  s.paragraphs.push_back(fmt::format(
+      "Counterfactual replay: the sweep's {} kWh of device energy re-priced at each site's PUE and intensity "
+      "(actual: {:.4f} gCO2). The sites of this file have constant intensities, so a shift in time changes "
+      "nothing and is not shown.",
+      kwh(device_j), actual));
+  s.tables.push_back(std::move(c));
+  return s;
+}
+
+Section statistics_section(const LoadedResults& results) {
+  Section s{"Statistics", {}, {}, {}};
+  s.paragraphs.push_back(
+      "Kruskal-Wallis H test (tie-corrected) with its chi-squared p-value and eta squared = (H - k + 1)/(n - k). "
+      "The published location study found that region changes emissions but not energy.");
+  TableBlock t{{"quantity", "grouped by", "groups", "n", "H", "p", "eta^2"}, {}};
+  const auto add = [&](const char* what, const char* by, auto value, auto key) {
+    std::map<std::string, std::vector<double>> groups;
+    for (const auto& r : results.trials) groups[key(r)].push_back(value(r));
+    std::vector<std::vector<double>> g;
+    std::size_t n = 0;
+    for (auto& [name, v] : groups) {
+      n += v.size();
+      g.push_back(v);
+    }
+    const auto kw = kruskal_wallis(g);
+    t.rows.push_back({what, by, std::to_string(g.size()), std::to_string(n),
+                      kw.valid ? fmt::format("{:.3f}", kw.h) : "-", kw.valid ? fmt::format("{:.3g}", kw.p_value) : "-",
+                      kw.valid ? fmt::format("{:.3f}", kw.eta_squared) : "-"});
+  };
+  const auto energy_of = [](const TrialResult& r) { return r.energy_j; };
+  const auto co2_of = [](const TrialResult& r) { return r.co2_g; };
+  const auto site_of = [](const TrialResult& r) { return r.site; };
+  const auto arm_of = [](const TrialResult& r) { return r.spec.arm; };
+  add("device energy", "site", energy_of, site_of);
+  add("CO2", "site", co2_of, site_of);
+  add("device energy", "strategy", energy_of, arm_of);
+  s.tables.push_back(std::move(t));
+  return s;
+}
+
+Section tradeoff_section(const LoadedResults& results, const fs::path& plots, const std::string& gnuplot, int& made) {
+  Section s{"Accuracy against energy", {}, {}, {}};
+  std::vector<search::TradeOff> points;
+  std::ostringstream all;
+  for (const auto& r : results.trials) {
+    if (!finished_ok(r)) continue;
+    points.push_back({r.spec.id, r.objective, r.energy_j / energy::kJoulesPerKwh});
+    all << points.back().cost << ' ' << points.back().objective << '\n';
+  }
+  const auto front = search::pareto_front(points);
+  std::ostringstream front_text;
+  TableBlock t{{"trial", "objective", "device kWh"}, {}};
+  for (const auto& p : front) {
+    front_text << p.cost << ' ' << p.objective << '\n';
+    t.rows.push_back({std::to_string(p.trial_id), fmt::format("{:.4f}", p.objective), fmt::format("{:.6f}", p.cost)});
+  }
+  s.paragraphs.push_back(
+      fmt::format("{} completed trials, {} on the Pareto front (maximise objective, minimise energy).", points.size(),
+                  front.size()));
+  s.tables.push_back(std::move(t));
+  write_text(plots / "trials.dat", all.str());
+  write_text(plots / "front.dat", front_text.str());
+  write_text(plots / "pareto.gp",
+             "set terminal svg size 720,420 noenhanced font 'sans,11'\nset output 'pareto.svg'\n"
+             "set xlabel 'device energy per trial [kWh]'\nset ylabel 'objective'\nset key bottom right\nset grid\n"
+             "plot 'trials.dat' using 1:2 with points pointtype 7 pointsize 0.6 title 'trials', "
+             "'front.dat' using 1:2 with linespoints linewidth 2 title 'Pareto front'\n");
+  if (run_gnuplot(gnuplot, "pareto.gp")) {
+    s.plots.push_back("pareto.svg");
+    ++made;
+  }
+  std::ostringstream epochs;
+  for (const auto& r : results.trials) {
+    for (const auto& e : r.epochs) epochs << e.epoch << ' ' << e.objective << '\n';
+    if (!r.epochs.empty()) epochs << "\n\n";
+  }
+  write_text(plots / "epochs.dat", epochs.str());
+  write_text(plots / "epochs.gp",
+             "set terminal svg size 720,420 noenhanced font 'sans,11'\nset output 'epochs.svg'\n"
+             "set xlabel 'epoch'\nset ylabel 'objective'\nset grid\nunset key\n"
+             "plot 'epochs.dat' using 1:2 with linespoints linecolor rgb '#4060a0' pointtype 7 pointsize 0.4\n");
+  if (run_gnuplot(gnuplot, "epochs.gp")) {
+    s.plots.push_back("epochs.svg");
+    ++made;
+  }
+  return s;
+}
+
+Section measurement_section(const LoadedResults& results) {
+  Section s{"Measurement", {}, {}, {}};
+  std::set<std::string> meters;
+  for (const auto& r : results.trials) {
+    for (const auto& m : r.meters) {
+      if (!std::isnan(m.energy_j)) meters.insert(m.meter);
+    }
+  }
+  std::string list;
+  for (const auto& m : meters) list += (list.empty() ? "" : ", ") + m;
+  s.paragraphs.push_back(fmt::format(
+      "Meters in this file: {}. A comparison of software-estimated against hardware-measured energy per trial and "
+      "the energy share by layer type need a hardware meter and the layer profiler, which this file does not hold.",
+      list.empty() ? "none" : list));
+  return s;
+}
+
+std::string to_markdown(const std::string& title, const std::vector<Section>& sections) {
+  std::string md = "# " + title + "\n";
+  for (const auto& s : sections) {
+    md += "\n## " + s.title + "\n\n";
+    for (const auto& p : s.paragraphs) md += p + "\n\n";
+    for (const auto& t : s.tables) {
+      std::string sep;
+      md += "|";
+      for (const auto& h : t.header) {
+        md += " " + h + " |";
+        sep += "---|";
+      }
+      md += "\n|" + sep + "\n";
+      for (const auto& row : t.rows) {
+        md += "|";
+        for (const auto& c : row) md += " " + c + " |";
+        md += "\n";
+      }
+      md += "\n";
+    }
+    for (const auto& p : s.plots) md += "![" + p + "](plots/" + p + ")\n\n";
+  }
+  return md;
+}
+
+std::string to_html(const std::string& title, const std::vector<Section>& sections, const fs::path& plots) {
+  std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
+                  "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+                  "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
+                  "text-align:right}th{background:#eee}td:first-child{text-align:left}</style></head><body>\n<h1>" +
+                  html_escape(title) + "</h1>\n";
+  for (const auto& s : sections) {
+    h += "<h2>" + html_escape(s.title) + "</h2>\n";
+    for (const auto& p : s.paragraphs) h += "<p>" + html_escape(p) + "</p>\n";
+    for (const auto& t : s.tables) {
+      h += "<table><tr>";
+      for (const auto& c : t.header) h += "<th>" + html_escape(c) + "</th>";
+      h += "</tr>\n";
+      for (const auto& row : t.rows) {
+        h += "<tr>";
+        for (const auto& c : row) h += "<td>" + html_escape(c) + "</td>";
+        h += "</tr>\n";
+      }
+      h += "</table>\n";
+    }
+    for (const auto& p : s.plots) {
+      std::ifstream in(plots / p);
+      std::ostringstream svg;
+      svg << in.rdbuf();
+      std::string text = svg.str();
+      const auto start = text.find("<svg");  // inline: drop the XML prologue and doctype
+      h += "<figure>" + (start == std::string::npos ? std::string() : text.substr(start)) + "</figure>\n";
+    }
+  }
+  return h + "</body></html>\n";
+}
+
+/// Runs `body` inside `dir`, so that gnuplot's relative file names land there.
+template <typename F>
+auto in_directory(const fs::path& dir, F body) {
+  const auto previous = fs::current_path();
+  fs::current_path(dir);
+  try {
+    auto result = body();
+    fs::current_path(previous);
+    return result;
+  } catch (...) {
+    fs::current_path(previous);
+    throw;
+  }
+}
+
+}  // namespace
+
+ReportFiles write_report(const ReportOptions& options) {
+  const auto results = load_results(options.results_path);
+  const fs::path dir = fs::absolute(options.out_dir);
+  const fs::path plots = dir / "plots";
+  std::error_code ec;
+  fs::create_directories(plots, ec);
+  if (ec || access(plots.c_str(), W_OK) != 0) {
+    throw IoError(fmt::format("{}: cannot create or write the report directory", options.out_dir));
+  }
+  std::string name = "study";
+  if (const auto at = results.study_toml.find("name = \""); at != std::string::npos) {
+    name = results.study_toml.substr(at + 8, results.study_toml.find('"', at + 8) - at - 8);
+  }
+  const std::string title = fmt::format("carbonsweep report: {}", name);
+  int made = 0;
+  const auto sections = in_directory(plots, [&] {
+    std::vector<Section> s;
+    s.push_back({"Study",
+                 {fmt::format("{} trials from {}. Tool {} ({}), created {}, hosts {}.", results.trials.size(),
+                              options.results_path,
+                              results.provenance.count("tool_version") ? results.provenance.at("tool_version") : "?",
+                              results.provenance.count("git_sha") ? results.provenance.at("git_sha") : "?",
+                              results.provenance.count("created_utc") ? results.provenance.at("created_utc") : "?",
+                              results.provenance.count("hosts") ? results.provenance.at("hosts") : "?")},
+                 {},
+                 {}});
+    s.push_back(strategy_section(results, plots, options.gnuplot, made));
+    s.push_back(site_section(results));
+    s.push_back(statistics_section(results));
+    s.push_back(tradeoff_section(results, plots, options.gnuplot, made));
+    s.push_back(measurement_section(results));
+    return s;
+  });
+  ReportFiles files{(dir / "report.md").string(), (dir / "report.html").string(), made, ""};
+  if (made < 3) files.warning = fmt::format("only {} of 3 plots were rendered; is gnuplot installed?", made);
+  write_text(files.markdown, to_markdown(title, sections));
+  write_text(files.html, to_html(title, sections, plots));
+  return files;
+}
+
+}  // namespace cs::io
