@@ -154,7 +154,7 @@ def main():
         assert datasets == {"/" + n for n in f}, f"documented datasets {sorted(datasets)} are not all written"
         attrs = set(f.attrs)
         assert attrs <= docs["Root attributes"], attrs - docs["Root attributes"]
-        assert docs["Root attributes"] - attrs <= {"slurm_job_id"}
+        assert docs["Root attributes"] - attrs <= {"slurm_job_id", "slurm_step_id"}
     print("ok")
 
 
