@@ -19,7 +19,9 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 io::TrialResult trial(std::int64_t id) {
   io::TrialResult r;
-  r.spec = {id, id % 2 ? "bayes" : "random", {{"lr", 1e-3 * static_cast<double>(id % 97 + 1)}, {"batch_size", std::int64_t{64}}}};
+  r.spec = {id,
+            id % 2 ? "bayes" : "random",
+            {{"lr", 1e-3 * static_cast<double>(id % 97 + 1)}, {"batch_size", std::int64_t{64}}}};
   r.site = id % 3 ? "norway" : "poland";
   r.host = "node01";
   r.start_unix_s = 1.7e9 + static_cast<double>(id);
@@ -39,8 +41,9 @@ io::TrialResult trial(std::int64_t id) {
 
 io::StudyMeta meta() {
   return {"[study]\nname = \"bench\"\n",
-          search::SearchSpace({{"lr", search::ParamKind::kFloat, 1e-3, 0.1, true, {}},
-                               {"batch_size", search::ParamKind::kCategorical, 0, 1, false, {std::int64_t{32}, std::int64_t{64}}}}),
+          search::SearchSpace(
+              {{"lr", search::ParamKind::kFloat, 1e-3, 0.1, true, {}},
+               {"batch_size", search::ParamKind::kCategorical, 0, 1, false, {std::int64_t{32}, std::int64_t{64}}}}),
           {{"norway", 1.1, 30.0, 1, {}}, {"poland", 1.6, 700.0, 1, {}}},
           {"estimate"},
           {}};
@@ -72,7 +75,8 @@ int main(int argc, char** argv) {
     latency_ms.push_back(1e3 * seconds_since(t0));
   }
   std::sort(latency_ms.begin(), latency_ms.end());
-  std::printf("one durable append (append + fdatasync): median %.3f ms, p95 %.3f ms\n", latency_ms[100], latency_ms[190]);
+  std::printf("one durable append (append + fdatasync): median %.3f ms, p95 %.3f ms\n", latency_ms[100],
+              latency_ms[190]);
 
   t0 = Clock::now();
   store.flush();

@@ -78,10 +78,7 @@ std::size_t export_codecarbon(const std::string& results_path, const std::string
          "gpu_energy,ram_energy,energy_consumed,country_name,country_iso_code,region,cloud_provider,cloud_region,os,"
          "python_version,codecarbon_version,cpu_count,cpu_model,gpu_count,gpu_model,longitude,latitude,"
          "ram_total_size,tracking_mode,on_cloud,pue\n";
-  std::string project = "carbonsweep";
-  if (const auto at = results.study_toml.find("name = \""); at != std::string::npos) {
-    project = results.study_toml.substr(at + 8, results.study_toml.find('"', at + 8) - at - 8);
-  }
+  const std::string& project = results.study_name;
   for (const auto& r : results.trials) {
     const double duration_s = r.end_unix_s - r.start_unix_s;
     const double emissions_kg = r.co2_g / 1000.0;

@@ -384,10 +384,7 @@ ReportFiles write_report(const ReportOptions& options) {
   if (ec || access(plots.c_str(), W_OK) != 0) {
     throw IoError(fmt::format("{}: cannot create or write the report directory", options.out_dir));
   }
-  std::string name = "study";
-  if (const auto at = results.study_toml.find("name = \""); at != std::string::npos) {
-    name = results.study_toml.substr(at + 8, results.study_toml.find('"', at + 8) - at - 8);
-  }
+  const std::string& name = results.study_name;
   const std::string title = fmt::format("carbonsweep report: {}", name);
   int made = 0;
   const auto sections = in_directory(plots, [&] {

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include "errors/error.hpp"
 #include "io/hdf5.hpp"
@@ -308,6 +309,11 @@ LoadedResults load_results(const std::string& path) {
                               out.schema_version, kSchemaVersion));
   }
   out.study_toml = h5::read_string_attribute(file.get(), "study_toml");
+  try {
+    out.study_name = toml::parse(out.study_toml)["study"]["name"].value_or(std::string("study"));
+  } catch (const toml::parse_error&) {
+    out.study_name = "study";
+  }
   for (const char* key : kProvenanceKeys) {
     if (H5Aexists(file.get(), key) > 0) out.provenance[key] = h5::read_string_attribute(file.get(), key);
   }

@@ -65,6 +65,7 @@ class ResultsStore {
 struct LoadedResults {
   std::int64_t schema_version = 0;
   std::string study_toml;
+  std::string study_name;  ///< [study] name from study_toml
   std::map<std::string, std::string> provenance;
   std::vector<TrialResult> trials;  ///< with spec.params, epochs and per-meter energy
   std::vector<SiteConfig> sites;    ///< name, PUE and intensity as used

@@ -34,22 +34,25 @@ constexpr const char* kUsage =
     "\n"
     "`carbonsweep <command> --help` shows the options of a command.\n";
 
-/// Parses `args` (the words after the command) with one positional STUDY argument.
-po::variables_map parse(const std::vector<std::string>& args, po::options_description& options) {
-  po::positional_options_description positional;
-  positional.add("study", 1);
+/// Parses `args` (the words after the command) with one positional argument, `positional`.
+po::variables_map parse(const std::vector<std::string>& args, po::options_description& options,
+                        const char* positional = "study") {
+  po::positional_options_description order;
+  order.add(positional, 1);
   po::options_description all;
-  all.add(options).add_options()("study", po::value<std::string>(), "study file");
+  all.add(options).add_options()(positional, po::value<std::string>(), "the input file");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::store(po::command_line_parser(args).options(all).positional(order).run(), vm);
   po::notify(vm);
   return vm;
 }
 
-std::string require_study(const po::variables_map& vm, const char* command) {
-  if (!vm.count("study"))
-    throw ConfigError(fmt::format("{}: missing STUDY.toml; see `carbonsweep {} --help`", command, command));
-  return vm["study"].as<std::string>();
+std::string require(const po::variables_map& vm, const char* positional, const char* command) {
+  if (!vm.count(positional)) {
+    throw ConfigError(fmt::format("{}: missing the {} file; see `carbonsweep {} --help`", command,
+                                  std::string(positional) == "study" ? "STUDY.toml" : "RESULTS.h5", command));
+  }
+  return vm[positional].as<std::string>();
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
@@ -60,7 +63,7 @@ int cmd_validate(const std::vector<std::string>& args) {
     std::cout << options << '\n';
     return 0;
   }
-  const auto config = io::load_study(require_study(vm, "validate"));
+  const auto config = io::load_study(require(vm, "study", "validate"));
   if (config.model.family != "function") nodes::check_fashion_mnist(config.dataset.path);
   std::vector<std::string> arms;
   for (const auto& a : config.arms) arms.push_back(a.name);
@@ -70,34 +73,15 @@ int cmd_validate(const std::vector<std::string>& args) {
   return 0;
 }
 
-/// Parses `args` with one positional RESULTS.h5 argument.
-po::variables_map parse_results(const std::vector<std::string>& args, po::options_description& options) {
-  po::positional_options_description positional;
-  positional.add("results", 1);
-  po::options_description all;
-  all.add(options).add_options()("results", po::value<std::string>(), "results file");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  return vm;
-}
-
-std::string require_results(const po::variables_map& vm, const char* command) {
-  if (!vm.count("results")) {
-    throw ConfigError(fmt::format("{}: missing RESULTS.h5; see `carbonsweep {} --help`", command, command));
-  }
-  return vm["results"].as<std::string>();
-}
-
 int cmd_report(const std::vector<std::string>& args) {
   po::options_description options("carbonsweep report RESULTS.h5 -o DIR");
   options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(), "report directory");
-  const auto vm = parse_results(args, options);
+  const auto vm = parse(args, options, "results");
   if (vm.count("help")) {
     std::cout << options << '\n';
     return 0;
   }
-  const auto results = require_results(vm, "report");
+  const auto results = require(vm, "results", "report");
   if (!vm.count("output")) throw ConfigError("report: missing -o DIR");
   const auto files = io::write_report({results, vm["output"].as<std::string>()});
   if (!files.warning.empty()) std::cerr << "carbonsweep: warning: " << files.warning << '\n';
@@ -110,12 +94,12 @@ int cmd_export(const std::vector<std::string>& args) {
   options.add_options()("help,h", "show this help")("format", po::value<std::string>()->default_value("csv"),
                                                     "csv or codecarbon")(
       "output,o", po::value<std::string>(), "output file (default: RESULTS.csv or emissions.csv beside it)");
-  const auto vm = parse_results(args, options);
+  const auto vm = parse(args, options, "results");
   if (vm.count("help")) {
     std::cout << options << '\n';
     return 0;
   }
-  const auto results = require_results(vm, "export");
+  const auto results = require(vm, "results", "export");
   const auto format = vm["format"].as<std::string>();
   if (format != "csv" && format != "codecarbon") {
     throw ConfigError(fmt::format("export: unknown --format '{}'; expected csv or codecarbon", format));
@@ -141,7 +125,7 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
     return 0;
   }
   RunOptions run;
-  run.study_path = require_study(vm, "run");
+  run.study_path = require(vm, "study", "run");
   if (vm.count("output")) run.output = vm["output"].as<std::string>();
   if (vm.count("threads")) {
     run.threads = vm["threads"].as<int>();
