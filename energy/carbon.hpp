@@ -3,7 +3,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "energy/meter_session.hpp"
 #include "energy/units.hpp"
 
 namespace cs::energy {
@@ -36,5 +38,15 @@ struct Emissions {
 
 /// emissions = device energy / 3.6e6 x PUE x intensity. Throws ConfigError for PUE < 1.
 Emissions emissions_at_constant_intensity(Joules device_energy, double pue, double intensity_g_per_kwh);
+
+/// Integrates power x PUE x intensity(t) over a trial, interval by interval of its own power
+/// samples (never mean power x mean intensity). `samples` hold one meter's series: t_s since
+/// the trial started and the mean power since the previous sample. The intensity of an
+/// interval is read at its midpoint, in pricing time: `price_start_unix_s + t_s x time_scale`.
+/// Without samples the trial is one interval of constant power. The returned intensity is
+/// the energy-weighted mean the trial saw.
+Emissions integrate_emissions(const std::vector<PowerSample>& samples, Joules device_energy, double duration_s,
+                              double pue, const CarbonSource& source, double price_start_unix_s,
+                              double time_scale = 1.0);
 
 }  // namespace cs::energy

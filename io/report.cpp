@@ -191,6 +191,10 @@ Section site_section(const LoadedResults& results) {
     device_j += r.energy_j;
   }
   for (const auto& site : results.sites) {
+    if (std::isnan(site.intensity_g_per_kwh)) {
+      c.rows.push_back({site.name, fmt::format("{:.2f}", site.pue), "trace", "not yet", "-"});
+      continue;
+    }
     const double co2 = device_j / energy::kJoulesPerKwh * site.pue * site.intensity_g_per_kwh;
     c.rows.push_back({site.name, fmt::format("{:.2f}", site.pue), fmt::format("{:.1f}", site.intensity_g_per_kwh),
                       fmt::format("{:.4f}", co2),

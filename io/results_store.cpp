@@ -196,7 +196,7 @@ Table sites_table(const std::vector<SiteConfig>& sites) {
     t.add_row();
     t.set(0, s.name);
     t.set(1, s.pue);
-    t.set(2, fmt::format("constant {} gCO2/kWh", s.intensity_g_per_kwh));
+    t.set(2, make_carbon_source(s)->describe());
     t.set(3, s.intensity_g_per_kwh);
   }
   return t;
@@ -322,11 +322,11 @@ LoadedResults load_results(const std::string& path) {
   const Table epochs = h5::read_table(file.get(), "epochs");
   const Table sites = h5::read_table(file.get(), "sites");
   for (std::size_t row = 0; row < sites.rows(); ++row) {
-    out.sites.push_back({sites.get_string(row, sites.column_index("name")),
-                         sites.get_double(row, sites.column_index("pue")),
-                         sites.get_double(row, sites.column_index("intensity_g_per_kwh")),
-                         0,
-                         {}});
+    SiteConfig site;
+    site.name = sites.get_string(row, sites.column_index("name"));
+    site.pue = sites.get_double(row, sites.column_index("pue"));
+    site.intensity_g_per_kwh = sites.get_double(row, sites.column_index("intensity_g_per_kwh"));
+    out.sites.push_back(std::move(site));
   }
   std::vector<std::string> meters;
   for (const auto& c : trials.columns()) {

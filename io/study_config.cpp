@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include "energy/carbon_trace.hpp"
 #include "errors/error.hpp"
 #include "io/duration.hpp"
 #include "search/sampler.hpp"
@@ -360,10 +362,35 @@ void read_sites(TableReader& root, StudyConfig& config) {
     if (!(site.pue >= 1.0) || !std::isfinite(site.pue)) {
       r.fail(r.find("pue"), "pue", fmt::format("expected a number >= 1, got {}", site.pue));
     }
-    site.intensity_g_per_kwh = r.required<double>("intensity_g_per_kwh", "a number of gCO2/kWh >= 0");
-    if (!(site.intensity_g_per_kwh >= 0.0) || !std::isfinite(site.intensity_g_per_kwh)) {
-      r.fail(r.find("intensity_g_per_kwh"), "intensity_g_per_kwh",
-             fmt::format("expected a number >= 0, got {}", site.intensity_g_per_kwh));
+    const auto constant = r.optional<double>("intensity_g_per_kwh", "a number of gCO2/kWh >= 0");
+    const auto trace = r.optional<std::string>("trace", "a path to a CSV trace");
+    if (constant.has_value() == trace.has_value()) {
+      r.fail(r.find(trace ? "trace" : "intensity_g_per_kwh"), "intensity_g_per_kwh",
+             "give exactly one carbon source: intensity_g_per_kwh = <gCO2/kWh> or trace = \"file.csv\"");
+    }
+    if (constant) {
+      site.intensity_g_per_kwh = *constant;
+      if (!(site.intensity_g_per_kwh >= 0.0) || !std::isfinite(site.intensity_g_per_kwh)) {
+        r.fail(r.find("intensity_g_per_kwh"), "intensity_g_per_kwh",
+               fmt::format("expected a number >= 0, got {}", site.intensity_g_per_kwh));
+      }
+    } else {
+      namespace fs = std::filesystem;
+      site.intensity_g_per_kwh = std::nan("");
+      site.trace = fs::path(*trace).is_absolute() ? *trace : (fs::path(r.file()).parent_path() / *trace).string();
+      site.interpolation = r.optional<std::string>("interpolation", "linear or step").value_or("linear");
+      if (site.interpolation != "linear" && site.interpolation != "step") {
+        r.fail(r.find("interpolation"), "interpolation", "expected \"linear\" or \"step\"");
+      }
+      site.extrapolation = r.optional<std::string>("extrapolation", "error or hold").value_or("error");
+      if (site.extrapolation != "error" && site.extrapolation != "hold") {
+        r.fail(r.find("extrapolation"), "extrapolation", "expected \"error\" or \"hold\"");
+      }
+      try {
+        make_carbon_source(site);  // the trace's own errors name its file and line
+      } catch (const ConfigError& e) {
+        r.fail(r.find("trace"), "trace", e.what());
+      }
     }
     site.ranks = static_cast<int>(r.optional<std::int64_t>("ranks", "an integer").value_or(0));
     if (site.ranks < 0) r.fail(r.find("ranks"), "ranks", "expected an integer >= 0");
@@ -378,6 +405,23 @@ void read_sites(TableReader& root, StudyConfig& config) {
     r.reject_unknown_keys();
     config.sites.push_back(std::move(site));
   }
+}
+
+void read_time_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("time");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[time]");
+  const auto start = r.required<std::string>("start", "a UTC time such as \"2020-06-01T00:00:00Z\"");
+  double unix_s = 0;
+  if (!energy::parse_utc_timestamp(start, unix_s)) {
+    r.fail(r.find("start"), "start", fmt::format("'{}' is not a UTC time such as \"2020-06-01T00:00:00Z\"", start));
+  }
+  config.time.start_unix_s = unix_s;
+  config.time.scale = r.optional<double>("scale", "a number > 0").value_or(1.0);
+  if (!(config.time.scale > 0.0) || !std::isfinite(config.time.scale)) {
+    r.fail(r.find("scale"), "scale", "expected a number > 0 (trace seconds per real second)");
+  }
+  r.reject_unknown_keys();
 }
 
 void read_energy_table(TableReader& root, StudyConfig& config) {
@@ -415,6 +459,13 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
 
 }  // namespace
 
+std::shared_ptr<const energy::CarbonSource> make_carbon_source(const SiteConfig& site) {
+  if (site.trace.empty()) return std::make_shared<energy::ConstantCarbonSource>(site.intensity_g_per_kwh);
+  return std::make_shared<energy::TraceCarbonSource>(
+      site.trace, site.interpolation == "step" ? energy::Interpolation::kStep : energy::Interpolation::kLinear,
+      site.extrapolation == "hold" ? energy::Extrapolation::kHold : energy::Extrapolation::kError);
+}
+
 std::vector<std::string> recorded_meters(const StudyConfig& config) {
   if (config.model.family == "function") return {"synthetic"};
   return config.energy.meters;
@@ -443,6 +494,7 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
   read_training_table(root, config);
   read_sites(root, config);
   read_energy_table(root, config);
+  read_time_table(root, config);
   root.reject_unknown_keys();
   return config;
 }

@@ -3,10 +3,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "energy/carbon.hpp"
 #include "search/sampler.hpp"
 #include "search/space.hpp"
 
@@ -15,10 +17,23 @@ namespace cs::io {
 struct SiteConfig {
   std::string name;
   double pue = 1.0;
-  double intensity_g_per_kwh = 0.0;  ///< constant carbon intensity
-  int ranks = 0;                     ///< how many worker ranks stand here (0 = by hosts)
-  std::vector<std::string> hosts;    ///< or: the hosts whose ranks stand here
+  double intensity_g_per_kwh = 0.0;      ///< constant carbon intensity (NaN with a trace)
+  int ranks = 0;                         ///< how many worker ranks stand here (0 = by hosts)
+  std::vector<std::string> hosts;        ///< or: the hosts whose ranks stand here
+  std::string trace;                     ///< or: a CSV trace (resolved against the study file's folder)
+  std::string interpolation = "linear";  ///< trace: linear | step
+  std::string extrapolation = "error";   ///< trace: error | hold, outside the trace's time range
 };
+
+/// Pricing time: trial times are mapped to start + (wall time since the run began) x scale,
+/// so that a short run can replay a trace. No [time] table: wall-clock time, scale 1.
+struct TimeConfig {
+  std::optional<double> start_unix_s;
+  double scale = 1.0;
+};
+
+/// The carbon source of a site: its constant, or its trace (read and validated again).
+std::shared_ptr<const energy::CarbonSource> make_carbon_source(const SiteConfig& site);
 
 struct DatasetConfig {
   std::string name = "fashion-mnist";
@@ -76,6 +91,7 @@ struct StudyConfig {
   TrainingConfig training;
   std::vector<SiteConfig> sites;
   EnergyConfig energy;
+  TimeConfig time;
 };
 
 /// Reads and validates a study file. Throws ConfigError("FILE:LINE: key 'K': ...") on bad input.

@@ -66,7 +66,8 @@ TrialRunner::TrialRunner(const io::StudyConfig& config, WorkerIdentity identity)
       identity_(std::move(identity)),
       trainer_(load_trainer(config)),
       meters_(trainer_ ? energy::make_meters(config.energy.meters, {config.energy.cpu_tdp_w, config.energy.cpu_cores})
-                       : std::vector<std::unique_ptr<energy::EnergyMeter>>{}) {}
+                       : std::vector<std::unique_ptr<energy::EnergyMeter>>{}),
+      carbon_(io::make_carbon_source(identity_.site)) {}
 
 TrialRunner::~TrialRunner() = default;
 
@@ -96,8 +97,24 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
     r.objective = r.epochs.back().objective;
     r.val_accuracy = trainer_ ? r.objective : std::nan("");
   }
-  const auto e = energy::emissions_at_constant_intensity(energy::Joules{r.energy_j}, identity_.site.pue,
-                                                         identity_.site.intensity_g_per_kwh);
+  // Pricing time: wall-clock, or the study's [time] start advanced at `scale` from the run's start.
+  const auto& time = config_.time;
+  const double price_start = time.start_unix_s
+                                 ? *time.start_unix_s + (r.start_unix_s - identity_.run_start_unix_s) * time.scale
+                                 : r.start_unix_s;
+  std::vector<energy::PowerSample> primary;
+  for (const auto& s : r.samples) {
+    if (s.meter == 0) primary.push_back(s);
+  }
+  energy::Emissions e;
+  try {
+    e = energy::integrate_emissions(primary, energy::Joules{r.energy_j}, r.end_unix_s - r.start_unix_s,
+                                    identity_.site.pue, *carbon_, price_start, time.scale);
+  } catch (const ConfigError& error) {  // e.g. a trial outside its site's trace
+    r.status = search::TrialStatus::kFailed;
+    r.error = fmt::format("pricing: {}", error.what());
+    e = {energy::Joules{r.energy_j * identity_.site.pue}, std::nan(""), std::nan("")};
+  }
   r.facility_energy_j = e.facility_energy.value;
   r.intensity_g_per_kwh = e.intensity_g_per_kwh;
   r.co2_g = e.co2_g;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "energy/carbon.hpp"
 #include "energy/meter.hpp"
 #include "io/study_config.hpp"
 #include "io/trial_result.hpp"
@@ -18,7 +19,8 @@ struct WorkerIdentity {
   int rank = 0;
   std::string host;
   io::SiteConfig site;
-  int threads = 1;  ///< LibTorch intra-op threads
+  int threads = 1;                ///< LibTorch intra-op threads
+  double run_start_unix_s = 0.0;  ///< when the run began (rank 0's clock), for pricing time
 };
 
 /// Called after every epoch; kStop asks the trial to end early (pruning).
@@ -41,6 +43,7 @@ class TrialRunner {
   WorkerIdentity identity_;
   std::unique_ptr<Trainer> trainer_;  ///< absent for the function family
   std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
+  std::shared_ptr<const energy::CarbonSource> carbon_;
 };
 
 /// Training settings: the study's defaults, overridden by the trial's parameters.

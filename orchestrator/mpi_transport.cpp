@@ -59,6 +59,11 @@ int MpiSession::lowest_failing_rank(bool failed) const {
   return lowest == INT_MAX ? -1 : lowest;
 }
 
+double MpiSession::broadcast_from_root(double value) const {
+  mpi_check(MPI_Bcast(&value, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  return value;
+}
+
 std::string MpiSession::library_version() const {
   char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
   int len = 0;

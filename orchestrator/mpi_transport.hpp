@@ -30,6 +30,8 @@ class MpiSession {
   /// The lowest rank for which `failed` is true, or -1 (collective).
   int lowest_failing_rank(bool failed) const;
   std::string library_version() const;
+  /// Rank 0's `value` on every rank (collective).
+  double broadcast_from_root(double value) const;
 
  private:
   int rank_ = 0;

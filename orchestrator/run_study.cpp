@@ -156,10 +156,13 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   }
 
   const int node_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const double run_start_unix_s = mpi.broadcast_from_root(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   const auto make_runner = [&](int rank, const std::string& host, const io::SiteConfig& site, int threads) {
-    return [&config, rank, host, site, threads] {
+    return [&config, rank, host, site, threads, run_start_unix_s] {
       nodes::set_torch_threads(threads);
-      return std::make_unique<nodes::TrialRunner>(config, nodes::WorkerIdentity{rank, host, site, threads});
+      return std::make_unique<nodes::TrialRunner>(config,
+                                                  nodes::WorkerIdentity{rank, host, site, threads, run_start_unix_s});
     };
   };
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -226,6 +228,55 @@ TEST(StudyConfigArms, EmptySpaceIsAnError) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("search space is empty"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace cs::io
+
+namespace cs::io {
+namespace {
+
+std::string trace_study(const std::string& site_lines, const std::string& extra = "") {
+  return "[study]\nname = \"t\"\nbudget_trials = 1\n[search.space.x1]\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n"
+         "[search.space.x2]\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n[model]\nfamily = \"function\"\n"
+         "function = \"branin\"\n" +
+         extra + "[[sites]]\nname = \"a\"\npue = 1.1\n" + site_lines;
+}
+
+TEST(StudyConfigCarbon, ATraceSiteLoadsItsTraceAndTimeMapsPricing) {
+  const auto c = parse_study(
+      trace_study("trace = \"" + std::string(CS_TRACES_DIR) + "/gb_2020_ci.csv\"\ninterpolation = \"step\"\n",
+                  "[time]\nstart = \"2020-06-01T00:00:00Z\"\nscale = 3600\n"),
+      "t.toml");
+  EXPECT_EQ(c.sites[0].interpolation, "step");
+  EXPECT_TRUE(std::isnan(c.sites[0].intensity_g_per_kwh));
+  EXPECT_DOUBLE_EQ(*c.time.start_unix_s, 1590969600.0);
+  EXPECT_DOUBLE_EQ(c.time.scale, 3600.0);
+  EXPECT_NE(make_carbon_source(c.sites[0])->describe().find("gb_2020_ci.csv"), std::string::npos);
+}
+
+TEST(StudyConfigCarbon, BrokenCarbonSettingsNameTheirKey) {
+  const std::string broken = (std::filesystem::temp_directory_path() / "cs-broken-trace.csv").string();
+  std::ofstream(broken) << "Time,Carbon Intensity\n2020-01-01 00:00:00,12\n2019-01-01 00:00:00,13\n";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {trace_study("intensity_g_per_kwh = 5\ntrace = \"x.csv\"\n"), "exactly one carbon source"},
+      {trace_study(""), "exactly one carbon source"},
+      {trace_study("trace = \"/nonexistent.csv\"\n"), "key 'trace'.*/nonexistent.csv: cannot open"},
+      {trace_study("trace = \"" + broken + "\"\n"), "key 'trace'.*cs-broken-trace.csv:3: time"},
+      {trace_study("trace = \"" + broken + "\"\ninterpolation = \"cubic\"\n"), "key 'interpolation'"},
+      {trace_study("intensity_g_per_kwh = 5\n", "[time]\nstart = \"June\"\n"), "key 'start'"},
+      {trace_study("intensity_g_per_kwh = 5\n", "[time]\nstart = \"2020-06-01T00:00:00Z\"\nscale = 0\n"),
+       "key 'scale'"},
+  };
+  for (const auto& [text, pattern] : cases) {
+    try {
+      parse_study(text, "t.toml");
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const ConfigError& e) {
+      EXPECT_TRUE(std::regex_search(e.what(), std::regex(pattern))) << e.what();
+    }
+  }
+  std::filesystem::remove(broken);
 }
 
 }  // namespace
