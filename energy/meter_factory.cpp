@@ -4,27 +4,32 @@
 #include <fmt/format.h>
 
 #include "energy/cpu_estimate_meter.hpp"
+#include "energy/rapl_meter.hpp"
 #include "errors/error.hpp"
 
 namespace cs::energy {
 
 const std::vector<std::string>& known_meter_names() {
-  static const std::vector<std::string> kNames{"estimate"};
+  static const std::vector<std::string> kNames{"estimate", "rapl"};
   return kNames;
+}
+
+std::unique_ptr<EnergyMeter> make_meter(const std::string& name, const MeterOptions& options) {
+  if (name == "estimate") {
+    CpuEstimateOptions estimate;
+    estimate.tdp_w = options.cpu_tdp_w;
+    estimate.cores = options.cpu_cores;
+    return std::make_unique<CpuEstimateMeter>(std::move(estimate));
+  }
+  if (name == "rapl") return std::make_unique<RaplMeter>();
+  throw ConfigError(fmt::format("unknown meter '{}'", name));
 }
 
 std::vector<std::unique_ptr<EnergyMeter>> make_meters(const std::vector<std::string>& names,
                                                       const MeterOptions& options) {
   std::vector<std::unique_ptr<EnergyMeter>> meters;
   for (const auto& name : names) {
-    if (name == "estimate") {
-      CpuEstimateOptions estimate;
-      estimate.tdp_w = options.cpu_tdp_w;
-      estimate.cores = options.cpu_cores;
-      meters.push_back(std::make_unique<CpuEstimateMeter>(std::move(estimate)));
-    } else {
-      throw ConfigError(fmt::format("unknown meter '{}'", name));
-    }
+    meters.push_back(make_meter(name, options));
     if (const auto why = meters.back()->unavailable_reason(); !why.empty()) {
       throw MeterError(fmt::format("meter '{}' cannot read on this node: {}", name, why));
     }

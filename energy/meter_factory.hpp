@@ -18,7 +18,11 @@ struct MeterOptions {
 /// The meter names a study file may use.
 const std::vector<std::string>& known_meter_names();
 
-/// Throws ConfigError for an unknown name, and MeterError when a named meter cannot read here.
+/// Builds one meter, whether or not it can read here. Throws ConfigError for an unknown name.
+std::unique_ptr<EnergyMeter> make_meter(const std::string& name, const MeterOptions& options);
+
+/// Throws ConfigError for an unknown name, and MeterError when a named meter cannot read here
+/// (never a silent fallback to another meter).
 std::vector<std::unique_ptr<EnergyMeter>> make_meters(const std::vector<std::string>& names,
                                                       const MeterOptions& options);
 

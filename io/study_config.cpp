@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "energy/carbon_trace.hpp"
+#include "energy/meter_factory.hpp"
 #include "errors/error.hpp"
 #include "io/duration.hpp"
 #include "search/sampler.hpp"
@@ -433,7 +434,10 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
     config.energy.meters.clear();
     for (const auto& m : *meters->as_array()) {
       const auto name = m.value<std::string>();
-      if (!name || *name != "estimate") r.fail(&m, "meters", "unknown meter; expected: estimate");
+      const auto& known = energy::known_meter_names();
+      if (!name || std::find(known.begin(), known.end(), *name) == known.end()) {
+        r.fail(&m, "meters", fmt::format("unknown meter; expected one of: {}", fmt::join(known, ", ")));
+      }
       config.energy.meters.push_back(*name);
     }
     if (config.energy.meters.empty()) r.fail(meters, "meters", "name at least one meter");

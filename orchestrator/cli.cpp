@@ -1,15 +1,18 @@
 // Subcommand dispatch with Boost.Program_options; one-line errors and exit codes.
 #include "orchestrator/cli.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <boost/program_options.hpp>
 
+#include "energy/meter_factory.hpp"
 #include "errors/error.hpp"
 #include "io/export.hpp"
 #include "io/report.hpp"
@@ -31,6 +34,7 @@ constexpr const char* kUsage =
     "  validate STUDY.toml   check a study file and its dataset without running\n"
     "  report RESULTS.h5 -o DIR             Markdown and HTML report with plots and statistics\n"
     "  export RESULTS.h5 --format csv|codecarbon [-o FILE]\n"
+    "  meters                what can be measured on this node, with a live 2-second reading\n"
     "\n"
     "`carbonsweep <command> --help` shows the options of a command.\n";
 
@@ -64,7 +68,10 @@ int cmd_validate(const std::vector<std::string>& args) {
     return 0;
   }
   const auto config = io::load_study(require(vm, "study", "validate"));
-  if (config.model.family != "function") nodes::check_fashion_mnist(config.dataset.path);
+  if (config.model.family != "function") {
+    nodes::check_fashion_mnist(config.dataset.path);
+    energy::make_meters(config.energy.meters, {config.energy.cpu_tdp_w, config.energy.cpu_cores});
+  }
   std::vector<std::string> arms;
   for (const auto& a : config.arms) arms.push_back(a.name);
   std::cout << fmt::format("ok: study '{}': {} trials over {} parameters, arms {}, {} sites, output {}\n", config.name,
@@ -112,6 +119,37 @@ int cmd_export(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_meters(const std::vector<std::string>& args) {
+  po::options_description options("carbonsweep meters [--seconds S]");
+  options.add_options()("help,h", "show this help")("seconds", po::value<double>()->default_value(2.0),
+                                                    "length of the live reading");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return 0;
+  }
+  const double seconds = vm["seconds"].as<double>();
+  if (!(seconds > 0.0 && seconds <= 600.0)) throw ConfigError("meters: --seconds must be in (0, 600]");
+  for (const auto& name : energy::known_meter_names()) {
+    auto meter = energy::make_meter(name, {});
+    const std::string why = meter->unavailable_reason();
+    if (!why.empty()) {
+      std::cout << fmt::format("{:<10} {:<9} unavailable: {}\n", name, energy::to_string(meter->kind()), why);
+      continue;
+    }
+    const auto before = meter->read();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << fmt::format("{:<10} {:<9} {:.2f} W over {:.1f} s\n", name, energy::to_string(meter->kind()),
+                             (meter->read() - before).value / elapsed, elapsed);
+  }
+  std::cout << "(estimate meters this process only; rapl reads the whole node)\n";
+  return 0;
+}
+
 int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
   po::options_description options("carbonsweep run STUDY.toml [options]");
   options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(),
@@ -151,6 +189,7 @@ int cli_main(int argc, char** argv) {
     if (command == "validate") return cmd_validate(args);
     if (command == "report") return cmd_report(args);
     if (command == "export") return cmd_export(args);
+    if (command == "meters") return cmd_meters(args);
     std::cerr << fmt::format("carbonsweep: error: unknown command '{}'\n{}", command, kUsage);
     return 2;
   } catch (const po::error& e) {

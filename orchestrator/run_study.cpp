@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "energy/meter_factory.hpp"
 #include "errors/error.hpp"
 #include "io/hdf5.hpp"
 #include "io/results_store.hpp"
@@ -49,7 +50,11 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
   io::StudyConfig config = io::load_study(options.study_path);
   if (options.output) config.output = *options.output;
   if (options.threads) config.training.threads = *options.threads;
-  if (config.model.family != "function") nodes::check_fashion_mnist(config.dataset.path);
+  if (config.model.family != "function") {
+    nodes::check_fashion_mnist(config.dataset.path);
+    energy::make_meters(config.energy.meters,
+                        {config.energy.cpu_tdp_w, config.energy.cpu_cores});  // can they read here?
+  }
   const bool exists = std::filesystem::exists(config.output) || std::filesystem::exists(config.output + ".journal");
   if (is_coordinator && exists && !options.force && !options.resume) {
     throw ConfigError(

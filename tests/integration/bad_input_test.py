@@ -66,6 +66,8 @@ def main():
             ("empty space", good.replace("[search.space.lr]\ntype = \"float\"\nlow = 1e-3\nhigh = 0.1\n", "[search]\n"), [],
              r"search space is empty"),
             ("bad flag", good, ["--threads", "0"], r"--threads"),
+            ("unknown meter name", good + '\n[energy]\nmeters = ["estimate", "wattson"]\n', [], r"key 'meters'.*estimate, rapl"),
+            ("negative interval", good + '\n[energy]\ninterval = "-100ms"\n', [], r"key 'interval'"),
             ("unknown flag", good, ["--frobnicate"], r"frobnicate"),
         ]
         failures = []
@@ -92,6 +94,15 @@ def main():
                     failures.append(f"{name} ({command[0]}): {', '.join(problems)}: {r.stderr!r}")
                 else:
                     print(f"ok   {name} ({command[0]}): {lines[0]}")
+        # A meter that cannot read here is an error, never a silent fallback.
+        if not os.path.exists("/sys/class/powercap/intel-rapl:0"):
+            with open(os.path.join(tmp, "study.toml"), "w", encoding="utf-8") as f:
+                f.write(good + '\n[energy]\nmeters = ["rapl"]\n')
+            r = subprocess.run([a.carbonsweep, "run", os.path.join(tmp, "study.toml")], capture_output=True, text=True)
+            if r.returncode != 2 or "rapl" not in r.stderr or os.path.exists(output):
+                failures.append(f"unavailable rapl: exit {r.returncode}, {r.stderr!r}")
+            else:
+                print("ok   unavailable rapl:", r.stderr.strip())
         # An existing results file is not replaced without --force.
         with open(os.path.join(tmp, "study.toml"), "w", encoding="utf-8") as f:
             f.write(good)
