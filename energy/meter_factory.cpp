@@ -1,16 +1,19 @@
 // Meter construction by name.
 #include "energy/meter_factory.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "energy/cpu_estimate_meter.hpp"
+#include "energy/external_log_meter.hpp"
 #include "energy/rapl_meter.hpp"
 #include "errors/error.hpp"
 
 namespace cs::energy {
 
 const std::vector<std::string>& known_meter_names() {
-  static const std::vector<std::string> kNames{"estimate", "rapl"};
+  static const std::vector<std::string> kNames{"estimate", "rapl", "external"};
   return kNames;
 }
 
@@ -22,6 +25,15 @@ std::unique_ptr<EnergyMeter> make_meter(const std::string& name, const MeterOpti
     return std::make_unique<CpuEstimateMeter>(std::move(estimate));
   }
   if (name == "rapl") return std::make_unique<RaplMeter>();
+  if (name == "external") {
+    std::string host = options.external_host;
+    if (host.empty()) {
+      char buffer[256] = {};
+      gethostname(buffer, sizeof buffer - 1);
+      host = buffer;
+    }
+    return std::make_unique<ExternalLogMeter>(options.external_log, host);
+  }
   throw ConfigError(fmt::format("unknown meter '{}'", name));
 }
 

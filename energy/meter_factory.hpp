@@ -13,6 +13,8 @@ namespace cs::energy {
 struct MeterOptions {
   std::optional<double> cpu_tdp_w;
   std::optional<int> cpu_cores;
+  std::string external_log;   ///< the power log of the external meter
+  std::string external_host;  ///< its rows for this host (default: this host's name)
 };
 
 /// The meter names a study file may use.

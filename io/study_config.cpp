@@ -454,6 +454,16 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
   if (config.energy.cpu_tdp_w && !(*config.energy.cpu_tdp_w > 0.0)) {
     r.fail(r.find("cpu_tdp_w"), "cpu_tdp_w", "expected a number of watts > 0");
   }
+  if (const auto log = r.optional<std::string>("external_log", "a path to a power log")) {
+    namespace fs = std::filesystem;
+    config.energy.external_log =
+        fs::path(*log).is_absolute() ? *log : (fs::path(r.file()).parent_path() / *log).string();
+  }
+  config.energy.external_host = r.optional<std::string>("external_host", "a host name").value_or("");
+  if (std::find(config.energy.meters.begin(), config.energy.meters.end(), "external") != config.energy.meters.end() &&
+      config.energy.external_log.empty()) {
+    r.fail(r.find("meters"), "meters", "the external meter needs external_log = \"power.csv\"");
+  }
   if (const auto cores = r.optional<std::int64_t>("cpu_cores", "an integer")) {
     if (*cores < 1) r.fail(r.find("cpu_cores"), "cpu_cores", "expected an integer >= 1");
     config.energy.cpu_cores = static_cast<int>(*cores);
@@ -468,6 +478,10 @@ std::shared_ptr<const energy::CarbonSource> make_carbon_source(const SiteConfig&
   return std::make_shared<energy::TraceCarbonSource>(
       site.trace, site.interpolation == "step" ? energy::Interpolation::kStep : energy::Interpolation::kLinear,
       site.extrapolation == "hold" ? energy::Extrapolation::kHold : energy::Extrapolation::kError);
+}
+
+energy::MeterOptions meter_options(const StudyConfig& config) {
+  return {config.energy.cpu_tdp_w, config.energy.cpu_cores, config.energy.external_log, config.energy.external_host};
 }
 
 std::vector<std::string> recorded_meters(const StudyConfig& config) {

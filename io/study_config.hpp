@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "energy/carbon.hpp"
+#include "energy/meter_factory.hpp"
 #include "search/sampler.hpp"
 #include "search/space.hpp"
 
@@ -72,6 +73,8 @@ struct EnergyConfig {
   std::chrono::milliseconds interval{100};
   std::optional<double> cpu_tdp_w;  ///< override of the built-in TDP table
   std::optional<int> cpu_cores;
+  std::string external_log;   ///< the external meter's power log (resolved against the study's folder)
+  std::string external_host;  ///< its rows for this host; default: each rank's host name
 };
 
 struct StudyConfig {
@@ -98,6 +101,9 @@ struct StudyConfig {
 StudyConfig load_study(const std::string& path);
 /// The same for TOML text already in memory; `path` only names it in messages.
 StudyConfig parse_study(const std::string& toml_text, const std::string& path);
+
+/// The study's [energy] settings as the meters take them.
+energy::MeterOptions meter_options(const StudyConfig& config);
 
 /// The meters whose energy each trial records: the configured ones, or "synthetic" for the
 /// function family.

@@ -65,7 +65,7 @@ TrialRunner::TrialRunner(const io::StudyConfig& config, WorkerIdentity identity)
     : config_(config),
       identity_(std::move(identity)),
       trainer_(load_trainer(config)),
-      meters_(trainer_ ? energy::make_meters(config.energy.meters, {config.energy.cpu_tdp_w, config.energy.cpu_cores})
+      meters_(trainer_ ? energy::make_meters(config.energy.meters, io::meter_options(config))
                        : std::vector<std::unique_ptr<energy::EnergyMeter>>{}),
       carbon_(io::make_carbon_source(identity_.site)) {}
 

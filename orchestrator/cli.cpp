@@ -70,7 +70,7 @@ int cmd_validate(const std::vector<std::string>& args) {
   const auto config = io::load_study(require(vm, "study", "validate"));
   if (config.model.family != "function") {
     nodes::check_fashion_mnist(config.dataset.path);
-    energy::make_meters(config.energy.meters, {config.energy.cpu_tdp_w, config.energy.cpu_cores});
+    energy::make_meters(config.energy.meters, io::meter_options(config));
   }
   std::vector<std::string> arms;
   for (const auto& a : config.arms) arms.push_back(a.name);

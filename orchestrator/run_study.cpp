@@ -53,7 +53,7 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
   if (config.model.family != "function") {
     nodes::check_fashion_mnist(config.dataset.path);
     energy::make_meters(config.energy.meters,
-                        {config.energy.cpu_tdp_w, config.energy.cpu_cores});  // can they read here?
+                        io::meter_options(config));  // can they read here?
   }
   const bool exists = std::filesystem::exists(config.output) || std::filesystem::exists(config.output + ".journal");
   if (is_coordinator && exists && !options.force && !options.resume) {
