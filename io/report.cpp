@@ -79,6 +79,19 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!out) throw IoError(fmt::format("{}: cannot write", path.string()));
 }
 
+/// Writes plots/NAME.gp (an SVG terminal, then `body`), runs gnuplot in `plots`, and adds
+/// NAME.svg to the section when it rendered.
+void render_plot(Section& section, const fs::path& plots, const std::string& gnuplot, const std::string& name,
+                 const std::string& body, int& made) {
+  write_text(
+      plots / (name + ".gp"),
+      fmt::format("set terminal svg size 720,420 noenhanced font 'sans,11'\nset output '{}.svg'\n{}", name, body));
+  if (run_gnuplot(gnuplot, name + ".gp")) {
+    section.plots.push_back(name + ".svg");
+    ++made;
+  }
+}
+
 std::map<std::string, std::vector<const TrialResult*>> by_arm(const LoadedResults& results) {
   std::map<std::string, std::vector<const TrialResult*>> arms;
   for (const auto& r : results.trials) arms[r.spec.arm].push_back(&r);
@@ -148,15 +161,11 @@ Section strategy_section(const LoadedResults& results, const fs::path& plots, co
   }
   s.tables.push_back(std::move(t));
   if (!best_script.empty()) {
-    write_text(plots / "best_so_far.gp",
-               fmt::format("set terminal svg size 720,420 noenhanced font 'sans,11'\nset output 'best_so_far.svg'\n"
-                           "set xlabel 'cumulative device energy [kWh]'\nset ylabel 'best objective so far'\n"
-                           "set key bottom right\nset grid\n{}\n",
-                           best_script));
-    if (run_gnuplot(gnuplot, "best_so_far.gp")) {
-      s.plots.push_back("best_so_far.svg");
-      ++made;
-    }
+    render_plot(s, plots, gnuplot, "best_so_far",
+                "set xlabel 'cumulative device energy [kWh]'\nset ylabel 'best objective so far'\n"
+                "set key bottom right\nset grid\n" +
+                    best_script + "\n",
+                made);
   }
   return s;
 }
@@ -262,29 +271,21 @@ Section tradeoff_section(const LoadedResults& results, const fs::path& plots, co
   s.tables.push_back(std::move(t));
   write_text(plots / "trials.dat", all.str());
   write_text(plots / "front.dat", front_text.str());
-  write_text(plots / "pareto.gp",
-             "set terminal svg size 720,420 noenhanced font 'sans,11'\nset output 'pareto.svg'\n"
-             "set xlabel 'device energy per trial [kWh]'\nset ylabel 'objective'\nset key bottom right\nset grid\n"
-             "plot 'trials.dat' using 1:2 with points pointtype 7 pointsize 0.6 title 'trials', "
-             "'front.dat' using 1:2 with linespoints linewidth 2 title 'Pareto front'\n");
-  if (run_gnuplot(gnuplot, "pareto.gp")) {
-    s.plots.push_back("pareto.svg");
-    ++made;
-  }
+  render_plot(s, plots, gnuplot, "pareto",
+              "set xlabel 'device energy per trial [kWh]'\nset ylabel 'objective'\nset key bottom right\nset grid\n"
+              "plot 'trials.dat' using 1:2 with points pointtype 7 pointsize 0.6 title 'trials', "
+              "'front.dat' using 1:2 with linespoints linewidth 2 title 'Pareto front'\n",
+              made);
   std::ostringstream epochs;
   for (const auto& r : results.trials) {
     for (const auto& e : r.epochs) epochs << e.epoch << ' ' << e.objective << '\n';
     if (!r.epochs.empty()) epochs << "\n\n";
   }
   write_text(plots / "epochs.dat", epochs.str());
-  write_text(plots / "epochs.gp",
-             "set terminal svg size 720,420 noenhanced font 'sans,11'\nset output 'epochs.svg'\n"
-             "set xlabel 'epoch'\nset ylabel 'objective'\nset grid\nunset key\n"
-             "plot 'epochs.dat' using 1:2 with linespoints linecolor rgb '#4060a0' pointtype 7 pointsize 0.4\n");
-  if (run_gnuplot(gnuplot, "epochs.gp")) {
-    s.plots.push_back("epochs.svg");
-    ++made;
-  }
+  render_plot(s, plots, gnuplot, "epochs",
+              "set xlabel 'epoch'\nset ylabel 'objective'\nset grid\nunset key\n"
+              "plot 'epochs.dat' using 1:2 with linespoints linecolor rgb '#4060a0' pointtype 7 pointsize 0.4\n",
+              made);
   return s;
 }
 
