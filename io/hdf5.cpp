@@ -95,10 +95,6 @@ std::size_t Table::column_index(const std::string& name) const {
   throw IoError(fmt::format("the results file has no column '{}'", name));
 }
 
-bool Table::has_column(const std::string& name) const {
-  return std::any_of(columns_.begin(), columns_.end(), [&](const Column& c) { return c.name == name; });
-}
-
 void Table::add_row() { resize_rows(rows_ + 1); }
 
 void Table::resize_rows(std::size_t rows) {

@@ -54,7 +54,6 @@ class Table {
   std::size_t rows() const { return rows_; }
   std::size_t row_size() const { return row_size_; }
   std::size_t column_index(const std::string& name) const;  ///< throws IoError when absent
-  bool has_column(const std::string& name) const;
 
   void add_row();
   void set(std::size_t col, std::int64_t v);

@@ -136,8 +136,6 @@ void set_torch_threads(int threads) {
   }
 }
 
-int torch_threads() { return torch::get_num_threads(); }
-
 std::string torch_version() { return TORCH_VERSION; }
 
 }  // namespace cs::nodes

@@ -54,7 +54,6 @@ class Trainer {
 
 /// Sets LibTorch's intra-op threads for this process (and one inter-op thread).
 void set_torch_threads(int threads);
-int torch_threads();
 std::string torch_version();
 
 }  // namespace cs::nodes
