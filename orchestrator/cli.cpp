@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <boost/program_options.hpp>
 
+#include "energy/carbon_trace.hpp"
 #include "energy/meter_factory.hpp"
 #include "errors/error.hpp"
 #include "io/export.hpp"
@@ -77,6 +78,17 @@ int cmd_validate(const std::vector<std::string>& args) {
   std::cout << fmt::format("ok: study '{}': {} trials over {} parameters, arms {}, {} sites, output {}\n", config.name,
                            config.budget_trials, config.space.size(), fmt::join(arms, ", "), config.sites.size(),
                            config.output);
+  for (const auto& site : config.sites) {
+    if (site.trace.empty()) continue;
+    const auto trace = io::make_carbon_source(site);
+    const auto* t = dynamic_cast<const energy::TraceCarbonSource*>(trace.get());
+    std::cout << fmt::format("site '{}': {}", site.name, trace->describe());
+    if (t && !t->gaps().empty()) {
+      std::cout << fmt::format("; {} gap(s) longer than 3 h, the first from {:.0f} to {:.0f} (unix s)",
+                               t->gaps().size(), t->gaps().front().from_unix_s, t->gaps().front().to_unix_s);
+    }
+    std::cout << '\n';
+  }
   return 0;
 }
 
