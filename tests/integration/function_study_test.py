@@ -7,13 +7,13 @@ are positive; the run takes seconds.
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 import h5py
 import numpy as np
 import pandas as pd
+from harness import run_mpi
 
 
 def main():
@@ -24,9 +24,7 @@ def main():
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         output = os.path.join(tmp, "arms.h5")
-        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-        cmd = [a.mpiexec, "--oversubscribe", "-n", "3", a.carbonsweep, "run", a.study, "-o", output]
-        run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        run = run_mpi(a.mpiexec, 3, a.carbonsweep, "run", a.study, "-o", output)
         print(run.stdout)
         print(run.stderr[-3000:], file=sys.stderr)
         assert run.returncode == 0, run.returncode

@@ -12,6 +12,7 @@ import tempfile
 import time
 
 import h5py
+from harness import mpi_command, mpi_env
 
 STUDY = """
 [study]
@@ -63,14 +64,14 @@ def main():
     ap.add_argument("--h5dump", required=True)
     a = ap.parse_args()
     rng = random.Random(20201)
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = mpi_env()
     with tempfile.TemporaryDirectory() as tmp:
         study = os.path.join(tmp, "kill.toml")
         with open(study, "w") as f:
             f.write(STUDY)
         reference = os.path.join(tmp, "reference.h5")
         output = os.path.join(tmp, "killed.h5")
-        base = [a.mpiexec, "--oversubscribe", "-n", "3", a.carbonsweep, "run", study]
+        base = mpi_command(a.mpiexec, 3, a.carbonsweep, "run", study)
         subprocess.run(base + ["-o", reference], env=env, check=True, capture_output=True, timeout=300)
         expected = trials(reference)
         assert len(expected) == 60

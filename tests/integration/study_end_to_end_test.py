@@ -8,13 +8,13 @@ exactly the datasets, columns and root attributes the file holds.
 import argparse
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
 import h5py
 import numpy as np
 import pandas as pd
+from harness import run_mpi
 
 STUDY = """
 [study]
@@ -104,10 +104,7 @@ def main():
         study = os.path.join(tmp, "study.toml")
         with open(study, "w", encoding="utf-8") as f:
             f.write(STUDY.format(output=output, dataset=a.dataset))
-        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                   OMPI_MCA_btl="self,tcp" if a.ranks > 1 else os.environ.get("OMPI_MCA_btl", ""))
-        cmd = [a.mpiexec, "--oversubscribe", "-n", str(a.ranks), a.carbonsweep, "run", study]
-        run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=500)
+        run = run_mpi(a.mpiexec, a.ranks, a.carbonsweep, "run", study, timeout=500)
         print(run.stdout)
         print(run.stderr, file=sys.stderr)
         assert run.returncode == 0, f"carbonsweep exited {run.returncode}"

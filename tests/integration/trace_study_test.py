@@ -13,6 +13,7 @@ import tempfile
 import h5py
 import numpy as np
 import pandas as pd
+from harness import run_mpi
 
 
 def trace_range(path):
@@ -27,13 +28,11 @@ def main():
     ap.add_argument("--study", required=True)
     ap.add_argument("--traces", required=True)
     a = ap.parse_args()
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     v = subprocess.run([a.carbonsweep, "validate", a.study], capture_output=True, text=True)
     assert v.returncode == 0 and "fr_2020_ci.csv (18574 points, linear" in v.stdout, v.stdout + v.stderr
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "traces.h5")
-        r = subprocess.run([a.mpiexec, "--oversubscribe", "-n", "4", a.carbonsweep, "run", a.study, "-o", out],
-                           env=env, capture_output=True, text=True, timeout=300)
+        r = run_mpi(a.mpiexec, 4, a.carbonsweep, "run", a.study, "-o", out)
         print(r.stdout)
         print(r.stderr[-2000:], file=sys.stderr)
         assert r.returncode == 0

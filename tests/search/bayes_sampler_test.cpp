@@ -84,12 +84,24 @@ SearchSpace branin_space() {
   return SearchSpace({{"x1", ParamKind::kFloat, -5, 10, false, {}}, {"x2", ParamKind::kFloat, 0, 15, false, {}}});
 }
 
+SamplerOptions bayes_options(int initial_points = 0, std::uint64_t seed = 0) {
+  SamplerOptions o;
+  o.strategy = "bayes";
+  o.initial_points = initial_points;
+  o.seed = seed;
+  return o;
+}
+
+double branin_at(const TrialSpec& spec) {
+  const double x[2] = {param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")};
+  return evaluate_test_function("branin", x);
+}
+
 double best_regret(Sampler& s, int evaluations) {
   double best = 1e300;
   for (int i = 0; i < evaluations; ++i) {
     const auto spec = *s.suggest(i, {});
-    const double x[2] = {param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")};
-    const double f = evaluate_test_function("branin", x);
+    const double f = branin_at(spec);
     best = std::min(best, f);
     s.observe({spec, TrialStatus::kCompleted, -f, 1.0, 0.0});
   }
@@ -97,10 +109,7 @@ double best_regret(Sampler& s, int evaluations) {
 }
 
 TEST(BayesSampler, BeatsRandomSearchOnBraninByAWideMargin) {
-  SamplerOptions o;
-  o.strategy = "bayes";
-  o.seed = 4;
-  BayesSampler bayes(branin_space(), o);
+  BayesSampler bayes(branin_space(), bayes_options(0, 4));
   RandomSampler random(branin_space(), 4);
   const double bayes_regret = best_regret(bayes, 30);
   const double random_regret = best_regret(random, 30);
@@ -109,10 +118,7 @@ TEST(BayesSampler, BeatsRandomSearchOnBraninByAWideMargin) {
 }
 
 TEST(BayesSampler, SameSeedSameSuggestions) {
-  SamplerOptions o;
-  o.strategy = "bayes";
-  o.seed = 9;
-  BayesSampler a(branin_space(), o), b(branin_space(), o);
+  BayesSampler a(branin_space(), bayes_options(0, 9)), b(branin_space(), bayes_options(0, 9));
   for (int i = 0; i < 10; ++i) {
     const auto sa = *a.suggest(i, {});
     EXPECT_EQ(sa, *b.suggest(i, {}));
@@ -122,14 +128,10 @@ TEST(BayesSampler, SameSeedSameSuggestions) {
 }
 
 TEST(BayesSampler, PendingTrialsGetDistinctSuggestions) {
-  SamplerOptions o;
-  o.strategy = "bayes";
-  o.initial_points = 5;
-  BayesSampler s(branin_space(), o);
+  BayesSampler s(branin_space(), bayes_options(5));
   for (int i = 0; i < 8; ++i) {
     const auto spec = *s.suggest(i, {});
-    const double x[2] = {param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")};
-    s.observe({spec, TrialStatus::kCompleted, -evaluate_test_function("branin", x), 1.0, 0.0});
+    s.observe({spec, TrialStatus::kCompleted, -branin_at(spec), 1.0, 0.0});
   }
   // Four idle workers at once: each suggestion sees the earlier ones as pending.
   std::vector<TrialSpec> pending;
@@ -153,9 +155,7 @@ TEST(BayesSampler, EncodesCategoricalsOneHotAndSnapsInts) {
       {{"lr", ParamKind::kFloat, 1e-3, 1e-1, true, {}},
        {"bs", ParamKind::kCategorical, 0, 1, false, {std::int64_t{32}, std::int64_t{64}, std::int64_t{128}}},
        {"blocks", ParamKind::kInt, 1, 3, false, {}}});
-  SamplerOptions o;
-  o.strategy = "bayes";
-  BayesSampler s(space, o);
+  BayesSampler s(space, bayes_options());
   const auto x = s.encode({0.5, 0.5, 0.1});
   ASSERT_EQ(x.size(), 5);
   EXPECT_DOUBLE_EQ(x[0], 0.5);
@@ -164,10 +164,7 @@ TEST(BayesSampler, EncodesCategoricalsOneHotAndSnapsInts) {
 }
 
 TEST(BayesSampler, FailedTrialsDoNotBreakIt) {
-  SamplerOptions o;
-  o.strategy = "bayes";
-  o.initial_points = 3;
-  BayesSampler s(branin_space(), o);
+  BayesSampler s(branin_space(), bayes_options(3));
   for (int i = 0; i < 6; ++i) {
     const auto spec = *s.suggest(i, {});
     s.observe(
@@ -177,8 +174,7 @@ TEST(BayesSampler, FailedTrialsDoNotBreakIt) {
 }
 
 TEST(BayesSampler, AcquisitionsAndCostsAreChecked) {
-  SamplerOptions o;
-  o.strategy = "bayes";
+  auto o = bayes_options();
   for (const char* acq : {"ei", "pi", "ucb"}) {
     o.acquisition = acq;
     BayesSampler s(branin_space(), o);
@@ -199,10 +195,8 @@ TEST(BayesSampler, ParEgoTradesAccuracyForEnergy) {
   // Objective rises with x1, energy rises with x2: the cheap end of x2 is always better,
   // so a multi-objective search should spend most of its budget at low x2.
   SearchSpace space({{"x1", ParamKind::kFloat, 0, 1, false, {}}, {"x2", ParamKind::kFloat, 0, 1, false, {}}});
-  SamplerOptions o;
-  o.strategy = "bayes";
+  auto o = bayes_options(6);
   o.cost = "energy_j";
-  o.initial_points = 6;
   BayesSampler s(space, o);
   int cheap = 0;
   for (int i = 0; i < 26; ++i) {
