@@ -81,15 +81,19 @@ def main():
             cmd = base + ["-o", output] + (["--resume"] if attempt else [])
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     start_new_session=True)
-            delay = rng.uniform(1.2, 3.0)
+            # Wait until this run has opened its results (MPI start-up is slow on a loaded
+            # machine), then kill at a random moment of the run itself.
+            deadline = time.time() + 120
+            started = os.path.getmtime(output + ".journal") if attempt else 0.0
+            while time.time() < deadline and proc.poll() is None:
+                if os.path.exists(output + ".journal") and os.path.getmtime(output + ".journal") > started:
+                    break
+                time.sleep(0.05)
+            delay = rng.uniform(0.1, 0.8)  # at most ~15 of the 60 trials per run
             time.sleep(delay)
+            assert proc.poll() is None, f"run {attempt + 1} ended before it could be killed"
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            if not os.path.exists(output):
-                # Killed during MPI start-up, before the run created anything: nothing to lose.
-                assert not os.path.exists(output + ".journal")
-                print(f"kill {attempt + 1} after {delay:.2f}s: before the results file existed")
-                continue
             dump = subprocess.run([a.h5dump, "-H", output], capture_output=True)
             assert dump.returncode == 0, f"h5dump failed after kill {attempt + 1}: {dump.stderr[-500:]}"
             now = trials(output)
