@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "energy/proc_cpu.hpp"
 #include "errors/error.hpp"
 
 namespace cs::energy {
@@ -36,13 +37,7 @@ constexpr std::array kTdpTable{
     TdpEntry{"Core(TM) i7-8700", 65, 6},
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw MeterError(fmt::format("estimate meter: cannot read {}", path));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_file(const std::string& path) { return read_proc_file(path, "estimate meter"); }
 
 double steady_now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -101,21 +96,7 @@ std::string CpuEstimateMeter::unavailable_reason() const {
   }
 }
 
-double CpuEstimateMeter::process_cpu_s() const {
-  // Fields 14 and 15 of /proc/self/stat are utime and stime in clock ticks; the command
-  // name in parentheses may hold spaces, so count from its closing parenthesis.
-  const std::string stat = read_file(options_.proc_root + "/self/stat");
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) throw MeterError("estimate meter: unexpected format of /proc/self/stat");
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+double CpuEstimateMeter::process_cpu_s() const { return energy::process_cpu_s(options_.proc_root); }
 
 double CpuEstimateMeter::resident_gib() const {
   std::istringstream statm(read_file(options_.proc_root + "/self/statm"));

@@ -42,6 +42,7 @@ class CpuEstimateMeter final : public EnergyMeter {
   explicit CpuEstimateMeter(CpuEstimateOptions options = {});
   std::string name() const override { return "estimate"; }
   MeterKind kind() const override { return MeterKind::kSoftware; }
+  MeterScope scope() const override { return MeterScope::kProcess; }
   std::string unavailable_reason() const override;
   Joules read() override;
 

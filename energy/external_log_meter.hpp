@@ -31,6 +31,7 @@ class ExternalLogMeter final : public EnergyMeter {
   ExternalLogMeter(std::string path, std::string host, std::function<double()> now_unix_s = {});
   std::string name() const override { return "external"; }
   MeterKind kind() const override { return MeterKind::kHardware; }
+  MeterScope scope() const override { return MeterScope::kNode; }
   std::string unavailable_reason() const override;
   /// Energy from the meter's construction to now.
   Joules read() override;

@@ -11,11 +11,25 @@ enum class MeterKind { kHardware, kSoftware };
 
 inline const char* to_string(MeterKind kind) { return kind == MeterKind::kHardware ? "hardware" : "software"; }
 
+/// What a meter's reading covers: this process, the whole node (shared by co-located ranks),
+/// or the devices this rank owns.
+enum class MeterScope { kProcess, kNode, kDevice };
+
+inline const char* to_string(MeterScope scope) {
+  switch (scope) {
+    case MeterScope::kProcess: return "process";
+    case MeterScope::kNode: return "node";
+    case MeterScope::kDevice: return "device";
+  }
+  return "?";
+}
+
 class EnergyMeter {
  public:
   virtual ~EnergyMeter() = default;
   virtual std::string name() const = 0;
   virtual MeterKind kind() const = 0;
+  virtual MeterScope scope() const = 0;
   /// Empty when the meter can read here; otherwise why not, and how to fix it.
   virtual std::string unavailable_reason() const = 0;
   bool available() const { return unavailable_reason().empty(); }
@@ -30,6 +44,7 @@ class FakeMeter final : public EnergyMeter {
       : name_(std::move(name)), power_w_(power_w), now_s_(now_s) {}
   std::string name() const override { return name_; }
   MeterKind kind() const override { return MeterKind::kHardware; }
+  MeterScope scope() const override { return MeterScope::kNode; }
   std::string unavailable_reason() const override { return {}; }
   Joules read() override { return {power_w_ * *now_s_}; }
 

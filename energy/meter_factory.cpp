@@ -5,19 +5,28 @@
 
 #include <fmt/format.h>
 
+#include "energy/apportion.hpp"
 #include "energy/cpu_estimate_meter.hpp"
 #include "energy/external_log_meter.hpp"
+#include "energy/nvml_meter.hpp"
 #include "energy/rapl_meter.hpp"
 #include "errors/error.hpp"
 
 namespace cs::energy {
 
 const std::vector<std::string>& known_meter_names() {
-  static const std::vector<std::string> kNames{"estimate", "rapl", "external"};
+  static const std::vector<std::string> kNames{"estimate", "rapl", "nvml", "external"};
   return kNames;
 }
 
-std::unique_ptr<EnergyMeter> make_meter(const std::string& name, const MeterOptions& options) {
+MeterTraits meter_traits(const std::string& name) {
+  if (name == "rapl" || name == "external") return {MeterKind::kHardware, MeterScope::kNode};
+  if (name == "nvml") return {MeterKind::kHardware, MeterScope::kDevice};
+  return {MeterKind::kSoftware, MeterScope::kProcess};
+}
+
+namespace {
+std::unique_ptr<EnergyMeter> make_raw_meter(const std::string& name, const MeterOptions& options) {
   if (name == "estimate") {
     CpuEstimateOptions estimate;
     estimate.tdp_w = options.cpu_tdp_w;
@@ -25,6 +34,8 @@ std::unique_ptr<EnergyMeter> make_meter(const std::string& name, const MeterOpti
     return std::make_unique<CpuEstimateMeter>(std::move(estimate));
   }
   if (name == "rapl") return std::make_unique<RaplMeter>();
+  if (name == "nvml")
+    return std::make_unique<NvmlMeter>(gpu_selection_from_env(options.local_rank), options.nvml_library);
   if (name == "external") {
     std::string host = options.external_host;
     if (host.empty()) {
@@ -35,6 +46,15 @@ std::unique_ptr<EnergyMeter> make_meter(const std::string& name, const MeterOpti
     return std::make_unique<ExternalLogMeter>(options.external_log, host);
   }
   throw ConfigError(fmt::format("unknown meter '{}'", name));
+}
+}  // namespace
+
+std::unique_ptr<EnergyMeter> make_meter(const std::string& name, const MeterOptions& options) {
+  auto meter = make_raw_meter(name, options);
+  if (options.apportion_node_meters && meter->scope() == MeterScope::kNode) {
+    return std::make_unique<ApportionedMeter>(std::move(meter), proc_cpu_times());
+  }
+  return meter;
 }
 
 std::vector<std::unique_ptr<EnergyMeter>> make_meters(const std::vector<std::string>& names,

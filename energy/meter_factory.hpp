@@ -15,7 +15,18 @@ struct MeterOptions {
   std::optional<int> cpu_cores;
   std::string external_log;   ///< the power log of the external meter
   std::string external_host;  ///< its rows for this host (default: this host's name)
+  int local_rank = 0;         ///< this rank's index among the ranks of its node (GPU binding)
+  /// Node-scope meters (rapl, external) return this process's CPU-time share of the node.
+  bool apportion_node_meters = true;
+  std::string nvml_library = "libnvidia-ml.so.1";
 };
+
+/// What a meter name measures, without building it (for the /meters table).
+struct MeterTraits {
+  MeterKind kind = MeterKind::kSoftware;
+  MeterScope scope = MeterScope::kProcess;  ///< of the raw reading, before apportioning
+};
+MeterTraits meter_traits(const std::string& name);
 
 /// The meter names a study file may use.
 const std::vector<std::string>& known_meter_names();

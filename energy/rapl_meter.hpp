@@ -16,6 +16,7 @@ class RaplMeter final : public EnergyMeter {
   explicit RaplMeter(std::string root = "/sys/class/powercap");
   std::string name() const override { return "rapl"; }
   MeterKind kind() const override { return MeterKind::kHardware; }
+  MeterScope scope() const override { return MeterScope::kNode; }
   std::string unavailable_reason() const override { return reason_; }
   /// Sum of package and DRAM energy since construction (core and uncore lie inside the
   /// package and are not added again). Throws MeterError naming a file that cannot be read.

@@ -7,6 +7,10 @@ struct Joules {
   double value = 0.0;
   friend Joules operator+(Joules a, Joules b) { return {a.value + b.value}; }
   friend Joules operator-(Joules a, Joules b) { return {a.value - b.value}; }
+  Joules& operator+=(Joules other) {
+    value += other.value;
+    return *this;
+  }
   friend auto operator<=>(Joules, Joules) = default;
 };
 

@@ -1,10 +1,6 @@
 // The report: tables and statistics from a results file, plots rendered by gnuplot.
 #include "io/report.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -15,13 +11,12 @@
 
 #include <fmt/format.h>
 
+#include "energy/subprocess.hpp"
 #include "energy/units.hpp"
 #include "errors/error.hpp"
 #include "io/results_store.hpp"
 #include "io/statistics.hpp"
 #include "search/pareto.hpp"
-
-extern char** environ;
 
 namespace cs::io {
 
@@ -62,15 +57,8 @@ std::string html_escape(const std::string& s) {
 
 /// Runs gnuplot on a script; true on success.
 bool run_gnuplot(const std::string& gnuplot, const std::string& script) {
-  std::vector<std::string> args{gnuplot, script};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, gnuplot.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return false;
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0) return false;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  const auto result = energy::run_program({gnuplot, script});
+  return result && result->exit_code == 0;
 }
 
 void write_text(const fs::path& path, const std::string& text) {

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "energy/carbon_trace.hpp"
+#include "energy/meter_factory.hpp"
 #include "errors/error.hpp"
 #include "io/hdf5.hpp"
 
@@ -24,8 +26,8 @@ using h5::Table;
 
 constexpr std::size_t kNameLen = 64;
 constexpr std::size_t kErrorLen = 256;
-constexpr const char* kProvenanceKeys[] = {"tool_version", "git_sha",     "hosts",
-                                           "libraries",    "created_utc", "slurm_job_id"};
+constexpr const char* kProvenanceKeys[] = {"tool_version", "git_sha",      "hosts",         "libraries",
+                                           "created_utc",  "slurm_job_id", "slurm_step_id", "slurm_energy"};
 
 Column text(const char* name, std::size_t len = kNameLen) { return {name, ColumnType::kString, "", len}; }
 Column f64(const char* name, const char* units) { return {name, ColumnType::kFloat64, units, 0}; }
@@ -117,8 +119,15 @@ std::vector<TrialField> trial_fields(const std::vector<std::string>& meters) {
                      number(f64("facility_energy_j", "J"), &TrialResult::facility_energy_j),
                      number(f64("intensity_g_per_kwh", "gCO2/kWh"), &TrialResult::intensity_g_per_kwh),
                      number(f64("co2_g", "gCO2"), &TrialResult::co2_g),
+                     number(f64("priced_from_unix_s", "s"), &TrialResult::priced_from_unix_s),
                      number(f64("pruning_saved_energy_j", "J"), &TrialResult::pruning_saved_energy_j),
-                     number(f64("sampler_cpu_s", "s"), &TrialResult::sampler_cpu_s)}) {
+                     number(f64("sampler_cpu_s", "s"), &TrialResult::sampler_cpu_s),
+                     number(f64("train_energy_j", "J"), &TrialResult::train_energy_j),
+                     number(f64("eval_energy_j", "J"), &TrialResult::eval_energy_j),
+                     number(f64("idle_power_w", "W"), &TrialResult::idle_power_w),
+                     number(f64("net_energy_j", "J"), &TrialResult::net_energy_j),
+                     number(i32("workers_on_node", "1"), &TrialResult::workers_on_node),
+                     number(i32("profiled_steps", "1"), &TrialResult::profiled_steps)}) {
     f.push_back(std::move(extra));
   }
   return f;
@@ -161,7 +170,7 @@ Table params_table(const std::vector<TrialResult>& results, const search::Search
 
 Table epochs_table(const std::vector<TrialResult>& results) {
   Table t({i64("trial_id"), i32("epoch", "1"), f64("train_loss", "1"), f64("objective", "1"), f64("energy_j", "J"),
-           f64("duration_s", "s")});
+           f64("duration_s", "s"), f64("train_energy_j", "J"), f64("eval_energy_j", "J")});
   for (const auto& r : results) {
     for (const auto& e : r.epochs) {
       t.add_row();
@@ -171,7 +180,61 @@ Table epochs_table(const std::vector<TrialResult>& results) {
       t.set(3, e.objective);
       t.set(4, e.energy_j);
       t.set(5, e.duration_s);
+      t.set(6, e.train_energy_j);
+      t.set(7, e.eval_energy_j);
     }
+  }
+  return t;
+}
+
+Table layers_table(const std::vector<TrialResult>& results) {
+  Table t({i64("trial_id"), text("layer_type", 16), f64("time_s", "s"), f64("time_share", "1"), f64("energy_j", "J")});
+  for (const auto& r : results) {
+    double total_s = 0.0;
+    for (const auto& l : r.layers) total_s += l.time_s;
+    for (const auto& l : r.layers) {
+      t.add_row();
+      t.set(0, r.spec.id);
+      t.set(1, l.type);
+      t.set(2, l.time_s);
+      t.set(3, total_s > 0.0 ? l.time_s / total_s : 0.0);
+      t.set(4, l.energy_j);
+    }
+  }
+  return t;
+}
+
+Table meters_table(const StudyMeta& meta) {
+  Table t({text("meter", 16), text("kind", 16), text("scope", 16), i32("primary", "1"), i32("apportioned", "1"),
+           f64("interval_s", "s"), f64("idle_baseline_s", "s")});
+  for (std::size_t i = 0; i < meta.meters.size(); ++i) {
+    const auto traits = energy::meter_traits(meta.meters[i]);
+    t.add_row();
+    t.set(0, meta.meters[i]);
+    t.set(1, std::string(energy::to_string(traits.kind)));
+    t.set(2, std::string(energy::to_string(traits.scope)));
+    t.set(3, std::int64_t{i == 0});
+    t.set(4, std::int64_t{traits.scope == energy::MeterScope::kNode});
+    t.set(5, meta.meter_interval_s);
+    t.set(6, meta.idle_baseline_s);
+  }
+  return t;
+}
+
+/// The intensity series a site was priced with: a trace's points, or one row for a constant.
+Table carbon_table(const SiteConfig& site) {
+  Table t({f64("unix_s", "s"), f64("intensity_g_per_kwh", "gCO2/kWh")});
+  const auto source = make_carbon_source(site);
+  if (const auto* trace = dynamic_cast<const energy::TraceCarbonSource*>(source.get())) {
+    for (const auto& p : trace->points()) {
+      t.add_row();
+      t.set(0, p.unix_s);
+      t.set(1, p.intensity_g_per_kwh);
+    }
+  } else {
+    t.add_row();
+    t.set(0, std::nan(""));
+    t.set(1, site.intensity_g_per_kwh);
   }
   return t;
 }
@@ -219,6 +282,15 @@ void check_writable_directory(const std::string& path) {
 }
 
 }  // namespace
+
+std::string carbon_dataset_name(const std::string& site) {
+  std::string name = site;
+  for (char& c : name) {
+    if (c == '/') c = '_';
+  }
+  if (name.empty() || name.front() == '.') name.insert(name.begin(), '_');
+  return name;
+}
 
 ResultsStore::ResultsStore(std::string path, StudyMeta meta) : path_(std::move(path)), meta_(std::move(meta)) {
   h5::silence_error_stack();
@@ -285,6 +357,13 @@ void ResultsStore::flush() {
     h5::write_table(file.get(), "epochs", epochs_table(results_));
     h5::write_table(file.get(), "samples", samples_table(results_));
     h5::write_table(file.get(), "sites", sites_table(meta_.sites));
+    h5::write_table(file.get(), "layers", layers_table(results_));
+    h5::write_table(file.get(), "meters", meters_table(meta_));
+    h5::Handle carbon(H5Gcreate2(file.get(), "carbon", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                      "creating /carbon in " + tmp);
+    for (const auto& site : meta_.sites) {
+      h5::write_table(carbon.get(), carbon_dataset_name(site.name), carbon_table(site));
+    }
     h5::check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flushing " + tmp);
   }
   std::error_code ec;
@@ -321,11 +400,19 @@ LoadedResults load_results(const std::string& path) {
   const Table params = h5::read_table(file.get(), "params");
   const Table epochs = h5::read_table(file.get(), "epochs");
   const Table sites = h5::read_table(file.get(), "sites");
+  const Table layers = h5::read_table(file.get(), "layers");
+  const Table samples = h5::read_table(file.get(), "samples");
+  if (H5Lexists(file.get(), "carbon", H5P_DEFAULT) <= 0) throw IoError(fmt::format("{}: no /carbon group", path));
+  h5::Handle carbon(H5Gopen2(file.get(), "carbon", H5P_DEFAULT), H5Gclose, "opening /carbon in " + path);
   for (std::size_t row = 0; row < sites.rows(); ++row) {
     SiteConfig site;
     site.name = sites.get_string(row, sites.column_index("name"));
     site.pue = sites.get_double(row, sites.column_index("pue"));
     site.intensity_g_per_kwh = sites.get_double(row, sites.column_index("intensity_g_per_kwh"));
+    const Table series = h5::read_table(carbon.get(), carbon_dataset_name(site.name));
+    auto& points = out.carbon[site.name];
+    for (std::size_t i = 0; i < series.rows(); ++i)
+      points.push_back({series.get_double(i, 0), series.get_double(i, 1)});
     out.sites.push_back(std::move(site));
   }
   std::vector<std::string> meters;
@@ -365,9 +452,25 @@ LoadedResults load_results(const std::string& path) {
   for (std::size_t row = 0; row < epochs.rows(); ++row) {
     const auto it = by_id.find(epochs.get_int(row, 0));
     if (it == by_id.end()) continue;
-    out.trials[it->second].epochs.push_back({static_cast<std::int32_t>(epochs.get_int(row, 1)),
-                                             epochs.get_double(row, 2), epochs.get_double(row, 3),
-                                             epochs.get_double(row, 4), epochs.get_double(row, 5)});
+    out.trials[it->second].epochs.push_back(
+        {static_cast<std::int32_t>(epochs.get_int(row, 1)), epochs.get_double(row, 2), epochs.get_double(row, 3),
+         epochs.get_double(row, 4), epochs.get_double(row, 5), epochs.get_double(row, 6), epochs.get_double(row, 7)});
+  }
+  for (std::size_t row = 0; row < layers.rows(); ++row) {
+    const auto it = by_id.find(layers.get_int(row, 0));
+    if (it == by_id.end()) continue;
+    out.trials[it->second].layers.push_back(
+        {layers.get_string(row, 1), layers.get_double(row, 2), layers.get_double(row, 4)});
+  }
+  for (std::size_t row = 0; row < samples.rows(); ++row) {
+    const auto it = by_id.find(samples.get_int(row, 0));
+    if (it == by_id.end()) continue;
+    auto& trial = out.trials[it->second];
+    const std::string meter = samples.get_string(row, 1);
+    std::size_t index = 0;
+    while (index < trial.meters.size() && trial.meters[index].meter != meter) ++index;
+    if (index == trial.meters.size()) continue;
+    trial.samples.push_back({samples.get_double(row, 2), index, samples.get_double(row, 3)});
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "energy/carbon_trace.hpp"
 #include "io/journal.hpp"
 #include "io/study_config.hpp"
 #include "io/trial_result.hpp"
@@ -20,7 +21,12 @@ struct StudyMeta {
   std::vector<SiteConfig> sites;
   std::vector<std::string> meters;                ///< meter names, the order of the energy columns
   std::map<std::string, std::string> provenance;  ///< root attributes: tool_version, git_sha, hosts, ...
+  double meter_interval_s = 0.1;
+  double idle_baseline_s = 0.0;
 };
+
+/// The /carbon dataset name of a site: its name with '/' and a leading '.' replaced by '_'.
+std::string carbon_dataset_name(const std::string& site);
 
 struct ResumeReport {
   std::size_t recovered = 0;     ///< finished trials found
@@ -51,6 +57,9 @@ class ResultsStore {
   /// sees a half-written file.
   void flush();
 
+  /// Sets a root attribute (provenance) for the next flush().
+  void set_attribute(const std::string& key, const std::string& value) { meta_.provenance[key] = value; }
+
   const std::vector<TrialResult>& results() const { return results_; }
   const std::string& path() const { return path_; }
   std::string journal_path() const { return path_ + ".journal"; }
@@ -69,6 +78,9 @@ struct LoadedResults {
   std::map<std::string, std::string> provenance;
   std::vector<TrialResult> trials;  ///< with spec.params, epochs and per-meter energy
   std::vector<SiteConfig> sites;    ///< name, PUE and intensity as used
+  /// Per site, the intensity series it was priced with (/carbon/<site>); one point with a NaN
+  /// time for a constant site.
+  std::map<std::string, std::vector<energy::TracePoint>> carbon;
 };
 
 /// Reads a results file; throws IoError naming the path when it is not one (or a newer one).

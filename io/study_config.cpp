@@ -62,6 +62,19 @@ class TableReader {
     return *v;
   }
 
+  /// A duration with units ("100ms", "2s", "6h"); `example` shows one in the error message.
+  std::optional<std::chrono::milliseconds> duration(std::string_view key, const char* example) {
+    const auto text = optional<std::string>(key, fmt::format("a duration such as \"{}\"", example).c_str());
+    if (!text) return std::nullopt;
+    const auto ms = parse_duration(*text);
+    if (!ms) {
+      fail(find(key), key,
+           fmt::format("'{}' is not a positive duration; write a number and a unit (ms, s, min, h, d), e.g. \"{}\"",
+                       *text, example));
+    }
+    return ms;
+  }
+
   const toml::table* subtable(std::string_view key) {
     const toml::node* node = find(key);
     if (node && !node->is_table()) fail(node, key, fmt::format("expected a table, got {}", type_name(*node)));
@@ -151,11 +164,7 @@ void read_study_table(TableReader& root, StudyConfig& config) {
   if (seed < 0) r.fail(r.find("seed"), "seed", "expected a non-negative integer");
   config.seed = static_cast<std::uint64_t>(seed);
   config.output = r.optional<std::string>("output", "a path").value_or(config.name + ".h5");
-  if (const auto text = r.optional<std::string>("checkpoint", "a duration such as \"10s\"")) {
-    const auto ms = parse_duration(*text);
-    if (!ms) r.fail(r.find("checkpoint"), "checkpoint", fmt::format("'{}' is not a positive duration", *text));
-    config.checkpoint = *ms;
-  }
+  if (const auto ms = r.duration("checkpoint", "10s")) config.checkpoint = *ms;
   config.budget_trials = r.required<std::int64_t>("budget_trials", "an integer >= 1");
   if (config.budget_trials < 1) {
     r.fail(r.find("budget_trials"), "budget_trials",
@@ -314,11 +323,7 @@ void read_model_table(TableReader& root, StudyConfig& config) {
         r.optional<double>("energy_per_epoch_j", "a number of joules").value_or(m.energy_per_epoch_j);
     if (!(m.energy_per_epoch_j > 0.0))
       r.fail(r.find("energy_per_epoch_j"), "energy_per_epoch_j", "expected joules > 0");
-    if (const auto text = r.optional<std::string>("epoch_time", "a duration such as \"50ms\"")) {
-      const auto ms = parse_duration(*text);
-      if (!ms) r.fail(r.find("epoch_time"), "epoch_time", fmt::format("'{}' is not a positive duration", *text));
-      m.epoch_time = *ms;
-    }
+    if (const auto ms = r.duration("epoch_time", "50ms")) m.epoch_time = *ms;
   } else if (m.family != "simple_cnn") {
     r.fail(r.find("family"), "family",
            fmt::format("unknown model family '{}'; expected simple_cnn or function", m.family));
@@ -425,6 +430,20 @@ void read_time_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
+void read_profiling_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("profiling");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[profiling]");
+  config.profiling.layers = r.optional<bool>("layers", "true or false").value_or(false);
+  const auto every = r.optional<std::int64_t>("every", "an integer >= 1").value_or(config.profiling.every);
+  if (every < 1 || every > 1'000'000) r.fail(r.find("every"), "every", "expected an integer in [1, 1000000] (steps)");
+  config.profiling.every = static_cast<int>(every);
+  if (config.profiling.layers && config.model.family == "function") {
+    r.fail(r.find("layers"), "layers", "the function family has no layers to profile");
+  }
+  r.reject_unknown_keys();
+}
+
 void read_energy_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("energy");
   if (!t) return;
@@ -442,14 +461,8 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
     }
     if (config.energy.meters.empty()) r.fail(meters, "meters", "name at least one meter");
   }
-  if (const auto interval = r.optional<std::string>("interval", "a duration such as \"100ms\"")) {
-    const auto ms = parse_duration(*interval);
-    if (!ms) {
-      r.fail(r.find("interval"), "interval",
-             fmt::format("'{}' is not a positive duration; write e.g. \"100ms\", \"1s\"", *interval));
-    }
-    config.energy.interval = *ms;
-  }
+  if (const auto ms = r.duration("interval", "100ms")) config.energy.interval = *ms;
+  if (const auto ms = r.duration("idle_baseline", "5s")) config.energy.idle_baseline = *ms;
   config.energy.cpu_tdp_w = r.optional<double>("cpu_tdp_w", "a number of watts");
   if (config.energy.cpu_tdp_w && !(*config.energy.cpu_tdp_w > 0.0)) {
     r.fail(r.find("cpu_tdp_w"), "cpu_tdp_w", "expected a number of watts > 0");
@@ -512,6 +525,7 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
   read_training_table(root, config);
   read_sites(root, config);
   read_energy_table(root, config);
+  read_profiling_table(root, config);
   read_time_table(root, config);
   root.reject_unknown_keys();
   return config;

@@ -73,8 +73,15 @@ struct EnergyConfig {
   std::chrono::milliseconds interval{100};
   std::optional<double> cpu_tdp_w;  ///< override of the built-in TDP table
   std::optional<int> cpu_cores;
-  std::string external_log;   ///< the external meter's power log (resolved against the study's folder)
-  std::string external_host;  ///< its rows for this host; default: each rank's host name
+  std::string external_log;                    ///< the external meter's power log (resolved against the study's folder)
+  std::string external_host;                   ///< its rows for this host; default: each rank's host name
+  std::chrono::milliseconds idle_baseline{0};  ///< measured before the first trial; 0 = none
+};
+
+/// [profiling]: per-layer-type time and energy on every Nth training step.
+struct ProfilingConfig {
+  bool layers = false;
+  int every = 50;
 };
 
 struct StudyConfig {
@@ -94,6 +101,7 @@ struct StudyConfig {
   TrainingConfig training;
   std::vector<SiteConfig> sites;
   EnergyConfig energy;
+  ProfilingConfig profiling;
   TimeConfig time;
 };
 

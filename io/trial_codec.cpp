@@ -28,7 +28,18 @@ void put_result(ByteWriter& w, const TrialResult& r) {
     w.put(s.power_w);
   }
   w.put(r.primary_meter);
-  for (double v : {r.energy_j, r.pue, r.facility_energy_j, r.intensity_g_per_kwh, r.co2_g, r.sampler_cpu_s}) w.put(v);
+  for (double v : {r.energy_j, r.pue, r.facility_energy_j, r.intensity_g_per_kwh, r.co2_g, r.sampler_cpu_s,
+                   r.train_energy_j, r.eval_energy_j, r.idle_power_w, r.net_energy_j, r.priced_from_unix_s}) {
+    w.put(v);
+  }
+  w.put(r.workers_on_node);
+  w.put(r.profiled_steps);
+  w.put(static_cast<std::uint32_t>(r.layers.size()));
+  for (const auto& l : r.layers) {
+    w.put(l.type);
+    w.put(l.time_s);
+    w.put(l.energy_j);
+  }
 }
 
 TrialResult get_result(ByteReader& rd) {
@@ -50,7 +61,7 @@ TrialResult get_result(ByteReader& rd) {
   r.val_accuracy = rd.get<double>();
   r.objective = rd.get<double>();
   r.pruning_saved_energy_j = rd.get<double>();
-  for (auto n = rd.get_count(36); n > 0; --n) r.epochs.push_back(rd.get_epoch());
+  for (auto n = rd.get_count(52); n > 0; --n) r.epochs.push_back(rd.get_epoch());
   for (auto n = rd.get_count(16); n > 0; --n) {
     MeterReading m;
     m.meter = rd.get_string();
@@ -66,8 +77,18 @@ TrialResult get_result(ByteReader& rd) {
     r.samples.push_back(s);
   }
   r.primary_meter = rd.get_string();
-  for (double* v : {&r.energy_j, &r.pue, &r.facility_energy_j, &r.intensity_g_per_kwh, &r.co2_g, &r.sampler_cpu_s}) {
+  for (double* v : {&r.energy_j, &r.pue, &r.facility_energy_j, &r.intensity_g_per_kwh, &r.co2_g, &r.sampler_cpu_s,
+                    &r.train_energy_j, &r.eval_energy_j, &r.idle_power_w, &r.net_energy_j, &r.priced_from_unix_s}) {
     *v = rd.get<double>();
+  }
+  r.workers_on_node = rd.get<std::int32_t>();
+  r.profiled_steps = rd.get<std::int32_t>();
+  for (auto n = rd.get_count(20); n > 0; --n) {
+    LayerEnergy l;
+    l.type = rd.get_string();
+    l.time_s = rd.get<double>();
+    l.energy_j = rd.get<double>();
+    r.layers.push_back(std::move(l));
   }
   return r;
 }

@@ -44,6 +44,8 @@ class ByteWriter {
     put(e.objective);
     put(e.energy_j);
     put(e.duration_s);
+    put(e.train_energy_j);
+    put(e.eval_energy_j);
   }
   std::vector<std::byte> take() { return std::move(bytes_); }
 
@@ -97,6 +99,8 @@ class ByteReader {
     e.objective = get<double>();
     e.energy_j = get<double>();
     e.duration_s = get<double>();
+    e.train_energy_j = get<double>();
+    e.eval_energy_j = get<double>();
     return e;
   }
   std::uint32_t get_count(std::size_t min_bytes_each) {

@@ -1,6 +1,7 @@
 // Everything a worker measured for one trial: the unit the results store writes.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,6 +17,15 @@ struct EpochRecord {
   double objective = 0.0;  ///< maximised: test accuracy (fraction) for CNNs, -f(x) for functions
   double energy_j = 0.0;   ///< primary meter, this epoch only
   double duration_s = 0.0;
+  double train_energy_j = 0.0;  ///< the training phase of the epoch
+  double eval_energy_j = 0.0;   ///< its evaluation on the test subset
+};
+
+/// One layer type's part of the profiled training steps.
+struct LayerEnergy {
+  std::string type;  ///< conv, linear, activation, pool, norm, other
+  double time_s = 0.0;
+  double energy_j = 0.0;  ///< the profiled steps' measured energy x this type's time share
 };
 
 struct MeterReading {
@@ -48,7 +58,15 @@ struct TrialResult {
   double facility_energy_j = 0.0;  ///< energy_j x pue
   double intensity_g_per_kwh = 0.0;
   double co2_g = 0.0;
-  double sampler_cpu_s = 0.0;  ///< CPU time of the sampling thread during the trial
+  double priced_from_unix_s = 0.0;     ///< the trace time the trial's start was priced at ([time])
+  double sampler_cpu_s = 0.0;          ///< CPU time of the sampling thread during the trial
+  double train_energy_j = 0.0;         ///< primary meter, training phases of all epochs
+  double eval_energy_j = 0.0;          ///< primary meter, evaluation phases
+  double idle_power_w = std::nan("");  ///< primary meter's idle baseline; NaN when not measured
+  double net_energy_j = std::nan("");  ///< energy_j - idle_power_w x duration; NaN without a baseline
+  std::int32_t workers_on_node = 1;    ///< workers sharing the node (node meters are apportioned)
+  std::int32_t profiled_steps = 0;     ///< training steps the layer profiler timed
+  std::vector<LayerEnergy> layers;     ///< empty unless [profiling] layers = true
 };
 
 }  // namespace cs::io

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,38 @@ namespace {
 // Fashion-MNIST pixel mean and standard deviation over the training set.
 constexpr double kPixelMean = 0.2860;
 constexpr double kPixelStd = 0.3530;
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+/// Per-type times of one profiled training step.
+class LayerProfiler {
+ public:
+  void forward(const std::string& type, Clock::duration d) { add(type, d); }
+  /// Registers a hook on a layer's output: backward of that layer starts when its output's
+  /// gradient is ready, and ends when the gradient of its input is (the next hook, in reverse).
+  void watch(const std::string& type, torch::Tensor& output) {
+    const std::size_t index = layers_.size();
+    layers_.push_back(type);
+    stamps_.push_back({});
+    output.register_hook([this, index](torch::Tensor grad) {
+      stamps_[index] = Clock::now();
+      return grad;
+    });
+  }
+  /// After loss.backward(): the span between consecutive stamps is the layer's backward.
+  void backward_done(Clock::time_point end) {
+    for (std::size_t i = 0; i < layers_.size(); ++i) add(layers_[i], (i == 0 ? end : stamps_[i - 1]) - stamps_[i]);
+  }
+  const std::map<std::string, Clock::duration>& totals() const { return totals_; }
+
+ private:
+  void add(const std::string& type, Clock::duration d) { totals_[type] += std::max(d, Clock::duration::zero()); }
+  std::vector<std::string> layers_;
+  std::vector<Clock::time_point> stamps_;
+  std::map<std::string, Clock::duration> totals_;
+};
 
 struct SimpleCnnImpl : torch::nn::Module {
   SimpleCnnImpl(std::int64_t blocks, std::int64_t channels, std::int64_t side) {
@@ -38,10 +71,28 @@ struct SimpleCnnImpl : torch::nn::Module {
 
   torch::Tensor forward(torch::Tensor x) { return classifier->forward(features->forward(x).flatten(1)); }
 
+  /// The same forward, one layer at a time: each layer's forward time goes to its type, and a
+  /// gradient hook on each layer's output stamps when backward reaches it.
+  torch::Tensor profiled_forward(torch::Tensor x, LayerProfiler& profiler);
+
   torch::nn::Sequential features;
   torch::nn::Sequential classifier{nullptr};
 };
 TORCH_MODULE(SimpleCnn);
+
+torch::Tensor SimpleCnnImpl::profiled_forward(torch::Tensor x, LayerProfiler& profiler) {
+  const auto run = [&](torch::nn::AnyModule& layer) {
+    const std::string type = layer_type(layer.ptr()->name());
+    const auto t0 = Clock::now();
+    x = layer.forward(x);
+    profiler.forward(type, Clock::now() - t0);
+    profiler.watch(type, x);
+  };
+  for (auto& layer : *features) run(layer);
+  x = x.flatten(1);
+  for (auto& layer : *classifier) run(layer);
+  return x;
+}
 
 torch::Tensor to_images(const ImageSet& set) {
   auto t =
@@ -75,33 +126,57 @@ Trainer::~Trainer() = default;
 Trainer::Trainer(Trainer&&) noexcept = default;
 Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 
-TrainOutcome Trainer::train(const TrainSettings& s, const std::function<EpochDecision(const EpochOutcome&)>& on_epoch) {
+TrainOutcome Trainer::train(const TrainSettings& s, const TrainCallbacks& callbacks) {
   torch::manual_seed(s.seed);
   SimpleCnn model(s.conv_blocks, s.channels, impl_->side);
   torch::optim::SGD optimiser(model->parameters(), torch::optim::SGDOptions(s.lr).momentum(s.momentum));
   const std::int64_t n = impl_->train_x.size(0);
   TrainOutcome outcome;
+  std::map<std::string, Clock::duration> layer_time;
+  double profiled_energy_j = 0.0;
+  Clock::duration profiled_time{};
+  std::int64_t step = 0;
   for (int epoch = 1; epoch <= s.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = Clock::now();
     model->train();
     const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64));
     double loss_sum = 0.0;
     std::int64_t batches = 0;
-    for (std::int64_t start = 0; start < n; start += s.batch_size) {
+    for (std::int64_t start = 0; start < n; start += s.batch_size, ++step) {
       const auto idx = order.slice(0, start, std::min(start + s.batch_size, n));
+      const bool profile = callbacks.profile_every > 0 && step % callbacks.profile_every == 0;
+      LayerProfiler profiler;
+      const double energy_before_j = profile ? callbacks.energy_now_j() : 0.0;
+      const auto step_start = Clock::now();
       optimiser.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(model->forward(impl_->train_x.index_select(0, idx)),
-                                                       impl_->train_y.index_select(0, idx));
+      const auto images = impl_->train_x.index_select(0, idx);
+      auto loss = torch::nn::functional::cross_entropy(
+          profile ? model->profiled_forward(images, profiler) : model->forward(images),
+          impl_->train_y.index_select(0, idx));
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         outcome.diverged = true;
         return outcome;
       }
       loss.backward();
+      if (profile) profiler.backward_done(Clock::now());
       optimiser.step();
+      if (profile) {
+        const auto step_time = Clock::now() - step_start;
+        Clock::duration in_layers{};
+        for (const auto& [type, d] : profiler.totals()) {
+          layer_time[type] += d;
+          in_layers += d;
+        }
+        layer_time["other"] += std::max(step_time - in_layers, Clock::duration::zero());  // loss, optimiser, data
+        profiled_time += step_time;
+        profiled_energy_j += callbacks.energy_now_j() - energy_before_j;
+        ++outcome.profiled_steps;
+      }
       loss_sum += value;
       ++batches;
     }
+    if (callbacks.on_eval_start) callbacks.on_eval_start();
     model->eval();
     double correct = 0.0;
     {
@@ -114,14 +189,32 @@ TrainOutcome Trainer::train(const TrainSettings& s, const std::function<EpochDec
       correct /= static_cast<double>(m);
     }
     EpochOutcome e{epoch, loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1)), correct,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+                   seconds(Clock::now() - t0)};
     outcome.epochs.push_back(e);
-    if (on_epoch && on_epoch(e) == EpochDecision::kStop) {
+    if (callbacks.on_epoch && callbacks.on_epoch(e) == EpochDecision::kStop) {
       outcome.stopped = epoch < s.epochs;
       break;
     }
   }
+  // The measured energy of the profiled steps, attributed to the layer types by time share.
+  for (const auto& [type, d] : layer_time) {
+    const double share = profiled_time.count() > 0 ? seconds(d) / seconds(profiled_time) : 0.0;
+    outcome.layers.push_back({type, seconds(d), profiled_energy_j * share});
+  }
   return outcome;
+}
+
+std::string layer_type(const std::string& module_name) {
+  const auto has = [&](const char* part) { return module_name.find(part) != std::string::npos; };
+  if (has("Conv")) return "conv";
+  if (has("Linear") || has("Bilinear")) return "linear";
+  if (has("Norm")) return "norm";
+  if (has("Pool")) return "pool";
+  if (has("ReLU") || has("ELU") || has("Sigmoid") || has("Tanh") || has("GELU") || has("SiLU") || has("Softmax") ||
+      has("Mish") || has("Hardswish")) {
+    return "activation";
+  }
+  return "other";
 }
 
 void set_torch_threads(int threads) {

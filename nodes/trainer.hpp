@@ -30,11 +30,34 @@ struct EpochOutcome {
 
 enum class EpochDecision { kContinue, kStop };
 
+/// Time and measured energy of one layer type over the profiled training steps.
+struct LayerTime {
+  std::string type;  ///< conv, linear, activation, pool, norm, other
+  double time_s = 0.0;
+  double energy_j = 0.0;
+};
+
+struct TrainCallbacks {
+  /// After every epoch's evaluation; kStop ends training early.
+  std::function<EpochDecision(const EpochOutcome&)> on_epoch;
+  /// Between an epoch's training and its evaluation (phase accounting).
+  std::function<void()> on_eval_start;
+  /// Profile every Nth training step layer by layer; 0 = off (and no overhead).
+  int profile_every = 0;
+  /// Cumulative energy now, to attribute the profiled steps' energy; required when profiling.
+  std::function<double()> energy_now_j;
+};
+
 struct TrainOutcome {
   std::vector<EpochOutcome> epochs;
-  bool diverged = false;  ///< the loss became NaN or infinite
-  bool stopped = false;   ///< the callback asked to stop early
+  bool diverged = false;          ///< the loss became NaN or infinite
+  bool stopped = false;           ///< the callback asked to stop early
+  std::vector<LayerTime> layers;  ///< by type; empty when profiling is off
+  int profiled_steps = 0;
 };
+
+/// The layer type a LibTorch module name (e.g. "torch::nn::Conv2dImpl") belongs to.
+std::string layer_type(const std::string& module_name);
 
 class Trainer {
  public:
@@ -44,8 +67,8 @@ class Trainer {
   Trainer(Trainer&&) noexcept;
   Trainer& operator=(Trainer&&) noexcept;
 
-  /// Trains a fresh model. `on_epoch` runs after every epoch's evaluation.
-  TrainOutcome train(const TrainSettings& settings, const std::function<EpochDecision(const EpochOutcome&)>& on_epoch);
+  /// Trains a fresh model.
+  TrainOutcome train(const TrainSettings& settings, const TrainCallbacks& callbacks);
 
  private:
   struct Impl;

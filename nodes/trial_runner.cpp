@@ -37,6 +37,18 @@ double counter_normal(std::uint64_t seed, std::uint64_t index) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
+energy::MeterOptions meter_options_for(const io::StudyConfig& config, const WorkerIdentity& identity) {
+  auto options = io::meter_options(config);
+  options.local_rank = identity.local_rank;
+  return options;
+}
+
+std::vector<energy::EnergyMeter*> borrow(const std::vector<std::unique_ptr<energy::EnergyMeter>>& meters) {
+  std::vector<energy::EnergyMeter*> out;
+  for (const auto& m : meters) out.push_back(m.get());
+  return out;
+}
+
 }  // namespace
 
 TrainSettings settings_for(const io::StudyConfig& config, const search::TrialSpec& spec) {
@@ -65,9 +77,16 @@ TrialRunner::TrialRunner(const io::StudyConfig& config, WorkerIdentity identity)
     : config_(config),
       identity_(std::move(identity)),
       trainer_(load_trainer(config)),
-      meters_(trainer_ ? energy::make_meters(config.energy.meters, io::meter_options(config))
+      meters_(trainer_ ? energy::make_meters(config.energy.meters, meter_options_for(config, identity_))
                        : std::vector<std::unique_ptr<energy::EnergyMeter>>{}),
-      carbon_(io::make_carbon_source(identity_.site)) {}
+      carbon_(io::make_carbon_source(identity_.site)) {
+  if (meters_.empty() || config.energy.idle_baseline.count() == 0) return;
+  energy::MeterSession session(borrow(meters_), config.energy.interval);
+  session.start();
+  std::this_thread::sleep_for(config.energy.idle_baseline);
+  const auto idle = session.stop();
+  for (const auto& m : idle.energy) idle_power_w_.push_back(m.energy.value / idle.duration_s);
+}
 
 TrialRunner::~TrialRunner() = default;
 
@@ -78,6 +97,7 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
   r.rank = identity_.rank;
   r.host = identity_.host;
   r.threads = identity_.threads;
+  r.workers_on_node = identity_.workers_on_node;
   r.pue = identity_.site.pue;
   r.start_unix_s = unix_now_s();
   if (trainer_) {
@@ -102,6 +122,7 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
   const double price_start = time.start_unix_s
                                  ? *time.start_unix_s + (r.start_unix_s - identity_.run_start_unix_s) * time.scale
                                  : r.start_unix_s;
+  r.priced_from_unix_s = price_start;
   std::vector<energy::PowerSample> primary;
   for (const auto& s : r.samples) {
     if (s.meter == 0) primary.push_back(s);
@@ -122,25 +143,41 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
 }
 
 void TrialRunner::train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) {
-  std::vector<energy::EnergyMeter*> meters;
-  for (auto& m : meters_) meters.push_back(m.get());
-  energy::MeterSession session(meters, config_.energy.interval);
+  energy::MeterSession session(borrow(meters_), config_.energy.interval);
   session.start();
-  double energy_before_epoch_j = 0.0;
+  const auto primary_now_j = [&] { return session.energy_so_far().front().value; };
+  double epoch_start_j = 0.0, eval_start_j = 0.0;
+  nodes::TrainCallbacks callbacks;
+  callbacks.on_eval_start = [&] { eval_start_j = primary_now_j(); };
+  callbacks.on_epoch = [&](const EpochOutcome& e) {
+    const double now_j = primary_now_j();
+    io::EpochRecord record{e.epoch,
+                           e.train_loss,
+                           e.val_accuracy,
+                           now_j - epoch_start_j,
+                           e.duration_s,
+                           eval_start_j - epoch_start_j,
+                           now_j - eval_start_j};
+    epoch_start_j = now_j;
+    r.train_energy_j += record.train_energy_j;
+    r.eval_energy_j += record.eval_energy_j;
+    r.epochs.push_back(record);
+    return report ? report(record) : EpochDecision::kContinue;
+  };
+  if (config_.profiling.layers) {
+    callbacks.profile_every = config_.profiling.every;
+    callbacks.energy_now_j = primary_now_j;
+  }
   try {
-    const auto outcome = trainer_->train(settings_for(config_, spec), [&](const EpochOutcome& e) {
-      const double energy_j = session.energy_so_far().front().value;
-      io::EpochRecord record{e.epoch, e.train_loss, e.val_accuracy, energy_j - energy_before_epoch_j, e.duration_s};
-      energy_before_epoch_j = energy_j;
-      r.epochs.push_back(record);
-      return report ? report(record) : EpochDecision::kContinue;
-    });
+    const auto outcome = trainer_->train(settings_for(config_, spec), callbacks);
     if (outcome.diverged) {
       r.status = search::TrialStatus::kDiverged;
       r.error = "the training loss became NaN or infinite";
     } else if (outcome.stopped) {
       r.status = search::TrialStatus::kPruned;
     }
+    for (const auto& l : outcome.layers) r.layers.push_back({l.type, l.time_s, l.energy_j});
+    r.profiled_steps = outcome.profiled_steps;
   } catch (const std::exception& e) {
     r.status = search::TrialStatus::kFailed;
     r.error = e.what();
@@ -151,6 +188,10 @@ void TrialRunner::train(const search::TrialSpec& spec, const EpochReporter& repo
   r.sampler_cpu_s = measured.sampler_cpu_s;
   r.primary_meter = measured.energy.front().name;
   r.energy_j = measured.energy.front().energy.value;
+  if (!idle_power_w_.empty()) {
+    r.idle_power_w = idle_power_w_.front();
+    r.net_energy_j = std::max(0.0, r.energy_j - r.idle_power_w * measured.duration_s);
+  }
 }
 
 void TrialRunner::evaluate_function(const search::TrialSpec& spec, const EpochReporter& report,
@@ -175,8 +216,10 @@ void TrialRunner::evaluate_function(const search::TrialSpec& spec, const EpochRe
   for (int e = 1; e <= epochs; ++e) {
     if (m.epoch_time.count() > 0) std::this_thread::sleep_for(m.epoch_time);
     const double objective = -f - (1.0 / e - 1.0 / epochs);
-    r.epochs.push_back({e, f, objective, epoch_energy_j, std::chrono::duration<double>(m.epoch_time).count()});
+    r.epochs.push_back(
+        {e, f, objective, epoch_energy_j, std::chrono::duration<double>(m.epoch_time).count(), epoch_energy_j, 0.0});
     r.energy_j += epoch_energy_j;
+    r.train_energy_j += epoch_energy_j;
     if (report && report(r.epochs.back()) == EpochDecision::kStop) {
       if (e < epochs) r.status = search::TrialStatus::kPruned;
       break;

@@ -20,6 +20,8 @@ struct WorkerIdentity {
   std::string host;
   io::SiteConfig site;
   int threads = 1;                ///< LibTorch intra-op threads
+  int local_rank = 0;             ///< index among the workers on this node (GPU binding)
+  int workers_on_node = 1;        ///< workers sharing this node
   double run_start_unix_s = 0.0;  ///< when the run began (rank 0's clock), for pricing time
 };
 
@@ -28,7 +30,8 @@ using EpochReporter = std::function<EpochDecision(const io::EpochRecord&)>;
 
 class TrialRunner {
  public:
-  /// Loads the dataset subsets and builds the meters once. Throws ConfigError or MeterError.
+  /// Loads the dataset subsets, builds the meters and, when configured, measures their idle
+  /// baseline (the worker sits still for [energy] idle_baseline). Throws ConfigError or MeterError.
   TrialRunner(const io::StudyConfig& config, WorkerIdentity identity);
   ~TrialRunner();
 
@@ -44,6 +47,7 @@ class TrialRunner {
   std::unique_ptr<Trainer> trainer_;  ///< absent for the function family
   std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
   std::shared_ptr<const energy::CarbonSource> carbon_;
+  std::vector<double> idle_power_w_;  ///< per meter; empty without [energy] idle_baseline
 };
 
 /// Training settings: the study's defaults, overridden by the trial's parameters.

@@ -14,6 +14,7 @@
 
 #include "energy/carbon_trace.hpp"
 #include "energy/meter_factory.hpp"
+#include "energy/slurm_energy.hpp"
 #include "errors/error.hpp"
 #include "io/export.hpp"
 #include "io/report.hpp"
@@ -144,21 +145,31 @@ int cmd_meters(const std::vector<std::string>& args) {
   }
   const double seconds = vm["seconds"].as<double>();
   if (!(seconds > 0.0 && seconds <= 600.0)) throw ConfigError("meters: --seconds must be in (0, 600]");
+  energy::MeterOptions raw;
+  raw.apportion_node_meters = false;  // show what each meter reads, before any sharing
   for (const auto& name : energy::known_meter_names()) {
-    auto meter = energy::make_meter(name, {});
+    if (name == "external") continue;  // needs a study's power log
+    auto meter = energy::make_meter(name, raw);
+    const auto label =
+        fmt::format("{:<9} {:<9} {:<8}", name, energy::to_string(meter->kind()), energy::to_string(meter->scope()));
     const std::string why = meter->unavailable_reason();
     if (!why.empty()) {
-      std::cout << fmt::format("{:<10} {:<9} unavailable: {}\n", name, energy::to_string(meter->kind()), why);
+      std::cout << fmt::format("{} unavailable: {}\n", label, why);
       continue;
     }
     const auto before = meter->read();
     const auto t0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << fmt::format("{:<10} {:<9} {:.2f} W over {:.1f} s\n", name, energy::to_string(meter->kind()),
-                             (meter->read() - before).value / elapsed, elapsed);
+    std::cout << fmt::format("{} {:.2f} W over {:.1f} s\n", label, (meter->read() - before).value / elapsed, elapsed);
   }
-  std::cout << "(estimate meters this process only; rapl reads the whole node)\n";
+  const auto slurm = energy::read_slurm_step_energy();
+  std::cout << fmt::format(
+      "{:<9} {:<9} {:<8} {}\n", "slurm", "hardware", "job step",
+      slurm.energy ? fmt::format("{:.1f} J so far", slurm.energy->value) : "unavailable: " + slurm.reason);
+  std::cout << "external  hardware  node     needs a power log: [energy] external_log in a study file\n"
+               "(process: this process only; node: the whole node, shared among co-located ranks by CPU time\n"
+               " during a study; device: the GPUs this rank owns, by CUDA_VISIBLE_DEVICES)\n";
   return 0;
 }
 

@@ -42,15 +42,19 @@ std::vector<std::string> MpiSession::all_hosts() const {
   return hosts;
 }
 
-int MpiSession::count_on_node(bool counts) const {
+MpiSession::NodeCount MpiSession::count_on_node(bool counts) const {
   MPI_Comm node = MPI_COMM_NULL;
   mpi_check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
             "MPI_Comm_split_type");
-  int mine = counts ? 1 : 0, total = 0;
-  const int rc = MPI_Allreduce(&mine, &total, 1, MPI_INT, MPI_SUM, node);
+  int mine = counts ? 1 : 0, node_rank = 0;
+  NodeCount result;
+  int rc = MPI_Allreduce(&mine, &result.count, 1, MPI_INT, MPI_SUM, node);
+  if (rc == MPI_SUCCESS) rc = MPI_Exscan(&mine, &result.index, 1, MPI_INT, MPI_SUM, node);
+  if (rc == MPI_SUCCESS) rc = MPI_Comm_rank(node, &node_rank);
   MPI_Comm_free(&node);
-  mpi_check(rc, "MPI_Allreduce");
-  return total;
+  mpi_check(rc, "counting the ranks on this node");
+  if (node_rank == 0) result.index = 0;  // MPI_Exscan leaves the first rank's result undefined
+  return result;
 }
 
 int MpiSession::lowest_failing_rank(bool failed) const {

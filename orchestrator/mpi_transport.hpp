@@ -25,8 +25,12 @@ class MpiSession {
   int size() const { return size_; }
   /// Every rank's hostname, gathered once (collective).
   std::vector<std::string> all_hosts() const;
-  /// How many of the ranks on this rank's node say `counts` (collective).
-  int count_on_node(bool counts) const;
+  struct NodeCount {
+    int count = 0;  ///< ranks on this rank's node that say `counts`
+    int index = 0;  ///< how many of them come before this rank (its local index among them)
+  };
+  /// Counts the ranks on this rank's node (MPI_COMM_TYPE_SHARED) that say `counts` (collective).
+  NodeCount count_on_node(bool counts) const;
   /// The lowest rank for which `failed` is true, or -1 (collective).
   int lowest_failing_rank(bool failed) const;
   std::string library_version() const;

@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 
 #include "energy/meter_factory.hpp"
+#include "energy/slurm_energy.hpp"
 #include "errors/error.hpp"
 #include "io/hdf5.hpp"
 #include "io/results_store.hpp"
@@ -68,6 +69,8 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
 io::StudyMeta study_meta(const io::StudyConfig& config, const std::vector<std::string>& hosts, const std::string& mpi) {
   const std::set<std::string> unique_hosts(hosts.begin(), hosts.end());
   io::StudyMeta meta{config.toml_text, config.space, config.sites, io::recorded_meters(config), {}};
+  meta.meter_interval_s = std::chrono::duration<double>(config.energy.interval).count();
+  meta.idle_baseline_s = std::chrono::duration<double>(config.energy.idle_baseline).count();
   meta.provenance = {
       {"tool_version", CS_VERSION},
       {"git_sha", CS_GIT_SHA},
@@ -106,6 +109,10 @@ int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsS
   }
   const auto summary = coordinator.run();
   progress.close();
+  // Slurm's own reading of the job step, beside ours; or why there is none.
+  const auto slurm = energy::read_slurm_step_energy();
+  store.set_attribute("slurm_energy", slurm.energy ? fmt::format("{:.1f} J", slurm.energy->value) : slurm.reason);
+  store.flush();
   std::cout << fmt::format("study '{}': {} trials done, {} failed\n", config.name, summary.trials_done,
                            summary.trials_failed)
             << site_summary(store.results())
@@ -163,11 +170,11 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   const int node_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const double run_start_unix_s = mpi.broadcast_from_root(
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  const auto make_runner = [&](int rank, const std::string& host, const io::SiteConfig& site, int threads) {
-    return [&config, rank, host, site, threads, run_start_unix_s] {
-      nodes::set_torch_threads(threads);
-      return std::make_unique<nodes::TrialRunner>(config,
-                                                  nodes::WorkerIdentity{rank, host, site, threads, run_start_unix_s});
+  const auto make_runner = [&](nodes::WorkerIdentity identity) {
+    identity.run_start_unix_s = run_start_unix_s;
+    return [&config, identity] {
+      nodes::set_torch_threads(identity.threads);
+      return std::make_unique<nodes::TrialRunner>(config, identity);
     };
   };
 
@@ -176,7 +183,7 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
     InProcessHub hub(2);
     const auto site = config.sites[assign_sites(config.sites, {hosts[0]})[0]];
     const int threads = worker_threads(config.training.threads, 1, node_cores);
-    std::jthread worker([&] { run_worker(hub.endpoint(1), 0, make_runner(0, hosts[0], site, threads)); });
+    std::jthread worker([&] { run_worker(hub.endpoint(1), 0, make_runner({0, hosts[0], site, threads, 0, 1})); });
     try {
       return coordinate(hub.endpoint(0), config, *store, {1}, resumed);
     } catch (...) {
@@ -186,7 +193,7 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   }
 
   MpiTransport transport(mpi);
-  const int workers_here = mpi.count_on_node(!is_coordinator);
+  const auto workers_here = mpi.count_on_node(!is_coordinator);
   if (is_coordinator) {
     std::vector<int> workers;
     for (int r = 1; r < mpi.size(); ++r) workers.push_back(r);
@@ -201,8 +208,10 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   }
   const std::vector<std::string> worker_hosts(hosts.begin() + 1, hosts.end());
   const auto site = config.sites[assign_sites(config.sites, worker_hosts)[static_cast<std::size_t>(mpi.rank() - 1)]];
-  const int threads = worker_threads(config.training.threads, workers_here, node_cores);
-  run_worker(transport, 0, make_runner(mpi.rank(), hosts[static_cast<std::size_t>(mpi.rank())], site, threads));
+  const int threads = worker_threads(config.training.threads, workers_here.count, node_cores);
+  run_worker(transport, 0,
+             make_runner({mpi.rank(), hosts[static_cast<std::size_t>(mpi.rank())], site, threads, workers_here.index,
+                          workers_here.count}));
   return 0;
 }
 

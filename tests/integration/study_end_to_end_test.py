@@ -64,6 +64,11 @@ ranks = 1
 
 [energy]
 interval = "20ms"
+idle_baseline = "300ms"
+
+[profiling]
+layers = true
+every = 2
 """
 
 
@@ -131,7 +136,31 @@ def main():
         assert len(joined) == 4 and {"lr", "batch_size", "conv_blocks"} <= set(joined.columns)
         assert joined.lr.between(1e-3, 0.1).all()
 
-        for name in ("trials", "params", "epochs", "samples", "sites"):
+        # Phases, idle baseline and the layer profiler.
+        assert (trials.train_energy_j > 0).all() and (trials.eval_energy_j > 0).all()
+        assert (trials.train_energy_j + trials.eval_energy_j <= trials.energy_j * (1 + 1e-9)).all()
+        assert (trials.idle_power_w > 0).all(), trials.idle_power_w
+        assert (trials.net_energy_j <= trials.energy_j).all() and (trials.net_energy_j >= 0).all()
+        assert (trials.profiled_steps >= 1).all()
+        layers = pd.DataFrame(f["layers"][:])
+        types = {t.decode() for t in layers.layer_type}
+        assert {"conv", "linear", "activation", "pool", "other"} <= types, types
+        shares = layers.groupby("trial_id").time_share.sum()
+        assert np.allclose(shares, 1.0), shares
+        by_trial = trials.set_index("trial_id").sort_index()
+        profiled_energy = layers.groupby("trial_id").energy_j.sum().sort_index()
+        assert (profiled_energy.values <= by_trial.train_energy_j.values * (1 + 1e-9)).all()
+        epochs = pd.DataFrame(f["epochs"][:])
+        assert np.allclose(epochs.groupby("trial_id").train_energy_j.sum().sort_index().values,
+                           by_trial.train_energy_j.values)
+        meters = pd.DataFrame(f["meters"][:])
+        assert list(meters.meter) == [b"estimate"] and list(meters.primary) == [1]
+        assert list(meters.scope) == [b"process"] and list(meters.idle_baseline_s) == [0.3]
+        hydro = f["carbon/hydro"][:]
+        assert len(hydro) == 1 and np.isnan(hydro["unix_s"][0]) and hydro["intensity_g_per_kwh"][0] == 25
+        assert "SLURM_JOB_ID" in f.attrs["slurm_energy"] or "J" in f.attrs["slurm_energy"]
+
+        for name in ("trials", "params", "epochs", "samples", "sites", "layers", "meters", "carbon/hydro", "carbon/coal"):
             ds = f[name]
             units = list(ds.attrs["units"])
             assert len(units) == len(ds.dtype.names), name
@@ -142,13 +171,20 @@ def main():
         assert len(f["epochs"]) == 4 and len(f["samples"]) > 0
 
         docs = documented(a.schema_doc)
-        for name in f:
-            section = "/" + name
+        written_datasets = set()
+
+        def check(name, ds):
+            if not isinstance(ds, h5py.Dataset):
+                return
+            section = re.sub(r"^/carbon/.*", "/carbon/<site>", "/" + name)
+            written_datasets.add(section)
             assert section in docs, f"{section} is written but not documented"
-            written = {normalise(section, c) for c in f[name].dtype.names}
+            written = {normalise(section, c) for c in ds.dtype.names}
             assert written == docs[section], f"{section}: written {sorted(written)} != documented {sorted(docs[section])}"
+
+        f.visititems(check)
         datasets = {k for k in docs if k.startswith("/")}
-        assert datasets == {"/" + n for n in f}, f"documented datasets {sorted(datasets)} are not all written"
+        assert datasets == written_datasets, f"documented {sorted(datasets)} != written {sorted(written_datasets)}"
         attrs = set(f.attrs)
         assert attrs <= docs["Root attributes"], attrs - docs["Root attributes"]
         assert docs["Root attributes"] - attrs <= {"slurm_job_id", "slurm_step_id"}

@@ -38,8 +38,12 @@ TEST(MpiSession, AgreesOnTheLowestFailingRank) {
 }
 
 TEST(MpiSession, CountsRanksOnTheNodeAndGathersHosts) {
-  EXPECT_EQ(g_mpi->count_on_node(true), g_mpi->size());  // all ranks share this machine
-  EXPECT_EQ(g_mpi->count_on_node(g_mpi->rank() != 0), g_mpi->size() - 1);
+  const auto all = g_mpi->count_on_node(true);
+  EXPECT_EQ(all.count, g_mpi->size());  // all ranks share this machine
+  EXPECT_EQ(all.index, g_mpi->rank());
+  const auto workers = g_mpi->count_on_node(g_mpi->rank() != 0);
+  EXPECT_EQ(workers.count, g_mpi->size() - 1);
+  EXPECT_EQ(workers.index, std::max(g_mpi->rank() - 1, 0));
   const auto hosts = g_mpi->all_hosts();
   ASSERT_EQ(static_cast<int>(hosts.size()), g_mpi->size());
   EXPECT_FALSE(hosts[0].empty());

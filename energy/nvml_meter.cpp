@@ -1,0 +1,191 @@
+// NVML through dlopen: the handful of entry points the meter needs, resolved at run time.
+#include "energy/nvml_meter.hpp"
+
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "errors/error.hpp"
+
+namespace cs::energy {
+
+namespace {
+
+using NvmlReturn = int;  // nvmlReturn_t: 0 is NVML_SUCCESS
+using NvmlDevice = void*;
+constexpr NvmlReturn kNvmlSuccess = 0;
+constexpr NvmlReturn kNvmlNotSupported = 3;
+
+double steady_now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+bool is_index(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
+}  // namespace
+
+struct NvmlMeter::Api {
+  void* library = nullptr;
+  bool initialised = false;
+  NvmlReturn (*init)() = nullptr;
+  NvmlReturn (*shutdown)() = nullptr;
+  NvmlReturn (*count)(unsigned*) = nullptr;
+  NvmlReturn (*by_index)(unsigned, NvmlDevice*) = nullptr;
+  NvmlReturn (*by_uuid)(const char*, NvmlDevice*) = nullptr;
+  NvmlReturn (*name)(NvmlDevice, char*, unsigned) = nullptr;
+  NvmlReturn (*total_energy_mj)(NvmlDevice, unsigned long long*) = nullptr;
+  NvmlReturn (*power_mw)(NvmlDevice, unsigned*) = nullptr;
+  const char* (*error_string)(NvmlReturn) = nullptr;
+
+  ~Api() {
+    if (initialised && shutdown) shutdown();
+    if (library) dlclose(library);
+  }
+
+  template <typename Fn>
+  bool resolve(Fn& fn, const char* symbol) {
+    fn = reinterpret_cast<Fn>(dlsym(library, symbol));
+    return fn != nullptr;
+  }
+
+  std::string error(NvmlReturn code) const {
+    return error_string ? fmt::format("{} (NVML error {})", error_string(code), code)
+                        : fmt::format("NVML error {}", code);
+  }
+};
+
+std::vector<std::string> parse_visible_devices(const std::string& value) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const auto comma = value.find(',', start);
+    std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!is_index(item) && !item.starts_with("GPU-") && !item.starts_with("MIG-")) break;
+    out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+GpuSelection gpu_selection_from_env(int local_rank) {
+  GpuSelection s;
+  s.local_rank = local_rank;
+  if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) s.cuda_visible_devices = v;
+  return s;
+}
+
+NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<double()> now_s)
+    : api_(std::make_unique<Api>()), now_s_(now_s ? std::move(now_s) : steady_now_s) {
+  Api& api = *api_;
+  api.library = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!api.library) {
+    const char* why = dlerror();
+    reason_ =
+        fmt::format("no NVML: cannot open {} ({}); is the NVIDIA driver installed?", library, why ? why : "unknown");
+    return;
+  }
+  if (!api.resolve(api.init, "nvmlInit_v2") || !api.resolve(api.shutdown, "nvmlShutdown") ||
+      !api.resolve(api.count, "nvmlDeviceGetCount_v2") || !api.resolve(api.by_index, "nvmlDeviceGetHandleByIndex_v2") ||
+      !api.resolve(api.by_uuid, "nvmlDeviceGetHandleByUUID") || !api.resolve(api.name, "nvmlDeviceGetName") ||
+      !api.resolve(api.total_energy_mj, "nvmlDeviceGetTotalEnergyConsumption") ||
+      !api.resolve(api.power_mw, "nvmlDeviceGetPowerUsage") || !api.resolve(api.error_string, "nvmlErrorString")) {
+    reason_ = fmt::format("{} lacks an NVML entry point the meter needs (driver too old?)", library);
+    return;
+  }
+  if (const NvmlReturn rc = api.init(); rc != kNvmlSuccess) {
+    reason_ = fmt::format("nvmlInit failed: {}", api.error(rc));
+    return;
+  }
+  api.initialised = true;
+  unsigned count = 0;
+  if (const NvmlReturn rc = api.count(&count); rc != kNvmlSuccess) {
+    reason_ = fmt::format("cannot count GPUs: {}", api.error(rc));
+    return;
+  }
+  std::vector<std::string> ids;
+  if (selection.cuda_visible_devices) {
+    ids = parse_visible_devices(*selection.cuda_visible_devices);
+    if (ids.empty()) {
+      reason_ = fmt::format("CUDA_VISIBLE_DEVICES='{}' gives this rank no GPU", *selection.cuda_visible_devices);
+      return;
+    }
+  } else if (count == 0) {
+    reason_ = "NVML sees no GPU on this node";
+    return;
+  } else {
+    ids.push_back(std::to_string(static_cast<unsigned>(selection.local_rank) % count));
+  }
+  for (const auto& id : ids) {
+    if (id.starts_with("MIG-")) {
+      reason_ = fmt::format("GPU {} is a MIG instance; NVML reports energy only for the whole GPU", id);
+      return;
+    }
+    NvmlDevice device = nullptr;
+    const NvmlReturn rc =
+        is_index(id) ? api.by_index(static_cast<unsigned>(std::stoul(id)), &device) : api.by_uuid(id.c_str(), &device);
+    if (rc != kNvmlSuccess) {
+      reason_ = fmt::format("GPU {} from CUDA_VISIBLE_DEVICES: {}", id, api.error(rc));
+      return;
+    }
+    Gpu gpu;
+    gpu.id = id;
+    char name[96] = {};
+    if (api.name(device, name, sizeof name) == kNvmlSuccess) gpu.name = name;
+    unsigned long long mj = 0;
+    const NvmlReturn energy_rc = api.total_energy_mj(device, &mj);
+    if (energy_rc == kNvmlSuccess) {
+      gpu.has_energy_counter = true;
+      gpu.origin_j = static_cast<double>(mj) * 1e-3;
+    } else if (energy_rc != kNvmlNotSupported) {
+      reason_ = fmt::format("GPU {}: reading the energy counter: {}", id, api.error(energy_rc));
+      return;
+    } else {
+      unsigned mw = 0;
+      if (const NvmlReturn prc = api.power_mw(device, &mw); prc != kNvmlSuccess) {
+        reason_ = fmt::format("GPU {} has neither an energy counter nor a power reading: {}", id, api.error(prc));
+        return;
+      }
+      gpu.last_power_w = mw * 1e-3;
+      gpu.last_s = now_s_();
+    }
+    gpus_.push_back(std::move(gpu));
+    handles_.push_back(device);
+  }
+}
+
+NvmlMeter::~NvmlMeter() = default;
+
+Joules NvmlMeter::read() {
+  if (!reason_.empty()) throw MeterError("nvml meter: " + reason_);
+  double total_j = 0.0;
+  for (std::size_t i = 0; i < gpus_.size(); ++i) {
+    Gpu& gpu = gpus_[i];
+    if (gpu.has_energy_counter) {
+      unsigned long long mj = 0;
+      if (const NvmlReturn rc = api_->total_energy_mj(handles_[i], &mj); rc != kNvmlSuccess) {
+        throw MeterError(fmt::format("nvml meter: GPU {}: reading the energy counter: {}", gpu.id, api_->error(rc)));
+      }
+      total_j += static_cast<double>(mj) * 1e-3 - gpu.origin_j;
+    } else {
+      unsigned mw = 0;
+      if (const NvmlReturn rc = api_->power_mw(handles_[i], &mw); rc != kNvmlSuccess) {
+        throw MeterError(fmt::format("nvml meter: GPU {}: reading power: {}", gpu.id, api_->error(rc)));
+      }
+      const double now = now_s_();
+      const double power_w = mw * 1e-3;
+      gpu.integrated_j += 0.5 * (power_w + gpu.last_power_w) * (now - gpu.last_s);
+      gpu.last_power_w = power_w;
+      gpu.last_s = now;
+      total_j += gpu.integrated_j;
+    }
+  }
+  return {total_j};
+}
+
+}  // namespace cs::energy

@@ -1,0 +1,67 @@
+// NVIDIA GPU energy through NVML, opened with dlopen so that nothing links against the driver.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "energy/meter.hpp"
+
+namespace cs::energy {
+
+/// Which GPUs a rank owns. CUDA_VISIBLE_DEVICES when set (indices or GPU-/MIG- UUIDs; empty
+/// means none); otherwise the GPU whose index is local_rank mod count, the one-GPU-per-rank
+/// binding of a launcher.
+struct GpuSelection {
+  std::optional<std::string> cuda_visible_devices;
+  int local_rank = 0;
+};
+
+/// Reads CUDA_VISIBLE_DEVICES from the environment.
+GpuSelection gpu_selection_from_env(int local_rank);
+
+/// Splits a CUDA_VISIBLE_DEVICES value. CUDA stops at the first invalid entry; so does this.
+std::vector<std::string> parse_visible_devices(const std::string& value);
+
+class NvmlMeter final : public EnergyMeter {
+ public:
+  /// Opens `library` (the driver's libnvidia-ml.so.1; a fake in tests). Never throws: a
+  /// problem is reported by unavailable_reason(). `now_s` is a monotonic clock for power
+  /// polling (steady_clock when empty).
+  explicit NvmlMeter(GpuSelection selection, std::string library = "libnvidia-ml.so.1",
+                     std::function<double()> now_s = {});
+  ~NvmlMeter() override;
+  NvmlMeter(const NvmlMeter&) = delete;
+  NvmlMeter& operator=(const NvmlMeter&) = delete;
+
+  std::string name() const override { return "nvml"; }
+  MeterKind kind() const override { return MeterKind::kHardware; }
+  MeterScope scope() const override { return MeterScope::kDevice; }
+  std::string unavailable_reason() const override { return reason_; }
+  /// Energy of the rank's GPUs since construction: the total-energy counter (mJ) where the
+  /// GPU has one, else power polled at each read and integrated (trapezoids). Throws MeterError.
+  Joules read() override;
+
+  struct Gpu {
+    std::string id;    ///< as selected: index or UUID
+    std::string name;  ///< the device name NVML reports
+    bool has_energy_counter = false;
+    double origin_j = 0.0;      ///< counter reading at construction
+    double integrated_j = 0.0;  ///< power-polling GPUs
+    double last_power_w = 0.0;
+    double last_s = 0.0;
+  };
+  const std::vector<Gpu>& gpus() const { return gpus_; }
+
+ private:
+  struct Api;
+  std::unique_ptr<Api> api_;
+  std::vector<Gpu> gpus_;
+  std::vector<void*> handles_;
+  std::function<double()> now_s_;
+  std::string reason_;
+};
+
+}  // namespace cs::energy

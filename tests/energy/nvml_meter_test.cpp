@@ -1,0 +1,106 @@
+// The NVML meter through a fake libnvidia-ml.so: the real dlopen and dlsym path, GPU selection
+// by CUDA_VISIBLE_DEVICES, the energy counter and the power-polling fallback.
+#include "energy/nvml_meter.hpp"
+
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include "errors/error.hpp"
+
+namespace cs::energy {
+namespace {
+
+class FakeNvml : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    handle_ = dlopen(CS_FAKE_NVML, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(handle_, nullptr) << dlerror();
+    configure_ = reinterpret_cast<void (*)(unsigned, int, int)>(dlsym(handle_, "fake_nvml_configure"));
+    set_ = reinterpret_cast<void (*)(unsigned, unsigned long long, unsigned)>(dlsym(handle_, "fake_nvml_set"));
+    initialised_ = reinterpret_cast<int (*)()>(dlsym(handle_, "fake_nvml_initialised"));
+    configure_(4, 1, 0);
+  }
+  void TearDown() override { dlclose(handle_); }
+
+  static GpuSelection visible(const char* value) { return {std::string(value), 0}; }
+
+  void* handle_ = nullptr;
+  void (*configure_)(unsigned, int, int) = nullptr;
+  void (*set_)(unsigned, unsigned long long, unsigned) = nullptr;
+  int (*initialised_)() = nullptr;
+};
+
+TEST_F(FakeNvml, CountsOnlyTheGpusInCudaVisibleDevices) {
+  set_(1, 5'000, 0);
+  set_(2, 7'000, 0);
+  set_(3, 9'000, 0);
+  NvmlMeter meter(visible("1,GPU-fake-3"), CS_FAKE_NVML);
+  ASSERT_EQ(meter.unavailable_reason(), "");
+  ASSERT_EQ(meter.gpus().size(), 2u);
+  EXPECT_EQ(meter.gpus()[1].name, "Fake GPU 3");
+  EXPECT_DOUBLE_EQ(meter.read().value, 0.0);
+  set_(1, 6'500, 0);   // +1.5 J
+  set_(2, 99'000, 0);  // not this rank's GPU
+  set_(3, 11'000, 0);  // +2 J
+  EXPECT_DOUBLE_EQ(meter.read().value, 3.5);
+}
+
+TEST_F(FakeNvml, WithoutCudaVisibleDevicesTheLocalRankPicksOneGpu) {
+  set_(2, 1'000, 0);
+  NvmlMeter meter(GpuSelection{std::nullopt, 6}, CS_FAKE_NVML);  // 6 mod 4 = GPU 2
+  ASSERT_EQ(meter.unavailable_reason(), "");
+  ASSERT_EQ(meter.gpus().size(), 1u);
+  EXPECT_EQ(meter.gpus()[0].id, "2");
+  set_(2, 3'000, 0);
+  set_(0, 50'000, 0);
+  EXPECT_DOUBLE_EQ(meter.read().value, 2.0);
+}
+
+TEST_F(FakeNvml, IntegratesPolledPowerWhereThereIsNoEnergyCounter) {
+  configure_(1, 0, 0);
+  double now_s = 10.0;
+  set_(0, 0, 100'000);  // 100 W
+  NvmlMeter meter(visible("0"), CS_FAKE_NVML, [&] { return now_s; });
+  ASSERT_EQ(meter.unavailable_reason(), "");
+  EXPECT_FALSE(meter.gpus()[0].has_energy_counter);
+  now_s = 12.0;
+  set_(0, 0, 200'000);                          // 200 W
+  EXPECT_DOUBLE_EQ(meter.read().value, 300.0);  // trapezoid over 2 s
+  now_s = 13.0;
+  EXPECT_DOUBLE_EQ(meter.read().value, 500.0);
+}
+
+TEST_F(FakeNvml, SaysWhyItCannotRead) {
+  EXPECT_NE(NvmlMeter(visible(""), CS_FAKE_NVML).unavailable_reason().find("gives this rank no GPU"),
+            std::string::npos);
+  EXPECT_NE(NvmlMeter(visible("7"), CS_FAKE_NVML).unavailable_reason().find("Invalid Argument"), std::string::npos);
+  EXPECT_NE(NvmlMeter(visible("GPU-nope"), CS_FAKE_NVML).unavailable_reason().find("Not Found"), std::string::npos);
+  EXPECT_NE(NvmlMeter(visible("MIG-abc"), CS_FAKE_NVML).unavailable_reason().find("MIG"), std::string::npos);
+  configure_(0, 1, 0);
+  EXPECT_NE(NvmlMeter(GpuSelection{}, CS_FAKE_NVML).unavailable_reason().find("no GPU"), std::string::npos);
+  configure_(2, 1, 9);
+  NvmlMeter no_driver(GpuSelection{}, CS_FAKE_NVML);
+  EXPECT_NE(no_driver.unavailable_reason().find("Driver Not Loaded"), std::string::npos);
+  EXPECT_THROW(no_driver.read(), MeterError);
+  EXPECT_NE(NvmlMeter(GpuSelection{}, "/nonexistent/libnvidia-ml.so.1").unavailable_reason().find("no NVML"),
+            std::string::npos);
+}
+
+TEST_F(FakeNvml, ShutsNvmlDownWhenDestroyed) {
+  {
+    NvmlMeter meter(visible("0"), CS_FAKE_NVML);
+    EXPECT_EQ(initialised_(), 1);
+  }
+  EXPECT_EQ(initialised_(), 0);
+}
+
+TEST(VisibleDevices, StopsAtTheFirstInvalidEntryAsCudaDoes) {
+  EXPECT_EQ(parse_visible_devices("0,2"), (std::vector<std::string>{"0", "2"}));
+  EXPECT_EQ(parse_visible_devices("GPU-a, 1"), (std::vector<std::string>{"GPU-a", "1"}));
+  EXPECT_EQ(parse_visible_devices("1,x,2"), (std::vector<std::string>{"1"}));
+  EXPECT_TRUE(parse_visible_devices("").empty());
+  EXPECT_TRUE(parse_visible_devices("-1").empty());
+}
+
+}  // namespace
+}  // namespace cs::energy
