@@ -5,6 +5,10 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <iostream>
+#include <thread>
+
 #include "errors/error.hpp"
 
 namespace cs::energy {
@@ -100,6 +104,21 @@ TEST(VisibleDevices, StopsAtTheFirstInvalidEntryAsCudaDoes) {
   EXPECT_EQ(parse_visible_devices("1,x,2"), (std::vector<std::string>{"1"}));
   EXPECT_TRUE(parse_visible_devices("").empty());
   EXPECT_TRUE(parse_visible_devices("-1").empty());
+}
+
+// The real driver, where there is one (the GPU machine); skipped, saying why, elsewhere.
+TEST(NvmlOnThisNode, MetersTheRanksGpuWhereTheDriverIsInstalled) {
+  NvmlMeter meter(gpu_selection_from_env(0));
+  if (meter.unavailable_reason().starts_with("no NVML")) GTEST_SKIP() << meter.unavailable_reason();
+  ASSERT_EQ(meter.unavailable_reason(), "");
+  const Joules before = meter.read();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const double power_w = (meter.read() - before).value / 2.0;
+  std::cout << "NVML: " << meter.gpus().size() << " GPU(s), first " << meter.gpus()[0].id << " '"
+            << meter.gpus()[0].name << "', energy counter " << meter.gpus()[0].has_energy_counter << ", " << power_w
+            << " W over 2 s\n";
+  EXPECT_GT(power_w, 5.0);     // a powered GPU draws at least this at idle
+  EXPECT_LT(power_w, 2000.0);  // and no single GPU draws this much
 }
 
 }  // namespace

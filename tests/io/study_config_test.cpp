@@ -117,6 +117,11 @@ TEST(StudyConfig, EveryBrokenValueIsAConfigErrorNamingItsKey) {
       {"strategy = \"random\"", "strategy = \"annealing\""},
       {"interval = \"50ms\"", "interval = \"0ms\""},
       {"interval = \"50ms\"", "interval = \"50\""},
+      {"interval = \"50ms\"", "interval = \"50ms\"\nidle_baseline = \"-2s\""},
+      {"interval = \"50ms\"", "interval = \"50ms\"\nidle_baseline = 5"},
+      {"[dataset]", "[profiling]\nlayers = true\nevery = 0\n[dataset]"},
+      {"[dataset]", "[profiling]\nlayers = \"yes\"\n[dataset]"},
+      {"[dataset]", "[profiling]\nlayer = true\n[dataset]"},
       {"meters = [\"estimate\"]", "meters = [\"rapl9\"]"},
       {"intensity_g_per_kwh = 100", "intensity_g_per_kwh = -1"},
       {"name = \"b\"", "name = \"a\""},  // duplicate site

@@ -1,0 +1,82 @@
+// Metering overhead: the demo model trained with every available meter sampling at 100 ms,
+// against the same training with no meters, alternating in one process (target: < 1%); and
+// the cost of the layer profiler when it is on.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "energy/meter_factory.hpp"
+#include "energy/meter_session.hpp"
+#include "nodes/fashion_mnist.hpp"
+#include "nodes/trainer.hpp"
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cs;
+  const int rounds = argc > 1 ? std::stoi(argv[1]) : 6;
+  const std::string dataset = argc > 2 ? argv[2] : "/usr/share/datasets/fashion-mnist";
+  const auto train = nodes::load_fashion_mnist(dataset, nodes::Split::kTrain, 6000);
+  const auto test = nodes::load_fashion_mnist(dataset, nodes::Split::kTest, 2000);
+  nodes::Trainer trainer(train, test);
+  nodes::set_torch_threads(2);
+
+  std::vector<std::unique_ptr<energy::EnergyMeter>> meters;
+  std::vector<energy::EnergyMeter*> borrowed;
+  std::vector<std::string> names;
+  for (const auto& name : energy::known_meter_names()) {
+    if (name == "external") continue;  // needs a power log
+    auto meter = energy::make_meter(name, {});
+    if (!meter->available()) continue;
+    names.push_back(name);
+    borrowed.push_back(meter.get());
+    meters.push_back(std::move(meter));
+  }
+  const nodes::TrainSettings settings{1, 0.05, 0.9, 64, 2, 8, 7};
+  std::vector<double> with_s, without_s, profiled_s, sampler_cpu_s;
+  // The layer profiler on every 50th step, metered as in a study with [profiling] layers = true.
+  nodes::TrainCallbacks profiled;
+  profiled.profile_every = 50;
+  profiled.energy_now_j = [&] { return borrowed.front()->read().value; };
+  trainer.train(settings, {});  // warm-up
+  for (int round = 0; round < rounds; ++round) {
+    for (const bool metered : {round % 2 == 0, round % 2 != 0}) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (metered) {
+        energy::MeterSession session(borrowed, std::chrono::milliseconds(100));
+        session.start();
+        trainer.train(settings, {});
+        sampler_cpu_s.push_back(session.stop().sampler_cpu_s);
+      } else {
+        trainer.train(settings, {});
+      }
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      (metered ? with_s : without_s).push_back(s);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.train(settings, profiled);
+    profiled_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  const double a = median(with_s), b = median(without_s);
+  std::cout << fmt::format("meters: {} at 100 ms; {} rounds, alternating\n", fmt::join(names, ", "), rounds)
+            << fmt::format("training epoch, median: {:.3f} s with meters, {:.3f} s without\n", a, b)
+            << fmt::format("overhead: {:+.2f}% of training time (target < 1%)\n", 100.0 * (a / b - 1.0))
+            << fmt::format("sampling thread CPU time per epoch, median: {:.4f} s ({:.3f}% of the epoch)\n",
+                           median(sampler_cpu_s), 100.0 * median(sampler_cpu_s) / a)
+            << fmt::format("layer profiler every 50th step: {:.3f} s, {:+.2f}% against no meters\n", median(profiled_s),
+                           100.0 * (median(profiled_s) / b - 1.0));
+  return 0;
+}
