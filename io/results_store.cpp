@@ -388,8 +388,18 @@ LoadedResults load_results(const std::string& path) {
                               out.schema_version, kSchemaVersion));
   }
   out.study_toml = h5::read_string_attribute(file.get(), "study_toml");
+  std::map<std::string, std::string> interpolation;  // per trace site, from the study text
   try {
-    out.study_name = toml::parse(out.study_toml)["study"]["name"].value_or(std::string("study"));
+    const auto study = toml::parse(out.study_toml);
+    out.study_name = study["study"]["name"].value_or(std::string("study"));
+    out.time_scale = study["time"]["scale"].value_or(1.0);
+    if (const auto* sites = study["sites"].as_array()) {
+      for (const auto& site : *sites) {
+        if (const auto* t = site.as_table()) {
+          interpolation[(*t)["name"].value_or(std::string())] = (*t)["interpolation"].value_or(std::string("linear"));
+        }
+      }
+    }
   } catch (const toml::parse_error&) {
     out.study_name = "study";
   }
@@ -409,6 +419,7 @@ LoadedResults load_results(const std::string& path) {
     site.name = sites.get_string(row, sites.column_index("name"));
     site.pue = sites.get_double(row, sites.column_index("pue"));
     site.intensity_g_per_kwh = sites.get_double(row, sites.column_index("intensity_g_per_kwh"));
+    if (const auto it = interpolation.find(site.name); it != interpolation.end()) site.interpolation = it->second;
     const Table series = h5::read_table(carbon.get(), carbon_dataset_name(site.name));
     auto& points = out.carbon[site.name];
     for (std::size_t i = 0; i < series.rows(); ++i)

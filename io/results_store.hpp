@@ -75,9 +75,10 @@ struct LoadedResults {
   std::int64_t schema_version = 0;
   std::string study_toml;
   std::string study_name;  ///< [study] name from study_toml
+  double time_scale = 1.0;  ///< [time] scale from study_toml: trace seconds per real second
   std::map<std::string, std::string> provenance;
   std::vector<TrialResult> trials;  ///< with spec.params, epochs and per-meter energy
-  std::vector<SiteConfig> sites;    ///< name, PUE and intensity as used
+  std::vector<SiteConfig> sites;    ///< name, PUE, intensity and interpolation as used
   /// Per site, the intensity series it was priced with (/carbon/<site>); one point with a NaN
   /// time for a constant site.
   std::map<std::string, std::vector<energy::TracePoint>> carbon;

@@ -6,7 +6,11 @@ Checks: exactly 4 trial rows, each with energy > 0, CO2 > 0 and a site from the 
 exactly the datasets, columns and root attributes the file holds.
 """
 import argparse
+import math
 import os
+import socket
+import subprocess
+import time
 import re
 import sys
 import tempfile
@@ -63,6 +67,8 @@ intensity_g_per_kwh = 800
 ranks = 1
 
 [energy]
+meters = ["estimate", "external"]
+external_log = "{log}"
 interval = "20ms"
 idle_baseline = "300ms"
 
@@ -107,8 +113,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         output = os.path.join(tmp, "results.h5")
         study = os.path.join(tmp, "study.toml")
+        log = os.path.join(tmp, "power.csv")
+        with open(log, "w", encoding="utf-8") as f:  # a wall meter on this host, one reading a second
+            f.write("timestamp,host,watts\n")
+            now = int(time.time())
+            for t in range(now - 120, now + 900):
+                f.write(f"{t},{socket.gethostname()},{60 + 20 * math.sin(t / 7):.1f}\n")
         with open(study, "w", encoding="utf-8") as f:
-            f.write(STUDY.format(output=output, dataset=a.dataset))
+            f.write(STUDY.format(output=output, dataset=a.dataset, log=log))
         run = run_mpi(a.mpiexec, a.ranks, a.carbonsweep, "run", study, timeout=500)
         print(run.stdout)
         print(run.stderr, file=sys.stderr)
@@ -154,8 +166,12 @@ def main():
         assert np.allclose(epochs.groupby("trial_id").train_energy_j.sum().sort_index().values,
                            by_trial.train_energy_j.values)
         meters = pd.DataFrame(f["meters"][:])
-        assert list(meters.meter) == [b"estimate"] and list(meters.primary) == [1]
-        assert list(meters.scope) == [b"process"] and list(meters.idle_baseline_s) == [0.3]
+        assert list(meters.meter) == [b"estimate", b"external"] and list(meters.primary) == [1, 0]
+        assert list(meters.scope) == [b"process", b"node"] and list(meters.apportioned) == [0, 1]
+        assert list(meters.idle_baseline_s) == [0.3, 0.3]
+        # The wall meter reads 40-80 W for the node; each trial holds its CPU-time share of that.
+        duration = trials.end_unix_s - trials.start_unix_s
+        assert (trials.energy_external_j > 0).all() and (trials.energy_external_j <= 80 * duration * 1.05).all()
         hydro = f["carbon/hydro"][:]
         assert len(hydro) == 1 and np.isnan(hydro["unix_s"][0]) and hydro["intensity_g_per_kwh"][0] == 25
         assert "SLURM_JOB_ID" in f.attrs["slurm_energy"] or "J" in f.attrs["slurm_energy"]
@@ -168,6 +184,15 @@ def main():
         assert units["energy_j"] == "J" and units["co2_g"] == "gCO2" and units["intensity_g_per_kwh"] == "gCO2/kWh"
         assert int(f.attrs["schema_version"]) == 1
         assert "budget_trials = 4" in f.attrs["study_toml"]
+
+        # The report puts the software estimate against the wall meter and shows the layer shares.
+        rep = subprocess.run([a.carbonsweep, "report", output, "-o", os.path.join(tmp, "rep")], capture_output=True,
+                             text=True)
+        assert rep.returncode == 0, rep.stderr
+        md = open(os.path.join(tmp, "rep", "report.md")).read()
+        assert re.search(r"^\| estimate \| external \| 4 \| [0-9.]+ \|", md, re.M), md
+        assert "software_vs_hardware.svg" in md and "layer_share.svg" in md
+        assert re.search(r"^\| conv \| [0-9.]+ \| [0-9.]+% \|", md, re.M)
         assert len(f["epochs"]) == 4 and len(f["samples"]) > 0
 
         docs = documented(a.schema_doc)

@@ -6,6 +6,7 @@ grids do in June 2020 (France lowest)."""
 import argparse
 import csv
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,30 @@ def main():
         assert mean["france"] < mean["great-britain"] and mean["france"] < mean["germany"], mean
         sites = h5py.File(out)["sites"][:]
         assert all(b"trace" in s["carbon_source"] for s in sites)
+        stored = h5py.File(out)["carbon/france"][:]
+        assert len(stored) == 18574 and stored["unix_s"][0] == 1576800000.0, "the whole trace, from 2019-12-20"
+
+        # The report re-prices the sweep at every site and later start times from the stored traces.
+        rep = subprocess.run([a.carbonsweep, "report", out, "-o", os.path.join(tmp, "rep")], capture_output=True,
+                             text=True)
+        assert rep.returncode == 0, rep.stderr
+        md = open(os.path.join(tmp, "rep", "report.md")).read()
+        rows = re.findall(r"^\| (france|great-britain|germany) \| ([^|]*[a-z][^|]*) \| [0-9.]+ \| ([0-9.]+) \| ([0-9.]+) \|",
+                          md, re.M)
+        starts = {(site, when.strip()) for site, when, _, _ in rows}
+        for site in files:
+            for when in ("as run", "6 h later", "12 h later", "18 h later"):
+                assert (site, when) in starts, (site, when, starts)
+        as_run = {site: float(co2) for site, when, _, co2 in rows if when.strip() == "as run"}
+        for site, when, intensity, co2 in rows:
+            lo, hi = trace_range(os.path.join(a.traces, files[site]))
+            assert lo <= float(intensity) <= hi, (site, when, intensity)
+            pue = [s["pue"] for s in sites if s["name"].decode() == site][0]
+            expected = t.energy_j.sum() * pue / 3.6e6 * float(intensity)  # the mean is energy-weighted
+            assert abs(float(co2) - expected) <= 0.002 * expected + 1e-4, (site, when, co2, expected)
+        best = [(site, when) for site, when, _, _ in rows if when.strip().startswith("best hour")]
+        assert len(best) == 3, best
+        assert as_run["france"] < as_run["germany"], as_run
     print("ok")
 
 
