@@ -9,14 +9,17 @@
 
 namespace cs::energy {
 
-ConstantCarbonSource::ConstantCarbonSource(double intensity_g_per_kwh) : intensity_g_per_kwh_(intensity_g_per_kwh) {
+ConstantCarbonSource::ConstantCarbonSource(double intensity_g_per_kwh, std::string description)
+    : intensity_g_per_kwh_(intensity_g_per_kwh), description_(std::move(description)) {
   if (!std::isfinite(intensity_g_per_kwh) || intensity_g_per_kwh < 0.0) {
     throw ConfigError(
         fmt::format("carbon intensity must be a non-negative number of gCO2/kWh, got {}", intensity_g_per_kwh));
   }
 }
 
-std::string ConstantCarbonSource::describe() const { return fmt::format("constant {} gCO2/kWh", intensity_g_per_kwh_); }
+std::string ConstantCarbonSource::describe() const {
+  return description_.empty() ? fmt::format("constant {} gCO2/kWh", intensity_g_per_kwh_) : description_;
+}
 
 Emissions emissions_at_constant_intensity(Joules device_energy, double pue, double intensity_g_per_kwh) {
   if (!std::isfinite(pue) || pue < 1.0) throw ConfigError(fmt::format("PUE must be >= 1, got {}", pue));

@@ -22,12 +22,13 @@ class CarbonSource {
 class ConstantCarbonSource final : public CarbonSource {
  public:
   /// Throws ConfigError when the intensity is negative or not finite.
-  explicit ConstantCarbonSource(double intensity_g_per_kwh);
+  explicit ConstantCarbonSource(double intensity_g_per_kwh, std::string description = {});
   double intensity_g_per_kwh(double) const override { return intensity_g_per_kwh_; }
   std::string describe() const override;
 
  private:
   double intensity_g_per_kwh_;
+  std::string description_;
 };
 
 struct Emissions {

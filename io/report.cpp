@@ -217,7 +217,8 @@ void counterfactual(const LoadedResults& results, Section& s) {
     }
     any_trace = true;
     for (const int hours : {0, 6, 12, 18}) {
-      row(site, hours ? fmt::format("{} h later", hours) : "as run", reprice(results, *source, site.pue, hours * 3600.0));
+      row(site, hours ? fmt::format("{} h later", hours) : "as run",
+          reprice(results, *source, site.pue, hours * 3600.0));
     }
     int best_hour = 0;
     energy::Emissions best = reprice(results, *source, site.pue, 0.0);
@@ -244,9 +245,11 @@ Section site_section(const LoadedResults& results) {
   Section s{"Sites", {}, {}, {}};
   struct Totals {
     int trials = 0;
-    double device_j = 0, facility_j = 0, co2 = 0, intensity_sum = 0;
+    double device_j = 0, facility_j = 0, co2 = 0, intensity_sum = 0, co2_marginal = 0;
+    bool marginal = false;
   };
   std::map<std::string, Totals> sites;
+  bool any_marginal = false;
   for (const auto& r : results.trials) {
     auto& t = sites[r.site];
     ++t.trials;
@@ -254,11 +257,22 @@ Section site_section(const LoadedResults& results) {
     t.facility_j += r.facility_energy_j;
     t.co2 += r.co2_g;
     t.intensity_sum += r.intensity_g_per_kwh;
+    if (!std::isnan(r.co2_marginal_g)) {
+      t.co2_marginal += r.co2_marginal_g;
+      t.marginal = any_marginal = true;
+    }
   }
   TableBlock t{{"site", "trials", "device kWh", "facility kWh", "gCO2", "mean intensity gCO2/kWh"}, {}};
+  if (any_marginal) t.header.push_back("gCO2 (marginal)");
   for (const auto& [name, v] : sites) {
     t.rows.push_back({name, std::to_string(v.trials), kwh(v.device_j), kwh(v.facility_j), fmt::format("{:.4f}", v.co2),
                       fmt::format("{:.1f}", v.intensity_sum / v.trials)});
+    if (any_marginal) t.rows.back().push_back(v.marginal ? fmt::format("{:.4f}", v.co2_marginal) : "no trace");
+  }
+  if (any_marginal) {
+    s.paragraphs.push_back(
+        "CO2 is priced at average intensities; sites with a marginal trace are also priced at it (last column), so "
+        "that a saving under one convention can be read under the other.");
   }
   s.tables.push_back(std::move(t));
 
@@ -379,8 +393,9 @@ Section measurement_section(const LoadedResults& results, const fs::path& plots,
     TableBlock t{{"software", "hardware", "trials", "mean software/hardware", "median", "total software kWh",
                   "total hardware kWh"},
                  {}};
-    std::string script = "set xlabel 'hardware-measured energy per trial [kWh]'\n"
-                         "set ylabel 'software-estimated energy per trial [kWh]'\nset key top left\nset grid\nplot ";
+    std::string script =
+        "set xlabel 'hardware-measured energy per trial [kWh]'\n"
+        "set ylabel 'software-estimated energy per trial [kWh]'\nset key top left\nset grid\nplot ";
     int pair = 0;
     for (const auto& sw : software) {
       for (const auto& hw : hardware) {
@@ -407,15 +422,18 @@ Section measurement_section(const LoadedResults& results, const fs::path& plots,
                           fmt::format("{:.3f}", ratios[ratios.size() / 2]), kwh(total_sw), kwh(total_hw)});
         const auto file = fmt::format("meters_{}.dat", pair);
         write_text(plots / file, dat.str());
-        script += fmt::format("{}'{}' using 1:2 with points pointtype 7 pointsize 0.6 title '{} vs {} (mean ratio {:.2f})'",
-                              pair++ ? ", " : "", file, sw, hw, mean);
+        script +=
+            fmt::format("{}'{}' using 1:2 with points pointtype 7 pointsize 0.6 title '{} vs {} (mean ratio {:.2f})'",
+                        pair++ ? ", " : "", file, sw, hw, mean);
       }
     }
     s.paragraphs.push_back(
         "Software against hardware, per trial (published software tools read 41-46% below a wall meter). The line "
         "is software = hardware.");
     s.tables.push_back(std::move(t));
-    if (pair > 0) render_plot(s, plots, gnuplot, "software_vs_hardware", script + ", x with lines dashtype 2 title 'equal'\n", made);
+    if (pair > 0)
+      render_plot(s, plots, gnuplot, "software_vs_hardware", script + ", x with lines dashtype 2 title 'equal'\n",
+                  made);
   }
 
   // Energy share by layer type, over the profiled steps of all trials.
@@ -449,10 +467,11 @@ Section measurement_section(const LoadedResults& results, const fs::path& plots,
       profiled));
   s.tables.push_back(std::move(t));
   write_text(plots / "layers.dat", dat.str());
-  render_plot(s, plots, gnuplot, "layer_share",
-              "set ylabel 'share of profiled energy [%]'\nset yrange [0:*]\nset style fill solid 0.7\nset boxwidth "
-              "0.6\nset grid ytics\nunset key\nplot 'layers.dat' using 0:2:xtic(1) with boxes linecolor rgb '#4060a0'\n",
-              made);
+  render_plot(
+      s, plots, gnuplot, "layer_share",
+      "set ylabel 'share of profiled energy [%]'\nset yrange [0:*]\nset style fill solid 0.7\nset boxwidth "
+      "0.6\nset grid ytics\nunset key\nplot 'layers.dat' using 0:2:xtic(1) with boxes linecolor rgb '#4060a0'\n",
+      made);
   return s;
 }
 

@@ -119,6 +119,7 @@ std::vector<TrialField> trial_fields(const std::vector<std::string>& meters) {
                      number(f64("facility_energy_j", "J"), &TrialResult::facility_energy_j),
                      number(f64("intensity_g_per_kwh", "gCO2/kWh"), &TrialResult::intensity_g_per_kwh),
                      number(f64("co2_g", "gCO2"), &TrialResult::co2_g),
+                     number(f64("co2_marginal_g", "gCO2"), &TrialResult::co2_marginal_g),
                      number(f64("priced_from_unix_s", "s"), &TrialResult::priced_from_unix_s),
                      number(f64("pruning_saved_energy_j", "J"), &TrialResult::pruning_saved_energy_j),
                      number(f64("sampler_cpu_s", "s"), &TrialResult::sampler_cpu_s),

@@ -74,7 +74,7 @@ class ResultsStore {
 struct LoadedResults {
   std::int64_t schema_version = 0;
   std::string study_toml;
-  std::string study_name;  ///< [study] name from study_toml
+  std::string study_name;   ///< [study] name from study_toml
   double time_scale = 1.0;  ///< [time] scale from study_toml: trace seconds per real second
   std::map<std::string, std::string> provenance;
   std::vector<TrialResult> trials;  ///< with spec.params, epochs and per-meter energy

@@ -14,6 +14,7 @@
 
 #include "energy/carbon_trace.hpp"
 #include "energy/meter_factory.hpp"
+#include "energy/region_table.hpp"
 #include "errors/error.hpp"
 #include "io/duration.hpp"
 #include "search/sampler.hpp"
@@ -370,20 +371,41 @@ void read_sites(TableReader& root, StudyConfig& config) {
     }
     const auto constant = r.optional<double>("intensity_g_per_kwh", "a number of gCO2/kWh >= 0");
     const auto trace = r.optional<std::string>("trace", "a path to a CSV trace");
-    if (constant.has_value() == trace.has_value()) {
-      r.fail(r.find(trace ? "trace" : "intensity_g_per_kwh"), "intensity_g_per_kwh",
-             "give exactly one carbon source: intensity_g_per_kwh = <gCO2/kWh> or trace = \"file.csv\"");
+    const auto region = r.optional<std::string>("region", "a region name such as \"us-west1\" or \"oregon\"");
+    if (constant.has_value() + trace.has_value() + region.has_value() != 1) {
+      r.fail(r.find(trace    ? "trace"
+                    : region ? "region"
+                             : "intensity_g_per_kwh"),
+             "intensity_g_per_kwh",
+             "give exactly one carbon source: intensity_g_per_kwh = <gCO2/kWh>, region = \"us-west1\" or trace = "
+             "\"file.csv\"");
     }
-    if (constant) {
+    namespace fs = std::filesystem;
+    const auto resolve = [&](const std::string& path) {
+      return fs::path(path).is_absolute() ? path : (fs::path(r.file()).parent_path() / path).string();
+    };
+    if (region) {
+      const auto hit = energy::lookup_region(*region);
+      if (!hit) {
+        std::vector<std::string> keys;
+        for (const auto& row : energy::region_table()) keys.push_back(row.key);
+        r.fail(r.find("region"), "region",
+               fmt::format("unknown region '{}'; the built-in table (docs/carbon.md) has: {}", *region,
+                           fmt::join(keys, ", ")));
+      }
+      site.region = hit->key;
+      site.intensity_g_per_kwh = hit->intensity_g_per_kwh;
+    } else if (constant) {
       site.intensity_g_per_kwh = *constant;
       if (!(site.intensity_g_per_kwh >= 0.0) || !std::isfinite(site.intensity_g_per_kwh)) {
         r.fail(r.find("intensity_g_per_kwh"), "intensity_g_per_kwh",
                fmt::format("expected a number >= 0, got {}", site.intensity_g_per_kwh));
       }
     } else {
-      namespace fs = std::filesystem;
       site.intensity_g_per_kwh = std::nan("");
-      site.trace = fs::path(*trace).is_absolute() ? *trace : (fs::path(r.file()).parent_path() / *trace).string();
+      site.trace = resolve(*trace);
+    }
+    if (trace || r.find("marginal_trace")) {
       site.interpolation = r.optional<std::string>("interpolation", "linear or step").value_or("linear");
       if (site.interpolation != "linear" && site.interpolation != "step") {
         r.fail(r.find("interpolation"), "interpolation", "expected \"linear\" or \"step\"");
@@ -393,9 +415,18 @@ void read_sites(TableReader& root, StudyConfig& config) {
         r.fail(r.find("extrapolation"), "extrapolation", "expected \"error\" or \"hold\"");
       }
       try {
-        make_carbon_source(site);  // the trace's own errors name its file and line
+        if (trace) make_carbon_source(site);  // the trace's own errors name its file and line
       } catch (const ConfigError& e) {
         r.fail(r.find("trace"), "trace", e.what());
+      }
+    }
+    if (const auto marginal =
+            r.optional<std::string>("marginal_trace", "a path to a CSV trace of marginal intensity")) {
+      site.marginal_trace = resolve(*marginal);
+      try {
+        make_marginal_source(site);
+      } catch (const ConfigError& e) {
+        r.fail(r.find("marginal_trace"), "marginal_trace", e.what());
       }
     }
     site.ranks = static_cast<int>(r.optional<std::int64_t>("ranks", "an integer").value_or(0));
@@ -486,11 +517,27 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
 
 }  // namespace
 
-std::shared_ptr<const energy::CarbonSource> make_carbon_source(const SiteConfig& site) {
-  if (site.trace.empty()) return std::make_shared<energy::ConstantCarbonSource>(site.intensity_g_per_kwh);
+namespace {
+std::shared_ptr<const energy::CarbonSource> trace_source(const SiteConfig& site, const std::string& path) {
   return std::make_shared<energy::TraceCarbonSource>(
-      site.trace, site.interpolation == "step" ? energy::Interpolation::kStep : energy::Interpolation::kLinear,
+      path, site.interpolation == "step" ? energy::Interpolation::kStep : energy::Interpolation::kLinear,
       site.extrapolation == "hold" ? energy::Extrapolation::kHold : energy::Extrapolation::kError);
+}
+}  // namespace
+
+std::shared_ptr<const energy::CarbonSource> make_carbon_source(const SiteConfig& site) {
+  if (!site.region.empty()) {
+    const auto hit = energy::lookup_region(site.region);
+    return std::make_shared<energy::ConstantCarbonSource>(
+        site.intensity_g_per_kwh,
+        fmt::format("region {} ({}): {} gCO2/kWh, {}", hit->key, hit->location, hit->intensity_g_per_kwh, hit->source));
+  }
+  if (site.trace.empty()) return std::make_shared<energy::ConstantCarbonSource>(site.intensity_g_per_kwh);
+  return trace_source(site, site.trace);
+}
+
+std::shared_ptr<const energy::CarbonSource> make_marginal_source(const SiteConfig& site) {
+  return site.marginal_trace.empty() ? nullptr : trace_source(site, site.marginal_trace);
 }
 
 energy::MeterOptions meter_options(const StudyConfig& config) {

@@ -24,6 +24,8 @@ struct SiteConfig {
   std::string trace;                     ///< or: a CSV trace (resolved against the study file's folder)
   std::string interpolation = "linear";  ///< trace: linear | step
   std::string extrapolation = "error";   ///< trace: error | hold, outside the trace's time range
+  std::string region;                    ///< or: a region of the built-in table (sets the constant)
+  std::string marginal_trace;            ///< optional marginal-intensity trace, priced beside the average one
 };
 
 /// Pricing time: trial times are mapped to start + (wall time since the run began) x scale,
@@ -33,8 +35,10 @@ struct TimeConfig {
   double scale = 1.0;
 };
 
-/// The carbon source of a site: its constant, or its trace (read and validated again).
+/// The carbon source of a site: its constant, its region, or its trace (read and validated again).
 std::shared_ptr<const energy::CarbonSource> make_carbon_source(const SiteConfig& site);
+/// The site's marginal-intensity trace; null when it has none.
+std::shared_ptr<const energy::CarbonSource> make_marginal_source(const SiteConfig& site);
 
 struct DatasetConfig {
   std::string name = "fashion-mnist";

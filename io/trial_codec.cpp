@@ -28,8 +28,9 @@ void put_result(ByteWriter& w, const TrialResult& r) {
     w.put(s.power_w);
   }
   w.put(r.primary_meter);
-  for (double v : {r.energy_j, r.pue, r.facility_energy_j, r.intensity_g_per_kwh, r.co2_g, r.sampler_cpu_s,
-                   r.train_energy_j, r.eval_energy_j, r.idle_power_w, r.net_energy_j, r.priced_from_unix_s}) {
+  for (double v :
+       {r.energy_j, r.pue, r.facility_energy_j, r.intensity_g_per_kwh, r.co2_g, r.sampler_cpu_s, r.train_energy_j,
+        r.eval_energy_j, r.idle_power_w, r.net_energy_j, r.priced_from_unix_s, r.co2_marginal_g}) {
     w.put(v);
   }
   w.put(r.workers_on_node);
@@ -78,7 +79,8 @@ TrialResult get_result(ByteReader& rd) {
   }
   r.primary_meter = rd.get_string();
   for (double* v : {&r.energy_j, &r.pue, &r.facility_energy_j, &r.intensity_g_per_kwh, &r.co2_g, &r.sampler_cpu_s,
-                    &r.train_energy_j, &r.eval_energy_j, &r.idle_power_w, &r.net_energy_j, &r.priced_from_unix_s}) {
+                    &r.train_energy_j, &r.eval_energy_j, &r.idle_power_w, &r.net_energy_j, &r.priced_from_unix_s,
+                    &r.co2_marginal_g}) {
     *v = rd.get<double>();
   }
   r.workers_on_node = rd.get<std::int32_t>();

@@ -58,15 +58,16 @@ struct TrialResult {
   double facility_energy_j = 0.0;  ///< energy_j x pue
   double intensity_g_per_kwh = 0.0;
   double co2_g = 0.0;
-  double priced_from_unix_s = 0.0;     ///< the trace time the trial's start was priced at ([time])
-  double sampler_cpu_s = 0.0;          ///< CPU time of the sampling thread during the trial
-  double train_energy_j = 0.0;         ///< primary meter, training phases of all epochs
-  double eval_energy_j = 0.0;          ///< primary meter, evaluation phases
-  double idle_power_w = std::nan("");  ///< primary meter's idle baseline; NaN when not measured
-  double net_energy_j = std::nan("");  ///< energy_j - idle_power_w x duration; NaN without a baseline
-  std::int32_t workers_on_node = 1;    ///< workers sharing the node (node meters are apportioned)
-  std::int32_t profiled_steps = 0;     ///< training steps the layer profiler timed
-  std::vector<LayerEnergy> layers;     ///< empty unless [profiling] layers = true
+  double co2_marginal_g = std::nan("");  ///< priced at the site's marginal trace; NaN without one
+  double priced_from_unix_s = 0.0;       ///< the trace time the trial's start was priced at ([time])
+  double sampler_cpu_s = 0.0;            ///< CPU time of the sampling thread during the trial
+  double train_energy_j = 0.0;           ///< primary meter, training phases of all epochs
+  double eval_energy_j = 0.0;            ///< primary meter, evaluation phases
+  double idle_power_w = std::nan("");    ///< primary meter's idle baseline; NaN when not measured
+  double net_energy_j = std::nan("");    ///< energy_j - idle_power_w x duration; NaN without a baseline
+  std::int32_t workers_on_node = 1;      ///< workers sharing the node (node meters are apportioned)
+  std::int32_t profiled_steps = 0;       ///< training steps the layer profiler timed
+  std::vector<LayerEnergy> layers;       ///< empty unless [profiling] layers = true
 };
 
 }  // namespace cs::io

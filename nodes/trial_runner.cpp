@@ -79,7 +79,8 @@ TrialRunner::TrialRunner(const io::StudyConfig& config, WorkerIdentity identity)
       trainer_(load_trainer(config)),
       meters_(trainer_ ? energy::make_meters(config.energy.meters, meter_options_for(config, identity_))
                        : std::vector<std::unique_ptr<energy::EnergyMeter>>{}),
-      carbon_(io::make_carbon_source(identity_.site)) {
+      carbon_(io::make_carbon_source(identity_.site)),
+      marginal_(io::make_marginal_source(identity_.site)) {
   if (meters_.empty() || config.energy.idle_baseline.count() == 0) return;
   energy::MeterSession session(borrow(meters_), config.energy.interval);
   session.start();
@@ -139,6 +140,16 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
   r.facility_energy_j = e.facility_energy.value;
   r.intensity_g_per_kwh = e.intensity_g_per_kwh;
   r.co2_g = e.co2_g;
+  if (marginal_ && r.status != search::TrialStatus::kFailed) {
+    try {
+      r.co2_marginal_g = energy::integrate_emissions(primary, energy::Joules{r.energy_j}, r.end_unix_s - r.start_unix_s,
+                                                     identity_.site.pue, *marginal_, price_start, time.scale)
+                             .co2_g;
+    } catch (const ConfigError& error) {
+      r.status = search::TrialStatus::kFailed;
+      r.error = fmt::format("pricing at the marginal trace: {}", error.what());
+    }
+  }
   return r;
 }
 

@@ -47,7 +47,8 @@ class TrialRunner {
   std::unique_ptr<Trainer> trainer_;  ///< absent for the function family
   std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
   std::shared_ptr<const energy::CarbonSource> carbon_;
-  std::vector<double> idle_power_w_;  ///< per meter; empty without [energy] idle_baseline
+  std::shared_ptr<const energy::CarbonSource> marginal_;  ///< null without a marginal trace
+  std::vector<double> idle_power_w_;                      ///< per meter; empty without [energy] idle_baseline
 };
 
 /// Training settings: the study's defaults, overridden by the trial's parameters.

@@ -260,6 +260,28 @@ TEST(StudyConfigCarbon, ATraceSiteLoadsItsTraceAndTimeMapsPricing) {
   EXPECT_NE(make_carbon_source(c.sites[0])->describe().find("gb_2020_ci.csv"), std::string::npos);
 }
 
+TEST(StudyConfigCarbon, RegionsComeFromThePublishedTable) {
+  const auto oregon = parse_study(trace_study("region = \"Oregon\"\n"), "t.toml").sites[0];
+  const auto taipei = parse_study(trace_study("region = \"taipei\"\n"), "t.toml").sites[0];
+  const auto carolina = parse_study(trace_study("region = \"us-east1\"\n"), "t.toml").sites[0];
+  EXPECT_DOUBLE_EQ(oregon.intensity_g_per_kwh, 78.0);
+  EXPECT_DOUBLE_EQ(taipei.intensity_g_per_kwh, 540.0);
+  EXPECT_DOUBLE_EQ(carolina.intensity_g_per_kwh, 480.0);
+  EXPECT_NE(make_carbon_source(oregon)->describe().find("region oregon (The Dalles, Oregon, USA)"), std::string::npos);
+  EXPECT_NE(make_carbon_source(oregon)->describe().find("Google Cloud"), std::string::npos);
+  EXPECT_EQ(make_marginal_source(oregon), nullptr);
+}
+
+TEST(StudyConfigCarbon, AMarginalTraceIsLoadedBesideTheAverage) {
+  const auto site = parse_study(trace_study("intensity_g_per_kwh = 200\nmarginal_trace = \"" +
+                                            std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv\"\n"),
+                                "t.toml")
+                        .sites[0];
+  ASSERT_NE(make_marginal_source(site), nullptr);
+  EXPECT_DOUBLE_EQ(make_carbon_source(site)->intensity_g_per_kwh(1.6e9), 200.0);
+  EXPECT_NE(make_marginal_source(site)->describe().find("fr_2020_ci.csv"), std::string::npos);
+}
+
 TEST(StudyConfigCarbon, BrokenCarbonSettingsNameTheirKey) {
   const std::string broken = (std::filesystem::temp_directory_path() / "cs-broken-trace.csv").string();
   std::ofstream(broken) << "Time,Carbon Intensity\n2020-01-01 00:00:00,12\n2019-01-01 00:00:00,13\n";
@@ -270,6 +292,10 @@ TEST(StudyConfigCarbon, BrokenCarbonSettingsNameTheirKey) {
       {trace_study("trace = \"" + broken + "\"\n"), "key 'trace'.*cs-broken-trace.csv:3: time"},
       {trace_study("trace = \"" + broken + "\"\ninterpolation = \"cubic\"\n"), "key 'interpolation'"},
       {trace_study("intensity_g_per_kwh = 5\n", "[time]\nstart = \"June\"\n"), "key 'start'"},
+      {trace_study("region = \"atlantis\"\n"), "key 'region'.*unknown region 'atlantis'.*us-west1"},
+      {trace_study("region = \"oregon\"\nintensity_g_per_kwh = 5\n"), "exactly one carbon source"},
+      {trace_study("intensity_g_per_kwh = 5\nmarginal_trace = \"" + broken + "\"\n"),
+       "key 'marginal_trace'.*cs-broken-trace.csv:3"},
       {trace_study("intensity_g_per_kwh = 5\n", "[time]\nstart = \"2020-06-01T00:00:00Z\"\nscale = 0\n"),
        "key 'scale'"},
   };
