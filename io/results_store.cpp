@@ -27,7 +27,8 @@ using h5::Table;
 constexpr std::size_t kNameLen = 64;
 constexpr std::size_t kErrorLen = 256;
 constexpr const char* kProvenanceKeys[] = {"tool_version", "git_sha",      "hosts",         "libraries",
-                                           "created_utc",  "slurm_job_id", "slurm_step_id", "slurm_energy"};
+                                           "created_utc",  "slurm_job_id", "slurm_step_id", "slurm_energy",
+                                           "placement",    "forecast",     "simulated",     "cost_model"};
 
 Column text(const char* name, std::size_t len = kNameLen) { return {name, ColumnType::kString, "", len}; }
 Column f64(const char* name, const char* units) { return {name, ColumnType::kFloat64, units, 0}; }
@@ -222,6 +223,19 @@ Table meters_table(const StudyMeta& meta) {
   return t;
 }
 
+Table idle_table(const std::vector<IdleRecord>& idle) {
+  Table t({i32("rank"), text("site"), f64("idle_s", "s"), f64("energy_j", "J"), f64("co2_g", "gCO2")});
+  for (const auto& r : idle) {
+    t.add_row();
+    t.set(0, std::int64_t{r.rank});
+    t.set(1, r.site);
+    t.set(2, r.idle_s);
+    t.set(3, r.energy_j);
+    t.set(4, r.co2_g);
+  }
+  return t;
+}
+
 /// The intensity series a site was priced with: a trace's points, or one row for a constant.
 Table carbon_table(const SiteConfig& site) {
   Table t({f64("unix_s", "s"), f64("intensity_g_per_kwh", "gCO2/kWh")});
@@ -360,6 +374,7 @@ void ResultsStore::flush() {
     h5::write_table(file.get(), "sites", sites_table(meta_.sites));
     h5::write_table(file.get(), "layers", layers_table(results_));
     h5::write_table(file.get(), "meters", meters_table(meta_));
+    h5::write_table(file.get(), "idle", idle_table(idle_));
     h5::Handle carbon(H5Gcreate2(file.get(), "carbon", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
                       "creating /carbon in " + tmp);
     for (const auto& site : meta_.sites) {

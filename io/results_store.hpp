@@ -57,6 +57,8 @@ class ResultsStore {
   /// sees a half-written file.
   void flush();
 
+  /// The workers' idle time and its cost, for /idle at the next flush().
+  void set_idle(std::vector<IdleRecord> idle) { idle_ = std::move(idle); }
   /// Sets a root attribute (provenance) for the next flush().
   void set_attribute(const std::string& key, const std::string& value) { meta_.provenance[key] = value; }
 
@@ -68,6 +70,7 @@ class ResultsStore {
   std::string path_;
   StudyMeta meta_;
   std::vector<TrialResult> results_;
+  std::vector<IdleRecord> idle_;
   std::optional<Journal> journal_;
 };
 

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "energy/carbon_trace.hpp"
+#include "energy/forecast.hpp"
 #include "energy/meter_factory.hpp"
 #include "energy/region_table.hpp"
 #include "errors/error.hpp"
@@ -475,6 +476,44 @@ void read_profiling_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
+void read_scheduling_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("scheduling");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[scheduling]");
+  auto& s = config.scheduling;
+  s.policy = r.optional<std::string>("policy", "a policy name").value_or(s.policy);
+  const std::vector<std::string> policies{"fifo", "round_robin", "greenest", "deferral", "carbon_budget"};
+  if (std::find(policies.begin(), policies.end(), s.policy) == policies.end()) {
+    r.fail(r.find("policy"), "policy",
+           fmt::format("unknown policy '{}'; expected one of: {}", s.policy, fmt::join(policies, ", ")));
+  }
+  s.forecast = r.optional<std::string>("forecast", "oracle, persistence or day_ahead").value_or(s.forecast);
+  if (!energy::parse_forecast_kind(s.forecast)) {
+    r.fail(r.find("forecast"), "forecast", "expected \"oracle\", \"persistence\" or \"day_ahead\"");
+  }
+  const auto seconds = [](std::chrono::milliseconds ms) { return std::chrono::duration<double>(ms).count(); };
+  if (const auto ms = r.duration("max_delay", "6h")) s.max_delay_s = seconds(*ms);
+  if (const auto ms = r.duration("deadline", "48h")) s.deadline_s = seconds(*ms);
+  s.min_saving = r.optional<double>("min_saving", "a fraction in [0, 1)").value_or(s.min_saving);
+  if (!(s.min_saving >= 0.0 && s.min_saving < 1.0))
+    r.fail(r.find("min_saving"), "min_saving", "expected a fraction in [0, 1)");
+  s.budget_g_co2 = r.optional<double>("budget_g_co2", "grams of CO2 > 0").value_or(0.0);
+  if (s.budget_g_co2 < 0.0 || !std::isfinite(s.budget_g_co2)) {
+    r.fail(r.find("budget_g_co2"), "budget_g_co2", "expected grams of CO2 > 0");
+  }
+  s.idle_power_w = r.optional<double>("idle_power_w", "watts >= 0").value_or(s.idle_power_w);
+  if (!(s.idle_power_w >= 0.0) || !std::isfinite(s.idle_power_w)) {
+    r.fail(r.find("idle_power_w"), "idle_power_w", "expected watts >= 0");
+  }
+  if (s.policy == "deferral" && s.max_delay_s <= 0.0) {
+    r.fail(r.find("policy"), "max_delay", "policy \"deferral\" needs max_delay, e.g. max_delay = \"6h\"");
+  }
+  if (s.policy == "carbon_budget" && !(s.budget_g_co2 > 0.0)) {
+    r.fail(r.find("policy"), "budget_g_co2", "policy \"carbon_budget\" needs budget_g_co2 = <grams>");
+  }
+  r.reject_unknown_keys();
+}
+
 void read_energy_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("energy");
   if (!t) return;
@@ -573,6 +612,7 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
   read_sites(root, config);
   read_energy_table(root, config);
   read_profiling_table(root, config);
+  read_scheduling_table(root, config);
   read_time_table(root, config);
   root.reject_unknown_keys();
   return config;

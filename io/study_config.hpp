@@ -88,6 +88,17 @@ struct ProfilingConfig {
   int every = 50;
 };
 
+/// [scheduling]: the placement policy and what it needs.
+struct SchedulingConfig {
+  std::string policy = "fifo";         ///< fifo | round_robin | greenest | deferral | carbon_budget
+  std::string forecast = "day_ahead";  ///< deferral: oracle | persistence | day_ahead
+  double max_delay_s = 0.0;            ///< deferral (pricing-time seconds)
+  double min_saving = 0.1;             ///< deferral: wait only for a window this much greener
+  std::optional<double> deadline_s;    ///< no trial starts too late to end by start + deadline
+  double budget_g_co2 = 0.0;           ///< carbon_budget
+  double idle_power_w = 30.0;          ///< counted while a worker has no trial
+};
+
 struct StudyConfig {
   std::string path;       ///< the study file, as given
   std::string toml_text;  ///< verbatim, for the results file
@@ -107,6 +118,7 @@ struct StudyConfig {
   EnergyConfig energy;
   ProfilingConfig profiling;
   TimeConfig time;
+  SchedulingConfig scheduling;
 };
 
 /// Reads and validates a study file. Throws ConfigError("FILE:LINE: key 'K': ...") on bad input.

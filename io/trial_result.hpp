@@ -71,3 +71,17 @@ struct TrialResult {
 };
 
 }  // namespace cs::io
+
+namespace cs::io {
+
+/// A worker's time without a trial while the study ran (waiting for work, or held back by a
+/// placement policy), and what that idle power cost.
+struct IdleRecord {
+  std::int32_t rank = 0;
+  std::string site;
+  double idle_s = 0.0;    ///< real seconds
+  double energy_j = 0.0;  ///< idle_s x the configured idle power (device)
+  double co2_g = 0.0;     ///< x PUE x the site's intensity over the idle time
+};
+
+}  // namespace cs::io

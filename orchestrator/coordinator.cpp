@@ -2,6 +2,8 @@
 #include "orchestrator/coordinator.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -11,8 +13,103 @@ namespace cs::orchestrator {
 
 Coordinator::Coordinator(Transport& transport, search::Sampler& sampler, io::ResultsStore& store, Progress& progress,
                          CoordinatorOptions options)
-    : transport_(transport), sampler_(sampler), store_(store), progress_(progress), options_(std::move(options)) {
+    : transport_(transport),
+      sampler_(sampler),
+      store_(store),
+      progress_(progress),
+      options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : wall_clock_),
+      fifo_(make_policy({})),
+      policy_(options_.policy ? *options_.policy : *fifo_) {
   for (std::int64_t id = 0; id < options_.budget_trials; ++id) todo_.push_back(id);
+  if (options_.sites.empty()) options_.sites.push_back({"site", 1.0, nullptr});
+}
+
+PlacementContext Coordinator::context(double now) const {
+  PlacementContext c;
+  c.now_unix_s = now;
+  c.idle = idle_;
+  c.sites = options_.sites;
+  c.trials_left = exhausted_ ? 0 : static_cast<std::int64_t>(todo_.size() - next_todo_);
+  if (completed_ > 0) {
+    c.expected_duration_s = completed_duration_s_ / static_cast<double>(completed_);
+    c.expected_energy_j = completed_energy_j_ / static_cast<double>(completed_);
+  }
+  c.co2_committed_g = co2_done_g_ + running_co2_sum_g_;
+  return c;
+}
+
+void Coordinator::end_idle(const IdleWorker& worker, double now) {
+  auto& record = idle_records_[worker.rank];
+  record.rank = worker.rank;
+  const auto& site = options_.sites[worker.site];
+  record.site = site.name;
+  const double clock_s = now - worker.idle_since_unix_s;
+  if (!(clock_s > 0.0)) return;
+  const double real_s = clock_s / clock_.scale();
+  const double energy_j = options_.idle_power_w * real_s;
+  record.idle_s += real_s;
+  record.energy_j += energy_j;
+  if (energy_j > 0.0 && site.source) {
+    const int steps = std::clamp(static_cast<int>(clock_s / 300.0), 1, 64);
+    const auto mean = energy::forecast_mean(energy::ForecastKind::kOracle, *site.source, now, worker.idle_since_unix_s,
+                                            clock_s, steps);
+    record.co2_g += mean ? co2_of(energy_j, site.pue, *mean) : std::nan("");
+  }
+}
+
+int Coordinator::dispatch(double& review_at) {
+  review_at = std::numeric_limits<double>::infinity();
+  if (idle_.empty()) return 0;
+  const double now = clock_.now_unix_s();
+  const bool work_left = !stopped_ && !exhausted_ && next_todo_ < todo_.size();
+  std::vector<int> chosen;
+  if (work_left) {
+    const auto placement = policy_.place(context(now));
+    if (placement.stop) {
+      stopped_ = true;
+      summary_.stopped = placement.stop_reason;
+      progress_.note("note: " + placement.stop_reason + "; no more trials are started");
+    } else {
+      chosen = placement.dispatch;
+      review_at = placement.review_at_unix_s;
+    }
+  }
+  int shut_down = 0;
+  const auto release = [&](const IdleWorker& w) {
+    end_idle(w, now);
+    if (on_ready(w.rank)) {
+      const auto& site = options_.sites[w.site];
+      double intensity = 0.0;
+      try {
+        intensity = site.source ? site.source->intensity_g_per_kwh(now) : 0.0;
+      } catch (const ConfigError&) {
+      }
+      const double expected_energy_j = completed_ > 0 ? completed_energy_j_ / static_cast<double>(completed_) : 0.0;
+      const double co2 = co2_of(expected_energy_j, site.pue, intensity);
+      running_co2_g_[w.rank] = co2;
+      running_co2_sum_g_ += co2;
+    } else {
+      ++shut_down;
+    }
+  };
+  if (!work_left || stopped_) {
+    for (const auto& w : idle_) release(w);  // nothing more to run here: shut them down
+    idle_.clear();
+    return shut_down;
+  }
+  for (const int rank : chosen) {
+    const auto it = std::find_if(idle_.begin(), idle_.end(), [&](const IdleWorker& w) { return w.rank == rank; });
+    if (it == idle_.end()) continue;
+    const IdleWorker w = *it;
+    idle_.erase(it);
+    release(w);
+  }
+  if (exhausted_ || next_todo_ >= todo_.size()) {  // the last trials went out: the rest stop
+    for (const auto& w : idle_) release(w);
+    idle_.clear();
+  }
+  return shut_down;
 }
 
 void Coordinator::resume(const std::vector<io::TrialResult>& finished) {
@@ -31,6 +128,7 @@ bool Coordinator::on_ready(int worker) {
     const std::int64_t id = todo_[next_todo_];
     if (auto spec = sampler_.suggest(id, pending_)) {
       ++next_todo_;
+      pending_index_[spec->id] = pending_.size();
       pending_.push_back(*spec);
       transport_.send(worker, Assign{std::move(*spec)});
       progress_.trial_started();
@@ -62,11 +160,26 @@ void Coordinator::record(io::TrialResult& result) {
 }
 
 void Coordinator::count(const io::TrialResult& result) {
-  std::erase_if(pending_, [&](const search::TrialSpec& s) { return s.id == result.spec.id; });
+  if (const auto it = pending_index_.find(result.spec.id); it != pending_index_.end()) {
+    // Swap-remove: a study with thousands of workers keeps thousands of trials pending.
+    const std::size_t at = it->second;
+    pending_index_.erase(it);
+    if (at + 1 != pending_.size()) {
+      pending_[at] = std::move(pending_.back());
+      pending_index_[pending_[at].id] = at;
+    }
+    pending_.pop_back();
+  }
   if (result.status == search::TrialStatus::kCompleted && result.epochs_done > 0) {
     completed_epoch_energy_j_ += result.energy_j;
     completed_epochs_ += result.epochs_done;
   }
+  if (result.status == search::TrialStatus::kCompleted) {
+    ++completed_;
+    completed_energy_j_ += result.energy_j;
+    completed_duration_s_ += (result.end_unix_s - result.start_unix_s) * clock_.scale();
+  }
+  if (std::isfinite(result.co2_g)) co2_done_g_ += result.co2_g;
   sampler_.observe({result.spec, result.status, result.objective, result.energy_j, result.co2_g});
   ++summary_.trials_done;
   if (result.status == search::TrialStatus::kFailed || result.status == search::TrialStatus::kDiverged) {
@@ -83,11 +196,16 @@ CoordinatorSummary Coordinator::run() {
   }
   std::int64_t active = worker_count;
   auto last_checkpoint = std::chrono::steady_clock::now();
+  const double started_unix_s = clock_.now_unix_s();
+  double review_at = std::numeric_limits<double>::infinity();
   std::vector<Envelope> batch;
   while (active > 0) {
-    // Take what has arrived; results in one batch share one fsync (group commit).
+    // Take what has arrived; results in one batch share one fsync (group commit). Wake up
+    // when a deferral the policy asked for ends.
     batch.clear();
-    if (auto first = transport_.receive(std::chrono::milliseconds(1000))) batch.push_back(std::move(*first));
+    auto wait = options_.idle_wait;
+    if (std::isfinite(review_at)) wait = std::min(wait, clock_.wait_for(review_at - clock_.now_unix_s()));
+    if (auto first = transport_.receive(wait)) batch.push_back(std::move(*first));
     while (!batch.empty() && batch.size() < 256) {
       auto more = transport_.receive(std::chrono::milliseconds(0));
       if (!more) break;
@@ -107,12 +225,18 @@ CoordinatorSummary Coordinator::run() {
           [&](auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, Ready>) {
-              if (!on_ready(source)) --active;
+              const auto site = options_.worker_site.find(source);
+              idle_.push_back({source, site == options_.worker_site.end() ? 0 : site->second, clock_.now_unix_s()});
             } else if constexpr (std::is_same_v<T, ResultReport>) {
+              if (const auto it = running_co2_g_.find(source); it != running_co2_g_.end()) {
+                running_co2_sum_g_ -= it->second;
+                running_co2_g_.erase(it);
+              }
               count(m.result);
               progress_.trial_finished(m.result);
             } else if constexpr (std::is_same_v<T, Goodbye>) {
               --active;
+              std::erase_if(idle_, [&](const IdleWorker& w) { return w.rank == source; });
               summary_.notes.push_back(fmt::format("rank {} left the study: {}", m.rank, m.reason));
               progress_.note("warning: " + summary_.notes.back());
             } else if constexpr (std::is_same_v<T, EpochReport>) {
@@ -123,11 +247,15 @@ CoordinatorSummary Coordinator::run() {
           },
           envelope.message);
     }
+    active -= dispatch(review_at);
     if (any_result && std::chrono::steady_clock::now() - last_checkpoint >= options_.checkpoint) {
       store_.flush();
       last_checkpoint = std::chrono::steady_clock::now();
     }
   }
+  summary_.makespan_s = clock_.now_unix_s() - started_unix_s;
+  for (const auto& [rank, record] : idle_records_) summary_.idle.push_back(record);
+  store_.set_idle(summary_.idle);
   store_.flush();
   return summary_;
 }

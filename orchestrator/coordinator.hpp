@@ -6,7 +6,11 @@
 #include <functional>
 #include <vector>
 
+#include <map>
+
 #include "io/results_store.hpp"
+#include "orchestrator/clock.hpp"
+#include "orchestrator/placement.hpp"
 #include "orchestrator/progress.hpp"
 #include "orchestrator/transport.hpp"
 #include "search/pruner.hpp"
@@ -17,7 +21,10 @@ namespace cs::orchestrator {
 struct CoordinatorSummary {
   std::int64_t trials_done = 0;
   std::int64_t trials_failed = 0;
-  std::vector<std::string> notes;  ///< workers that left early, and why
+  std::vector<std::string> notes;    ///< workers that left early, and why
+  std::string stopped;               ///< why the policy stopped dispatching early (carbon budget); empty otherwise
+  std::vector<io::IdleRecord> idle;  ///< per worker
+  double makespan_s = 0.0;           ///< clock seconds from the first dispatch decision to the end
 };
 
 struct CoordinatorOptions {
@@ -26,6 +33,12 @@ struct CoordinatorOptions {
   search::Pruner* pruner = nullptr;              ///< may be null
   int epochs_per_trial = 1;                      ///< prices the epochs a pruned trial did not run
   std::chrono::milliseconds checkpoint{10'000};  ///< how often the HDF5 file is rewritten
+  PlacementPolicy* policy = nullptr;             ///< null: fifo
+  const Clock* clock = nullptr;                  ///< null: the wall clock
+  std::vector<SiteState> sites;                  ///< for placement and idle pricing
+  std::map<int, std::size_t> worker_site;        ///< rank -> index into sites
+  double idle_power_w = 0.0;                     ///< counted while a worker waits
+  std::chrono::milliseconds idle_wait{1000};     ///< longest wait for a message when nothing is due
 };
 
 class Coordinator {
@@ -44,6 +57,12 @@ class Coordinator {
  private:
   /// Assigns the next trial, or tells the worker to shut down; true when it assigned.
   bool on_ready(int worker);
+  /// Asks the placement policy which idle workers get a trial now; returns how many were shut
+  /// down, and sets `review_at` when the policy wants to be asked again.
+  int dispatch(double& review_at);
+  /// Ends a worker's idle interval at `now`, pricing its idle power.
+  void end_idle(const IdleWorker& worker, double now);
+  PlacementContext context(double now) const;
   /// Adds the pruning estimate and journals the result; it counts once the group is committed.
   void record(io::TrialResult& result);
   void count(const io::TrialResult& result);
@@ -60,7 +79,19 @@ class Coordinator {
   std::size_t next_todo_ = 0;
   bool exhausted_ = false;
   std::vector<search::TrialSpec> pending_;
+  std::map<std::int64_t, std::size_t> pending_index_;  ///< trial id -> position in pending_
   CoordinatorSummary summary_;
+  WallClock wall_clock_;
+  const Clock& clock_;
+  std::unique_ptr<PlacementPolicy> fifo_;
+  PlacementPolicy& policy_;
+  std::vector<IdleWorker> idle_;
+  std::map<int, double> running_co2_g_;  ///< rank -> expected CO2 of its trial
+  double running_co2_sum_g_ = 0.0;
+  std::map<int, io::IdleRecord> idle_records_;
+  double co2_done_g_ = 0.0, completed_duration_s_ = 0.0, completed_energy_j_ = 0.0;
+  std::int64_t completed_ = 0;
+  bool stopped_ = false;
 };
 
 }  // namespace cs::orchestrator

@@ -63,6 +63,9 @@ std::string Progress::line() const {
 }
 
 void Progress::draw() {
+  const auto now = std::chrono::steady_clock::now();
+  if (min_interval_.count() > 0 && done_ < total_ && now - last_draw_ < min_interval_) return;
+  last_draw_ = now;
   if (tty_) {
     out_ << "\r\033[K" << line();
   } else {
@@ -72,6 +75,7 @@ void Progress::draw() {
 }
 
 void Progress::close() {
+  if (min_interval_.count() > 0 && !tty_) out_ << line() << '\n';
   if (tty_) out_ << '\n';
   out_.flush();
 }

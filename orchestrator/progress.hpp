@@ -22,6 +22,8 @@ class Progress {
   void note(const std::string& text);
   /// Ends the in-place line, if any.
   void close();
+  /// Draws at most once per `interval` (a simulation finishes thousands of trials a second).
+  void set_min_interval(std::chrono::milliseconds interval) { min_interval_ = interval; }
 
   /// The current line: done/total, running, failed, best objective, kWh, gCO2, ETA.
   std::string line() const;
@@ -33,7 +35,8 @@ class Progress {
   std::ostream& out_;
   std::int64_t total_;
   bool tty_;
-  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  std::chrono::milliseconds min_interval_{0};
   std::int64_t done_ = 0, running_ = 0, failed_ = 0, resumed_ = 0;
   double best_objective_ = -1e300;
   std::int64_t best_trial_ = -1;

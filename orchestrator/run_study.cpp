@@ -23,6 +23,7 @@
 #include "nodes/trial_runner.hpp"
 #include "orchestrator/coordinator.hpp"
 #include "orchestrator/mpi_transport.hpp"
+#include "orchestrator/placement.hpp"
 #include "orchestrator/site_map.hpp"
 #include "orchestrator/worker.hpp"
 #include "search/arms_sampler.hpp"
@@ -92,15 +93,31 @@ io::ResumeReport open_store(io::ResultsStore& store, const RunOptions& options) 
   return store.open_for_resume();
 }
 
-int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsStore& store, std::vector<int> workers,
+/// Rank 0's study: `worker_site` maps each worker rank to its index in config.sites.
+int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsStore& store,
+               const std::map<int, std::size_t>& worker_site, double run_start_unix_s,
                const io::ResumeReport& resumed) {
   auto sampler = search::make_study_sampler(config.space, config.arms);
   auto pruner =
       search::make_pruner(config.pruner.name, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
   Progress progress(std::cerr, config.budget_trials, isatty(STDERR_FILENO) == 1);
-  Coordinator coordinator(
-      transport, *sampler, store, progress,
-      {config.budget_trials, std::move(workers), pruner.get(), config.training.epochs, config.checkpoint});
+  // Pricing time, as the workers price their trials: the wall clock, or [time] start replayed at scale.
+  const WallClock clock(config.time.start_unix_s, config.time.scale, run_start_unix_s);
+  auto placement = make_study_placement(config, clock.now_unix_s());
+  store.set_attribute("placement", placement.policy->describe());
+  store.set_attribute("forecast", placement.forecast);
+  CoordinatorOptions options;
+  options.budget_trials = config.budget_trials;
+  options.pruner = pruner.get();
+  options.epochs_per_trial = config.training.epochs;
+  options.checkpoint = config.checkpoint;
+  for (const auto& [rank, site] : worker_site) options.workers.push_back(rank);
+  options.policy = placement.policy.get();
+  options.clock = &clock;
+  options.sites = placement.sites;
+  options.worker_site = worker_site;
+  options.idle_power_w = config.scheduling.idle_power_w;
+  Coordinator coordinator(transport, *sampler, store, progress, std::move(options));
   if (!resumed.source.empty()) {
     progress.note(fmt::format(
         "resuming from {}: {} finished trial(s) kept{}", resumed.source, resumed.recovered,
@@ -109,6 +126,7 @@ int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsS
   }
   const auto summary = coordinator.run();
   progress.close();
+  if (!summary.stopped.empty()) std::cout << "stopped early: " << summary.stopped << '\n';
   // Slurm's own reading of the job step, beside ours; or why there is none.
   const auto slurm = energy::read_slurm_step_energy();
   store.set_attribute("slurm_energy", slurm.energy ? fmt::format("{:.1f} J", slurm.energy->value) : slurm.reason);
@@ -185,7 +203,8 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
     const int threads = worker_threads(config.training.threads, 1, node_cores);
     std::jthread worker([&] { run_worker(hub.endpoint(1), 0, make_runner({0, hosts[0], site, threads, 0, 1})); });
     try {
-      return coordinate(hub.endpoint(0), config, *store, {1}, resumed);
+      return coordinate(hub.endpoint(0), config, *store, {{1, assign_sites(config.sites, {hosts[0]})[0]}},
+                        run_start_unix_s, resumed);
     } catch (...) {
       hub.endpoint(0).send(1, Shutdown{"the coordinator failed"});  // let the worker thread end
       throw;
@@ -194,11 +213,13 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
 
   MpiTransport transport(mpi);
   const auto workers_here = mpi.count_on_node(!is_coordinator);
+  const std::vector<std::string> worker_hosts(hosts.begin() + 1, hosts.end());
+  const auto worker_sites = assign_sites(config.sites, worker_hosts);
   if (is_coordinator) {
-    std::vector<int> workers;
-    for (int r = 1; r < mpi.size(); ++r) workers.push_back(r);
+    std::map<int, std::size_t> worker_site;
+    for (int r = 1; r < mpi.size(); ++r) worker_site[r] = worker_sites[static_cast<std::size_t>(r - 1)];
     try {
-      return coordinate(transport, config, *store, workers, resumed);
+      return coordinate(transport, config, *store, worker_site, run_start_unix_s, resumed);
     } catch (const std::exception& e) {
       // The workers wait for this rank; end the whole job rather than leave it hanging.
       std::cerr << "carbonsweep: error: " << e.what() << '\n';
@@ -206,8 +227,7 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
       return 1;
     }
   }
-  const std::vector<std::string> worker_hosts(hosts.begin() + 1, hosts.end());
-  const auto site = config.sites[assign_sites(config.sites, worker_hosts)[static_cast<std::size_t>(mpi.rank() - 1)]];
+  const auto& site = config.sites[worker_sites[static_cast<std::size_t>(mpi.rank() - 1)]];
   const int threads = worker_threads(config.training.threads, workers_here.count, node_cores);
   run_worker(transport, 0,
              make_runner({mpi.rank(), hosts[static_cast<std::size_t>(mpi.rank())], site, threads, workers_here.index,

@@ -15,6 +15,13 @@
 namespace cs::orchestrator {
 namespace {
 
+CoordinatorOptions basic_options(std::int64_t budget, std::vector<int> workers) {
+  CoordinatorOptions o;
+  o.budget_trials = budget;
+  o.workers = std::move(workers);
+  return o;
+}
+
 namespace fs = std::filesystem;
 
 search::SearchSpace space() { return search::SearchSpace({{"lr", search::ParamKind::kFloat, 1e-3, 1e-1, true, {}}}); }
@@ -67,7 +74,7 @@ class CoordinatorTest : public ::testing::Test {
       ranks.push_back(w);
       threads.emplace_back([&hub, w] { scripted_worker(hub.endpoint(w), "site" + std::to_string(w)); });
     }
-    Coordinator c(hub.endpoint(0), sampler, *store_, progress, {budget, ranks});
+    Coordinator c(hub.endpoint(0), sampler, *store_, progress, basic_options(budget, ranks));
     auto summary = c.run();
     log = out.str();
     return summary;
@@ -107,7 +114,7 @@ TEST_F(CoordinatorTest, AWorkerThatLeavesIsReportedAndTheOthersFinish) {
   Progress progress(out, 5, false);
   std::jthread good([&] { scripted_worker(hub.endpoint(1), "a"); });
   hub.endpoint(2).send(0, Goodbye{2, "dataset missing"});
-  Coordinator c(hub.endpoint(0), sampler, store, progress, {5, {1, 2}});
+  Coordinator c(hub.endpoint(0), sampler, store, progress, basic_options(5, {1, 2}));
   const auto summary = c.run();
   EXPECT_EQ(summary.trials_done, 5);
   ASSERT_EQ(summary.notes.size(), 1u);
@@ -136,7 +143,7 @@ TEST_F(CoordinatorTest, ResumeRunsOnlyTheUnfinishedTrialsWithTheSameParameters) 
   Progress progress(out, 12, false);
   std::vector<std::jthread> threads;
   for (int w = 1; w <= 2; ++w) threads.emplace_back([&hub, w] { scripted_worker(hub.endpoint(w), "s"); });
-  Coordinator c(hub.endpoint(0), sampler, store, progress, {12, {1, 2}});
+  Coordinator c(hub.endpoint(0), sampler, store, progress, basic_options(12, {1, 2}));
   c.resume(store.results());
   const auto summary = c.run();
   EXPECT_EQ(summary.trials_done, 12);
