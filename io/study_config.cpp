@@ -514,6 +514,23 @@ void read_scheduling_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
+void read_simulate_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("simulate");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[simulate]");
+  auto& s = config.simulate;
+  if (const auto ms = r.duration("trial_duration", "10min")) s.trial_duration_s = std::chrono::duration<double>(*ms).count();
+  s.trial_power_w = r.optional<double>("trial_power_w", "watts > 0").value_or(s.trial_power_w);
+  if (!(s.trial_power_w > 0.0) || !std::isfinite(s.trial_power_w)) {
+    r.fail(r.find("trial_power_w"), "trial_power_w", "expected watts > 0");
+  }
+  s.duration_per_unit = r.optional<double>("duration_per_unit", "a number >= 0").value_or(s.duration_per_unit);
+  if (!(s.duration_per_unit >= 0.0) || !std::isfinite(s.duration_per_unit)) {
+    r.fail(r.find("duration_per_unit"), "duration_per_unit", "expected a number >= 0");
+  }
+  r.reject_unknown_keys();
+}
+
 void read_energy_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("energy");
   if (!t) return;
@@ -613,6 +630,7 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
   read_energy_table(root, config);
   read_profiling_table(root, config);
   read_scheduling_table(root, config);
+  read_simulate_table(root, config);
   read_time_table(root, config);
   root.reject_unknown_keys();
   return config;

@@ -99,6 +99,13 @@ struct SchedulingConfig {
   double idle_power_w = 30.0;          ///< counted while a worker has no trial
 };
 
+/// [simulate]: the analytic cost model of `carbonsweep simulate`.
+struct SimulateConfig {
+  double trial_duration_s = 600.0;
+  double trial_power_w = 150.0;
+  double duration_per_unit = 1.0;  ///< duration grows by this fraction across the unit cube
+};
+
 struct StudyConfig {
   std::string path;       ///< the study file, as given
   std::string toml_text;  ///< verbatim, for the results file
@@ -119,6 +126,7 @@ struct StudyConfig {
   ProfilingConfig profiling;
   TimeConfig time;
   SchedulingConfig scheduling;
+  SimulateConfig simulate;
 };
 
 /// Reads and validates a study file. Throws ConfigError("FILE:LINE: key 'K': ...") on bad input.

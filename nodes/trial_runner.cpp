@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <numbers>
 #include <thread>
 
 #include <fmt/format.h>
@@ -30,12 +29,6 @@ std::unique_ptr<Trainer> load_trainer(const io::StudyConfig& config) {
   return std::make_unique<Trainer>(train, test);
 }
 
-/// A standard normal draw from two counter-based uniforms (Box-Muller).
-double counter_normal(std::uint64_t seed, std::uint64_t index) {
-  const double u1 = std::max(search::counter_uniform(seed, 0x6e6f6973, index), 1e-300);
-  const double u2 = search::counter_uniform(seed, 0x6e6f6974, index);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-}
 
 energy::MeterOptions meter_options_for(const io::StudyConfig& config, const WorkerIdentity& identity) {
   auto options = io::meter_options(config);
@@ -221,7 +214,7 @@ void TrialRunner::evaluate_function(const search::TrialSpec& spec, const EpochRe
   }
   mean_unit /= static_cast<double>(std::max<std::size_t>(x.size(), 1));
   const double f = search::evaluate_test_function(m.function, x) +
-                   m.noise_sd * counter_normal(config_.seed, static_cast<std::uint64_t>(spec.id));
+                   m.noise_sd * search::counter_normal(config_.seed, static_cast<std::uint64_t>(spec.id));
   const double epoch_energy_j = m.energy_per_epoch_j * (1.0 + mean_unit);
   const int epochs = config_.training.epochs;
   for (int e = 1; e <= epochs; ++e) {

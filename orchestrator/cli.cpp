@@ -21,6 +21,7 @@
 #include "io/study_config.hpp"
 #include "nodes/fashion_mnist.hpp"
 #include "orchestrator/run_study.hpp"
+#include "orchestrator/simulate.hpp"
 
 namespace po = boost::program_options;
 
@@ -37,6 +38,7 @@ constexpr const char* kUsage =
     "  report RESULTS.h5 -o DIR             Markdown and HTML report with plots and statistics\n"
     "  export RESULTS.h5 --format csv|codecarbon [-o FILE]\n"
     "  meters                what can be measured on this node, with a live 2-second reading\n"
+    "  simulate STUDY.toml --workers-per-site N   the study on virtual workers and a virtual clock\n"
     "\n"
     "`carbonsweep <command> --help` shows the options of a command.\n";
 
@@ -198,6 +200,36 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
   return run_study(argc, argv, run);
 }
 
+int cmd_simulate(const std::vector<std::string>& args) {
+  po::options_description options("carbonsweep simulate STUDY.toml --workers-per-site N [options]");
+  options.add_options()("help,h", "show this help")("workers-per-site", po::value<int>(),
+                                                    "virtual workers at each site")(
+      "output,o", po::value<std::string>(), "results file (default: [study] output with .sim.h5)")(
+      "cost-model", po::value<std::string>(), "fit the cost model on this results file (default: [simulate])")(
+      "trials", po::value<std::int64_t>(), "overrides [study] budget_trials")("policy", po::value<std::string>(),
+                                                                              "overrides [scheduling] policy")(
+      "forecast", po::value<std::string>(), "overrides [scheduling] forecast")("force", "replace an existing output");
+  const auto vm = parse(args, options);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return 0;
+  }
+  SimulateOptions o;
+  o.study_path = require(vm, "study", "simulate");
+  if (!vm.count("workers-per-site")) throw ConfigError("simulate: --workers-per-site N is required");
+  o.workers_per_site = vm["workers-per-site"].as<int>();
+  if (o.workers_per_site < 1 || o.workers_per_site > 1'000'000) {
+    throw ConfigError("simulate: --workers-per-site must be in [1, 1000000]");
+  }
+  if (vm.count("output")) o.output = vm["output"].as<std::string>();
+  if (vm.count("cost-model")) o.cost_model = vm["cost-model"].as<std::string>();
+  if (vm.count("trials")) o.trials = vm["trials"].as<std::int64_t>();
+  if (vm.count("policy")) o.policy = vm["policy"].as<std::string>();
+  if (vm.count("forecast")) o.forecast = vm["forecast"].as<std::string>();
+  o.force = vm.count("force") > 0;
+  return run_simulate_command(o);
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -213,6 +245,7 @@ int cli_main(int argc, char** argv) {
     if (command == "report") return cmd_report(args);
     if (command == "export") return cmd_export(args);
     if (command == "meters") return cmd_meters(args);
+    if (command == "simulate") return cmd_simulate(args);
     std::cerr << fmt::format("carbonsweep: error: unknown command '{}'\n{}", command, kUsage);
     return 2;
   } catch (const po::error& e) {

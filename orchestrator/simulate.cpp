@@ -1,0 +1,241 @@
+// The discrete-event simulator: a Transport whose workers are events in a priority queue.
+#include "orchestrator/simulate.hpp"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <iostream>
+#include <queue>
+
+#include <fmt/format.h>
+
+#include "energy/carbon_trace.hpp"
+#include "errors/error.hpp"
+#include "orchestrator/clock.hpp"
+#include "orchestrator/coordinator.hpp"
+#include "orchestrator/placement.hpp"
+#include "search/arms_sampler.hpp"
+
+namespace cs::orchestrator {
+
+namespace {
+
+/// The virtual workers: an Assign schedules the trial's end on the clock; receive() delivers
+/// the earliest end as a ResultReport (and the worker's next Ready), moving the clock to it.
+class SimulatedCluster final : public Transport {
+ public:
+  SimulatedCluster(VirtualClock& clock, const io::StudyConfig& config, const StudyPlacement& placement,
+                   std::vector<std::size_t> worker_site, const CostModel& model)
+      : clock_(clock),
+        config_(config),
+        placement_(placement),
+        worker_site_(std::move(worker_site)),
+        model_(model),
+        running_(worker_site_.size() + 1) {
+    for (const auto& site : config.sites) marginal_.push_back(io::make_marginal_source(site));
+    for (int rank = 1; rank <= static_cast<int>(worker_site_.size()); ++rank) ready_.push_back(rank);
+  }
+
+  int rank() const override { return 0; }
+
+  void send(int destination, const Message& message) override {
+    const auto* assign = std::get_if<Assign>(&message);
+    if (!assign) return;  // Shutdown: the worker is done; no epochs are reported, so no Decision either
+    const std::size_t s = worker_site_[static_cast<std::size_t>(destination - 1)];
+    const auto& site = placement_.sites[s];
+    const auto cost = model_.predict(assign->spec, config_.seed);
+    io::TrialResult& r = running_[static_cast<std::size_t>(destination)];
+    r = {};
+    r.spec = assign->spec;
+    r.site = site.name;
+    r.rank = destination;
+    r.host = fmt::format("sim-{}", destination);
+    r.threads = 1;
+    r.start_unix_s = clock_.now_unix_s();
+    r.end_unix_s = r.start_unix_s + cost.duration_s;
+    r.epochs_done = 1;
+    r.objective = cost.objective;
+    r.val_accuracy = config_.model.family == "function" ? std::nan("") : cost.objective;
+    r.energy_j = cost.power_w * cost.duration_s;
+    r.train_energy_j = r.energy_j;
+    r.epochs.push_back({1, 0.0, cost.objective, r.energy_j, cost.duration_s, r.energy_j, 0.0});
+    r.meters.push_back({"model", "software", r.energy_j});
+    r.primary_meter = "model";
+    r.pue = site.pue;
+    r.priced_from_unix_s = r.start_unix_s;
+    // Constant power, priced over 8 sub-intervals of the trial against the site's intensity.
+    std::vector<energy::PowerSample> samples;
+    for (int i = 1; i <= 8; ++i) samples.push_back({cost.duration_s * i / 8.0, 0, cost.power_w});
+    try {
+      const auto e = energy::integrate_emissions(samples, energy::Joules{r.energy_j}, cost.duration_s, site.pue,
+                                                 *site.source, r.start_unix_s);
+      r.facility_energy_j = e.facility_energy.value;
+      r.intensity_g_per_kwh = e.intensity_g_per_kwh;
+      r.co2_g = e.co2_g;
+      if (marginal_[s]) {
+        r.co2_marginal_g = energy::integrate_emissions(samples, energy::Joules{r.energy_j}, cost.duration_s, site.pue,
+                                                       *marginal_[s], r.start_unix_s)
+                               .co2_g;
+      }
+    } catch (const ConfigError& error) {
+      r.status = search::TrialStatus::kFailed;
+      r.error = fmt::format("pricing: {}", error.what());
+      r.facility_energy_j = r.energy_j * site.pue;
+      r.intensity_g_per_kwh = r.co2_g = std::nan("");
+    }
+    events_.push({r.end_unix_s, destination});
+  }
+
+  std::optional<Envelope> receive(std::chrono::milliseconds timeout) override {
+    if (!ready_.empty()) {
+      const int rank = ready_.front();
+      ready_.pop_front();
+      return Envelope{rank, Ready{rank}};
+    }
+    const double limit = clock_.now_unix_s() + static_cast<double>(timeout.count()) / 1000.0;
+    if (!events_.empty() && events_.top().t <= limit) {
+      const Event e = events_.top();
+      events_.pop();
+      clock_.advance_to(e.t);
+      ready_.push_back(e.rank);
+      return Envelope{e.rank, ResultReport{std::move(running_[static_cast<std::size_t>(e.rank)])}};
+    }
+    clock_.advance_to(limit);
+    return std::nullopt;
+  }
+
+ private:
+  struct Event {
+    double t;
+    int rank;
+    bool operator>(const Event& o) const { return t > o.t || (t == o.t && rank > o.rank); }
+  };
+  VirtualClock& clock_;
+  const io::StudyConfig& config_;
+  const StudyPlacement& placement_;
+  std::vector<std::size_t> worker_site_;  ///< rank - 1 -> site index
+  const CostModel& model_;
+  std::vector<std::shared_ptr<const energy::CarbonSource>> marginal_;
+  std::vector<io::TrialResult> running_;  ///< by rank
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::deque<int> ready_;
+};
+
+double simulation_start(const io::StudyConfig& config) {
+  if (config.time.start_unix_s) return *config.time.start_unix_s;
+  double start = -1.0;
+  for (const auto& site : config.sites) {
+    if (site.trace.empty()) continue;
+    const auto trace = io::make_carbon_source(site);
+    start = std::max(start, dynamic_cast<const energy::TraceCarbonSource&>(*trace).points().front().unix_s);
+  }
+  return start >= 0.0 ? start
+                      : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+SimulationSummary simulate(const io::StudyConfig& config, int workers_per_site, const CostModel& model,
+                           io::ResultsStore& store, Progress& progress) {
+  if (workers_per_site < 1) throw ConfigError("simulate: --workers-per-site must be >= 1");
+  VirtualClock clock(simulation_start(config));
+  auto placement = make_study_placement(config, clock.now_unix_s());
+  // Workers interleave over the sites (rank 1 at site 0, rank 2 at site 1, ...).
+  const std::size_t workers = config.sites.size() * static_cast<std::size_t>(workers_per_site);
+  std::vector<std::size_t> worker_site;
+  CoordinatorOptions options;
+  options.budget_trials = config.budget_trials;
+  for (std::size_t i = 0; i < workers; ++i) {
+    worker_site.push_back(i % config.sites.size());
+    options.workers.push_back(static_cast<int>(i + 1));
+    options.worker_site[static_cast<int>(i + 1)] = i % config.sites.size();
+  }
+  options.checkpoint = std::chrono::hours(24 * 365);  // one file at the end; there is no job to lose
+  options.policy = placement.policy.get();
+  options.clock = &clock;
+  options.sites = placement.sites;
+  options.idle_power_w = config.scheduling.idle_power_w;
+  options.idle_wait = std::chrono::hours(1);
+  store.set_attribute("placement", placement.policy->describe());
+  store.set_attribute("forecast", placement.forecast);
+  store.set_attribute("simulated", "1");
+  store.set_attribute("cost_model", model.describe());
+
+  SimulatedCluster cluster(clock, config, placement, worker_site, model);
+  auto sampler = search::make_study_sampler(config.space, config.arms);
+  const double start_unix_s = clock.now_unix_s();
+  const auto t0 = std::chrono::steady_clock::now();
+  Coordinator coordinator(cluster, *sampler, store, progress, std::move(options));
+  const auto result = coordinator.run();
+  SimulationSummary s;
+  s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.trials = result.trials_done;
+  s.stopped = result.stopped;
+  bool all_marginal = true;
+  for (const auto& r : store.results()) {
+    s.makespan_s = std::max(s.makespan_s, r.end_unix_s - start_unix_s);
+    s.device_energy_j += r.energy_j;
+    if (std::isfinite(r.co2_g)) s.trial_co2_g += r.co2_g;
+    all_marginal &= !std::isnan(r.co2_marginal_g);
+    s.co2_marginal_g += r.co2_marginal_g;
+  }
+  if (!all_marginal) s.co2_marginal_g = std::nan("");
+  for (const auto& idle : result.idle) {
+    s.idle_energy_j += idle.energy_j;
+    s.idle_co2_g += idle.co2_g;
+  }
+  s.events = 2 * result.trials_done + static_cast<std::int64_t>(workers);
+  return s;
+}
+
+int run_simulate_command(const SimulateOptions& o) {
+  auto config = io::load_study(o.study_path);
+  if (o.trials) {
+    if (*o.trials < 1) throw ConfigError("simulate: --trials must be >= 1");
+    config.budget_trials = *o.trials;
+  }
+  if (o.policy) config.scheduling.policy = *o.policy;
+  if (o.forecast) {
+    if (!energy::parse_forecast_kind(*o.forecast)) {
+      throw ConfigError("simulate: --forecast must be oracle, persistence or day_ahead");
+    }
+    config.scheduling.forecast = *o.forecast;
+  }
+  const std::string output =
+      o.output ? *o.output : std::filesystem::path(config.output).replace_extension(".sim.h5").string();
+  if (std::filesystem::exists(output) && !o.force) {
+    throw ConfigError(fmt::format("{}: exists; pass --force to replace it, or -o another file", output));
+  }
+  const CostModel model = o.cost_model ? CostModel::fit(config, *o.cost_model) : CostModel::analytic(config);
+  io::StudyMeta meta{config.toml_text, config.space, config.sites, {"model"}, {}};
+  meta.provenance = {{"tool_version", CS_VERSION}, {"git_sha", CS_GIT_SHA}, {"hosts", "simulated"}};
+  io::ResultsStore store(output, meta);
+  Progress progress(std::cerr, config.budget_trials, false);
+  progress.set_min_interval(std::chrono::seconds(2));
+  const auto s = simulate(config, o.workers_per_site, model, store, progress);
+  progress.close();
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const double kwh = 1.0 / 3.6e6;
+  std::cout << fmt::format("simulated '{}': {} workers ({} per site x {} sites), {} trials, policy {}\n", config.name,
+                           static_cast<std::size_t>(o.workers_per_site) * config.sites.size(), o.workers_per_site,
+                           config.sites.size(), s.trials, config.scheduling.policy)
+            << fmt::format("cost model: {}\n", model.describe())
+            << fmt::format(
+                   "makespan {:.2f} h | device {:.3f} kWh | trials {:.1f} gCO2 | idle {:.3f} kWh {:.1f} gCO2 | "
+                   "total {:.1f} gCO2{}\n",
+                   s.makespan_s / 3600.0, s.device_energy_j * kwh, s.trial_co2_g, s.idle_energy_j * kwh, s.idle_co2_g,
+                   s.trial_co2_g + s.idle_co2_g,
+                   std::isnan(s.co2_marginal_g) ? "" : fmt::format(" | marginal {:.1f} gCO2", s.co2_marginal_g))
+            << fmt::format("{} events in {:.2f} s: {:.0f} events/s, peak memory {:.0f} MiB\n", s.events, s.wall_s,
+                           static_cast<double>(s.events) / std::max(s.wall_s, 1e-9),
+                           static_cast<double>(usage.ru_maxrss) / 1024.0)
+            << (s.stopped.empty() ? "" : "stopped early: " + s.stopped + "\n")
+            << fmt::format("results: {}\n", std::filesystem::absolute(output).string());
+  return 0;
+}
+
+}  // namespace cs::orchestrator
