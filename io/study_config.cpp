@@ -519,7 +519,8 @@ void read_simulate_table(TableReader& root, StudyConfig& config) {
   if (!t) return;
   TableReader r(*t, root.file(), "[simulate]");
   auto& s = config.simulate;
-  if (const auto ms = r.duration("trial_duration", "10min")) s.trial_duration_s = std::chrono::duration<double>(*ms).count();
+  if (const auto ms = r.duration("trial_duration", "10min"))
+    s.trial_duration_s = std::chrono::duration<double>(*ms).count();
   s.trial_power_w = r.optional<double>("trial_power_w", "watts > 0").value_or(s.trial_power_w);
   if (!(s.trial_power_w > 0.0) || !std::isfinite(s.trial_power_w)) {
     r.fail(r.find("trial_power_w"), "trial_power_w", "expected watts > 0");

@@ -29,7 +29,6 @@ std::unique_ptr<Trainer> load_trainer(const io::StudyConfig& config) {
   return std::make_unique<Trainer>(train, test);
 }
 
-
 energy::MeterOptions meter_options_for(const io::StudyConfig& config, const WorkerIdentity& identity) {
   auto options = io::meter_options(config);
   options.local_rank = identity.local_rank;

@@ -124,7 +124,7 @@ void Coordinator::resume(const std::vector<io::TrialResult>& finished) {
 }
 
 bool Coordinator::on_ready(int worker) {
-  if (!exhausted_ && next_todo_ < todo_.size()) {
+  if (!stopped_ && !exhausted_ && next_todo_ < todo_.size()) {
     const std::int64_t id = todo_[next_todo_];
     if (auto spec = sampler_.suggest(id, pending_)) {
       ++next_todo_;
