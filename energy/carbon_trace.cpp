@@ -49,6 +49,15 @@ void check_header(const std::string& column, const std::string& path) {
 
 }  // namespace
 
+std::string format_utc_timestamp(double unix_s) {
+  const auto t = static_cast<std::time_t>(std::floor(unix_s));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
 bool parse_utc_timestamp(const std::string& text, double& unix_s) {
   std::tm tm{};
   int year = 0, month = 0, day = 0, hour = 0, minute = 0;

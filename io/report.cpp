@@ -241,6 +241,30 @@ void counterfactual(const LoadedResults& results, Section& s) {
   s.tables.push_back(std::move(c));
 }
 
+Section study_section(const LoadedResults& results, const std::string& path) {
+  const auto attr = [&](const char* key) {
+    const auto it = results.provenance.find(key);
+    return it == results.provenance.end() ? std::string("?") : it->second;
+  };
+  Section s{"Study", {}, {}, {}};
+  s.paragraphs.push_back(fmt::format("{} trials from {}. Tool {} ({}), created {}, hosts {}.", results.trials.size(),
+                                     path, attr("tool_version"), attr("git_sha"), attr("created_utc"), attr("hosts")));
+  if (results.provenance.count("simulated")) {
+    s.paragraphs.push_back("Simulated by `carbonsweep simulate`; cost model: " + attr("cost_model") + ".");
+  }
+  double idle_j = 0, idle_g = 0, idle_s = 0;
+  for (const auto& r : results.idle) {
+    idle_j += r.energy_j;
+    idle_g += r.co2_g;
+    idle_s += r.idle_s;
+  }
+  s.paragraphs.push_back(fmt::format(
+      "Placement: {} (forecast: {}). Workers waited {:.1f} h in all without a trial, which at the configured idle "
+      "power cost {} kWh and {:.4f} gCO2, beside the trials' own.",
+      attr("placement"), attr("forecast"), idle_s / 3600.0, kwh(idle_j), idle_g));
+  return s;
+}
+
 Section site_section(const LoadedResults& results) {
   Section s{"Sites", {}, {}, {}};
   struct Totals {
@@ -563,15 +587,7 @@ ReportFiles write_report(const ReportOptions& options) {
   int made = 0;
   const auto sections = in_directory(plots, [&] {
     std::vector<Section> s;
-    s.push_back({"Study",
-                 {fmt::format("{} trials from {}. Tool {} ({}), created {}, hosts {}.", results.trials.size(),
-                              options.results_path,
-                              results.provenance.count("tool_version") ? results.provenance.at("tool_version") : "?",
-                              results.provenance.count("git_sha") ? results.provenance.at("git_sha") : "?",
-                              results.provenance.count("created_utc") ? results.provenance.at("created_utc") : "?",
-                              results.provenance.count("hosts") ? results.provenance.at("hosts") : "?")},
-                 {},
-                 {}});
+    s.push_back(study_section(results, options.results_path));
     s.push_back(strategy_section(results, plots, options.gnuplot, made));
     s.push_back(site_section(results));
     s.push_back(statistics_section(results));

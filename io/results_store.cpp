@@ -428,6 +428,11 @@ LoadedResults load_results(const std::string& path) {
   const Table sites = h5::read_table(file.get(), "sites");
   const Table layers = h5::read_table(file.get(), "layers");
   const Table samples = h5::read_table(file.get(), "samples");
+  const Table idle = h5::read_table(file.get(), "idle");
+  for (std::size_t row = 0; row < idle.rows(); ++row) {
+    out.idle.push_back({static_cast<std::int32_t>(idle.get_int(row, 0)), idle.get_string(row, 1),
+                        idle.get_double(row, 2), idle.get_double(row, 3), idle.get_double(row, 4)});
+  }
   if (H5Lexists(file.get(), "carbon", H5P_DEFAULT) <= 0) throw IoError(fmt::format("{}: no /carbon group", path));
   h5::Handle carbon(H5Gopen2(file.get(), "carbon", H5P_DEFAULT), H5Gclose, "opening /carbon in " + path);
   for (std::size_t row = 0; row < sites.rows(); ++row) {

@@ -85,6 +85,7 @@ struct LoadedResults {
   /// Per site, the intensity series it was priced with (/carbon/<site>); one point with a NaN
   /// time for a constant site.
   std::map<std::string, std::vector<energy::TracePoint>> carbon;
+  std::vector<IdleRecord> idle;  ///< /idle: per worker
 };
 
 /// Reads a results file; throws IoError naming the path when it is not one (or a newer one).

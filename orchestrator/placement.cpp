@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "energy/carbon_trace.hpp"
 #include "energy/units.hpp"
 #include "errors/error.hpp"
 
@@ -110,9 +111,9 @@ class Deferral final : public PlacementPolicy {
     return p;
   }
   std::string describe() const override {
-    return fmt::format("deferral (forecast {}, max_delay {} s, min_saving {}, deadline {})",
+    return fmt::format("deferral (forecast {}, max_delay {:.0f} s, min_saving {}, deadline {})",
                        energy::to_string(o_.forecast), o_.max_delay_s, o_.min_saving,
-                       std::isfinite(o_.deadline_unix_s) ? fmt::format("{:.0f}", o_.deadline_unix_s) : "none");
+                       std::isfinite(o_.deadline_unix_s) ? energy::format_utc_timestamp(o_.deadline_unix_s) : "none");
   }
 
  private:

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "energy/carbon_trace.hpp"
 #include "energy/meter_factory.hpp"
 #include "energy/slurm_energy.hpp"
 #include "errors/error.hpp"
@@ -38,15 +39,6 @@
 namespace cs::orchestrator {
 
 namespace {
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
   io::StudyConfig config = io::load_study(options.study_path);
@@ -77,7 +69,7 @@ io::StudyMeta study_meta(const io::StudyConfig& config, const std::vector<std::s
       {"git_sha", CS_GIT_SHA},
       {"hosts", fmt::format("{}", fmt::join(unique_hosts, ","))},
       {"libraries", fmt::format("{}; {}; libtorch {}", io::h5::library_version(), mpi, nodes::torch_version())},
-      {"created_utc", utc_now()},
+      {"created_utc", energy::format_utc_timestamp(static_cast<double>(std::time(nullptr)))},
   };
   if (const char* job = std::getenv("SLURM_JOB_ID")) meta.provenance["slurm_job_id"] = job;
   if (const char* step = std::getenv("SLURM_STEP_ID")) meta.provenance["slurm_step_id"] = step;

@@ -211,7 +211,10 @@ int run_simulate_command(const SimulateOptions& o) {
   }
   const CostModel model = o.cost_model ? CostModel::fit(config, *o.cost_model) : CostModel::analytic(config);
   io::StudyMeta meta{config.toml_text, config.space, config.sites, {"model"}, {}};
-  meta.provenance = {{"tool_version", CS_VERSION}, {"git_sha", CS_GIT_SHA}, {"hosts", "simulated"}};
+  meta.provenance = {{"tool_version", CS_VERSION},
+                     {"git_sha", CS_GIT_SHA},
+                     {"hosts", "simulated"},
+                     {"created_utc", energy::format_utc_timestamp(static_cast<double>(std::time(nullptr)))}};
   io::ResultsStore store(output, meta);
   Progress progress(std::cerr, config.budget_trials, false);
   progress.set_min_interval(std::chrono::seconds(2));
