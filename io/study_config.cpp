@@ -64,6 +64,14 @@ class TableReader {
     return *v;
   }
 
+  /// An optional number that must satisfy `ok`; `fallback` when absent.
+  template <typename Ok>
+  double number(std::string_view key, double fallback, const char* expected, Ok ok) {
+    const double v = optional<double>(key, expected).value_or(fallback);
+    if (!ok(v) || !std::isfinite(v)) fail(find(key), key, fmt::format("expected {}, got {}", expected, v));
+    return v;
+  }
+
   /// A duration with units ("100ms", "2s", "6h"); `example` shows one in the error message.
   std::optional<std::chrono::milliseconds> duration(std::string_view key, const char* example) {
     const auto text = optional<std::string>(key, fmt::format("a duration such as \"{}\"", example).c_str());
@@ -482,7 +490,7 @@ void read_scheduling_table(TableReader& root, StudyConfig& config) {
   TableReader r(*t, root.file(), "[scheduling]");
   auto& s = config.scheduling;
   s.policy = r.optional<std::string>("policy", "a policy name").value_or(s.policy);
-  const std::vector<std::string> policies{"fifo", "round_robin", "greenest", "deferral", "carbon_budget"};
+  const auto& policies = placement_policy_names();
   if (std::find(policies.begin(), policies.end(), s.policy) == policies.end()) {
     r.fail(r.find("policy"), "policy",
            fmt::format("unknown policy '{}'; expected one of: {}", s.policy, fmt::join(policies, ", ")));
@@ -494,17 +502,9 @@ void read_scheduling_table(TableReader& root, StudyConfig& config) {
   const auto seconds = [](std::chrono::milliseconds ms) { return std::chrono::duration<double>(ms).count(); };
   if (const auto ms = r.duration("max_delay", "6h")) s.max_delay_s = seconds(*ms);
   if (const auto ms = r.duration("deadline", "48h")) s.deadline_s = seconds(*ms);
-  s.min_saving = r.optional<double>("min_saving", "a fraction in [0, 1)").value_or(s.min_saving);
-  if (!(s.min_saving >= 0.0 && s.min_saving < 1.0))
-    r.fail(r.find("min_saving"), "min_saving", "expected a fraction in [0, 1)");
-  s.budget_g_co2 = r.optional<double>("budget_g_co2", "grams of CO2 > 0").value_or(0.0);
-  if (s.budget_g_co2 < 0.0 || !std::isfinite(s.budget_g_co2)) {
-    r.fail(r.find("budget_g_co2"), "budget_g_co2", "expected grams of CO2 > 0");
-  }
-  s.idle_power_w = r.optional<double>("idle_power_w", "watts >= 0").value_or(s.idle_power_w);
-  if (!(s.idle_power_w >= 0.0) || !std::isfinite(s.idle_power_w)) {
-    r.fail(r.find("idle_power_w"), "idle_power_w", "expected watts >= 0");
-  }
+  s.min_saving = r.number("min_saving", s.min_saving, "a fraction in [0, 1)", [](double v) { return v >= 0 && v < 1; });
+  s.budget_g_co2 = r.number("budget_g_co2", 0.0, "grams of CO2 > 0", [](double v) { return v >= 0; });
+  s.idle_power_w = r.number("idle_power_w", s.idle_power_w, "watts >= 0", [](double v) { return v >= 0; });
   if (s.policy == "deferral" && s.max_delay_s <= 0.0) {
     r.fail(r.find("policy"), "max_delay", "policy \"deferral\" needs max_delay, e.g. max_delay = \"6h\"");
   }
@@ -521,14 +521,9 @@ void read_simulate_table(TableReader& root, StudyConfig& config) {
   auto& s = config.simulate;
   if (const auto ms = r.duration("trial_duration", "10min"))
     s.trial_duration_s = std::chrono::duration<double>(*ms).count();
-  s.trial_power_w = r.optional<double>("trial_power_w", "watts > 0").value_or(s.trial_power_w);
-  if (!(s.trial_power_w > 0.0) || !std::isfinite(s.trial_power_w)) {
-    r.fail(r.find("trial_power_w"), "trial_power_w", "expected watts > 0");
-  }
-  s.duration_per_unit = r.optional<double>("duration_per_unit", "a number >= 0").value_or(s.duration_per_unit);
-  if (!(s.duration_per_unit >= 0.0) || !std::isfinite(s.duration_per_unit)) {
-    r.fail(r.find("duration_per_unit"), "duration_per_unit", "expected a number >= 0");
-  }
+  s.trial_power_w = r.number("trial_power_w", s.trial_power_w, "watts > 0", [](double v) { return v > 0; });
+  s.duration_per_unit =
+      r.number("duration_per_unit", s.duration_per_unit, "a number >= 0", [](double v) { return v >= 0; });
   r.reject_unknown_keys();
 }
 
@@ -604,6 +599,11 @@ energy::MeterOptions meter_options(const StudyConfig& config) {
 std::vector<std::string> recorded_meters(const StudyConfig& config) {
   if (config.model.family == "function") return {"synthetic"};
   return config.energy.meters;
+}
+
+const std::vector<std::string>& placement_policy_names() {
+  static const std::vector<std::string> kNames{"fifo", "round_robin", "greenest", "deferral", "carbon_budget"};
+  return kNames;
 }
 
 const std::vector<std::string>& trainable_parameter_names() {

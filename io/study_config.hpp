@@ -141,6 +141,9 @@ energy::MeterOptions meter_options(const StudyConfig& config);
 /// function family.
 std::vector<std::string> recorded_meters(const StudyConfig& config);
 
+/// The placement policies a study may name in [scheduling] policy.
+const std::vector<std::string>& placement_policy_names();
+
 /// The names the simple_cnn trainer understands as search parameters.
 const std::vector<std::string>& trainable_parameter_names();
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "energy/carbon_trace.hpp"
 #include "energy/units.hpp"
@@ -155,11 +156,6 @@ double co2_of(double energy_j, double pue, double intensity_g_per_kwh) {
   return energy_j * pue / energy::kJoulesPerKwh * intensity_g_per_kwh;
 }
 
-const std::vector<std::string>& policy_names() {
-  static const std::vector<std::string> kNames{"fifo", "round_robin", "greenest", "deferral", "carbon_budget"};
-  return kNames;
-}
-
 std::unique_ptr<PlacementPolicy> make_policy(const PolicyOptions& o) {
   if (o.name == "fifo") return std::make_unique<Fifo>();
   if (o.name == "round_robin") return std::make_unique<RoundRobin>();
@@ -172,7 +168,8 @@ std::unique_ptr<PlacementPolicy> make_policy(const PolicyOptions& o) {
     if (!(o.budget_g_co2 > 0.0)) throw ConfigError("policy carbon_budget needs budget_g_co2 > 0");
     return std::make_unique<CarbonBudget>(o.budget_g_co2);
   }
-  throw ConfigError(fmt::format("unknown placement policy '{}'", o.name));
+  throw ConfigError(fmt::format("unknown placement policy '{}'; expected one of: {}", o.name,
+                                fmt::join(io::placement_policy_names(), ", ")));
 }
 
 StudyPlacement make_study_placement(const io::StudyConfig& config, double start_unix_s) {

@@ -60,8 +60,6 @@ struct PolicyOptions {
   double budget_g_co2 = 0.0;                                         ///< carbon_budget
 };
 
-/// The policy names a study may use.
-const std::vector<std::string>& policy_names();
 /// Throws ConfigError for an unknown name or a missing parameter.
 std::unique_ptr<PlacementPolicy> make_policy(const PolicyOptions& options);
 
