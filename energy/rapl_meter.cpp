@@ -53,9 +53,13 @@ RaplMeter::RaplMeter(std::string root) {
     // Packages are intel-rapl:N; their subzones intel-rapl:N:M are core, uncore or dram.
     const std::string file = zone.filename().string();
     const bool package = std::count(file.begin(), file.end(), ':') == 1;
-    if (!package && name != "dram") continue;
     try {
-      Zone z{zone.string(), name, read_counter(zone / "max_energy_range_uj"), read_counter(zone / "energy_uj"), 0.0};
+      Zone z{zone.string(),
+             name,
+             read_counter(zone / "max_energy_range_uj"),
+             read_counter(zone / "energy_uj"),
+             0.0,
+             package || name == "dram"};
       zones_.push_back(z);
     } catch (const MeterError& e) {
       reason_ = e.what();
@@ -80,9 +84,18 @@ Joules RaplMeter::read() {
     const std::uint64_t delta = now >= z.last_uj ? now - z.last_uj : z.max_range_uj - z.last_uj + now;
     z.total_j += static_cast<double>(delta) * 1e-6;
     z.last_uj = now;
-    total += z.total_j;
+    if (z.counted) total += z.total_j;
   }
   return {total};
+}
+
+std::map<std::string, double> RaplMeter::domain_energy_j() const {
+  std::map<std::string, double> out;
+  for (const auto& z : zones_) {
+    // "package-0", "package-1" -> "package"; core, uncore and dram keep their names.
+    out[z.name.substr(0, z.name.find('-'))] += z.total_j;
+  }
+  return out;
 }
 
 }  // namespace cs::energy

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ class RaplMeter final : public EnergyMeter {
   /// Sum of package and DRAM energy since construction (core and uncore lie inside the
   /// package and are not added again). Throws MeterError naming a file that cannot be read.
   Joules read() override;
+  /// Energy since construction per domain (package, core, uncore, dram), summed over the
+  /// sockets, as of the last read().
+  std::map<std::string, double> domain_energy_j() const;
 
   struct Zone {
     std::string path;  ///< the zone's directory
@@ -28,11 +32,12 @@ class RaplMeter final : public EnergyMeter {
     std::uint64_t max_range_uj = 0;
     std::uint64_t last_uj = 0;
     double total_j = 0.0;  ///< accumulated across wrap-arounds
+    bool counted = false;  ///< in the total: packages and DRAM (core and uncore lie inside the package)
   };
   const std::vector<Zone>& zones() const { return zones_; }
 
  private:
-  std::vector<Zone> zones_;  ///< the counted zones: packages and DRAM
+  std::vector<Zone> zones_;  ///< every zone: package, core, uncore and dram of every socket
   std::string reason_;
 };
 

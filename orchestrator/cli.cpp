@@ -14,6 +14,7 @@
 
 #include "energy/carbon_trace.hpp"
 #include "energy/meter_factory.hpp"
+#include "energy/rapl_meter.hpp"
 #include "energy/slurm_energy.hpp"
 #include "errors/error.hpp"
 #include "io/export.hpp"
@@ -163,7 +164,13 @@ int cmd_meters(const std::vector<std::string>& args) {
     const auto t0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << fmt::format("{} {:.2f} W over {:.1f} s\n", label, (meter->read() - before).value / elapsed, elapsed);
+    std::cout << fmt::format("{} {:.2f} W over {:.1f} s", label, (meter->read() - before).value / elapsed, elapsed);
+    if (const auto* rapl = dynamic_cast<const energy::RaplMeter*>(meter.get())) {
+      for (const auto& [domain, joules] : rapl->domain_energy_j()) {
+        std::cout << fmt::format(" | {} {:.2f} W", domain, joules / elapsed);
+      }
+    }
+    std::cout << '\n';
   }
   const auto slurm = energy::read_slurm_step_energy();
   std::cout << fmt::format(

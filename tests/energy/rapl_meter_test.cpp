@@ -39,16 +39,23 @@ class FakePowercap : public ::testing::Test {
   fs::path root_;
 };
 
-TEST_F(FakePowercap, SumsPackagesAndDramButNotCore) {
+TEST_F(FakePowercap, ReadsEveryDomainButSumsOnlyPackagesAndDram) {
+  zone("intel-rapl:1:0", "uncore", 1'000'000, 70);
   RaplMeter m(root_.string());
   ASSERT_TRUE(m.available()) << m.unavailable_reason();
-  EXPECT_EQ(m.zones().size(), 3u);  // package-0, dram, package-1
+  EXPECT_EQ(m.zones().size(), 5u);  // package-0, core, dram, package-1, uncore
   EXPECT_DOUBLE_EQ(m.read().value, 0.0);
-  set("intel-rapl:0", 100 + 3'000'00);    // +0.3 J
-  set("intel-rapl:0:0", 50 + 9'000'000);  // core: ignored
-  set("intel-rapl:0:1", 10 + 1'000'00);   // +0.1 J
-  set("intel-rapl:1", 200 + 5'000'00);    // +0.5 J
+  set("intel-rapl:0", 100 + 3'000'00);   // +0.3 J
+  set("intel-rapl:0:0", 50 + 2'000'00);  // core +0.2 J: inside the package, not added again
+  set("intel-rapl:0:1", 10 + 1'000'00);  // +0.1 J
+  set("intel-rapl:1", 200 + 5'000'00);   // +0.5 J
+  set("intel-rapl:1:0", 70 + 4'000'00);  // uncore +0.4 J: likewise
   EXPECT_NEAR(m.read().value, 0.9, 1e-12);
+  const auto domains = m.domain_energy_j();
+  EXPECT_NEAR(domains.at("package"), 0.8, 1e-12);  // both sockets
+  EXPECT_NEAR(domains.at("core"), 0.2, 1e-12);
+  EXPECT_NEAR(domains.at("uncore"), 0.4, 1e-12);
+  EXPECT_NEAR(domains.at("dram"), 0.1, 1e-12);
 }
 
 TEST_F(FakePowercap, HandlesWrapAround) {
