@@ -527,6 +527,51 @@ void read_simulate_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
+std::vector<std::string> string_list(TableReader& r, std::string_view key) {
+  std::vector<std::string> out;
+  if (const toml::node* node = r.find(key)) {
+    if (!node->is_array()) r.fail(node, key, "expected an array of strings");
+    for (const auto& item : *node->as_array()) {
+      if (!item.is_string()) r.fail(&item, key, "expected an array of strings");
+      out.push_back(*item.value<std::string>());
+    }
+  }
+  return out;
+}
+
+void read_slurm_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("slurm");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[slurm]");
+  auto& s = config.slurm;
+  const auto seconds = [](std::chrono::milliseconds ms) { return std::chrono::duration<double>(ms).count(); };
+  s.partition = r.optional<std::string>("partition", "a partition name").value_or("");
+  if (const auto ms = r.duration("time", "2h")) s.time_limit_s = seconds(*ms);
+  s.account = r.optional<std::string>("account", "an account name").value_or("");
+  const auto cpus = r.optional<std::int64_t>("cpus_per_task", "an integer >= 1").value_or(1);
+  if (cpus < 1 || cpus > 4096) r.fail(r.find("cpus_per_task"), "cpus_per_task", "expected an integer in [1, 4096]");
+  s.cpus_per_task = static_cast<int>(cpus);
+  s.mem_per_cpu = r.optional<std::string>("mem_per_cpu", "a size such as \"2G\"").value_or("");
+  s.launcher = r.optional<std::string>("launcher", "mpirun or srun").value_or(s.launcher);
+  if (s.launcher != "mpirun" && s.launcher != "srun") {
+    r.fail(r.find("launcher"), "launcher", "expected \"mpirun\" or \"srun\"");
+  }
+  s.launcher_args = string_list(r, "launcher_args");
+  if (const auto ms = r.duration("signal_before", "2min")) s.signal_before_s = seconds(*ms);
+  if (s.signal_before_s >= s.time_limit_s) {
+    r.fail(r.find("signal_before"), "signal_before", "must be shorter than the time limit");
+  }
+  s.requeue = r.optional<bool>("requeue", "true or false").value_or(false);
+  s.sbatch_options = string_list(r, "sbatch_options");
+  for (const auto& option : s.sbatch_options) {
+    if (!option.starts_with("--") || option.find('\n') != std::string::npos) {
+      r.fail(r.find("sbatch_options"), "sbatch_options",
+             fmt::format("'{}' is not one sbatch option (expected e.g. \"--qos=short\")", option));
+    }
+  }
+  r.reject_unknown_keys();
+}
+
 void read_energy_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("energy");
   if (!t) return;
@@ -632,6 +677,7 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
   read_profiling_table(root, config);
   read_scheduling_table(root, config);
   read_simulate_table(root, config);
+  read_slurm_table(root, config);
   read_time_table(root, config);
   root.reject_unknown_keys();
   return config;

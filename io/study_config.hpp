@@ -106,6 +106,20 @@ struct SimulateConfig {
   double duration_per_unit = 1.0;  ///< duration grows by this fraction across the unit cube
 };
 
+/// [slurm]: how `carbonsweep submit` sizes and launches the job.
+struct SlurmConfig {
+  std::string partition;  ///< empty: the cluster's default
+  double time_limit_s = 3600.0;
+  std::string account;
+  int cpus_per_task = 1;
+  std::string mem_per_cpu;                 ///< e.g. "2G"; empty: the cluster's default
+  std::string launcher = "mpirun";         ///< mpirun | srun
+  std::vector<std::string> launcher_args;  ///< e.g. ["--oversubscribe"], ["--mpi=pmix"]
+  double signal_before_s = 120.0;          ///< SIGUSR1 this long before the time limit
+  bool requeue = false;
+  std::vector<std::string> sbatch_options;  ///< further `#SBATCH` options, verbatim
+};
+
 struct StudyConfig {
   std::string path;       ///< the study file, as given
   std::string toml_text;  ///< verbatim, for the results file
@@ -127,6 +141,7 @@ struct StudyConfig {
   TimeConfig time;
   SchedulingConfig scheduling;
   SimulateConfig simulate;
+  SlurmConfig slurm;
 };
 
 /// Reads and validates a study file. Throws ConfigError("FILE:LINE: key 'K': ...") on bad input.

@@ -23,6 +23,7 @@
 #include "nodes/fashion_mnist.hpp"
 #include "orchestrator/run_study.hpp"
 #include "orchestrator/simulate.hpp"
+#include "slurm/sbatch.hpp"
 
 namespace po = boost::program_options;
 
@@ -40,6 +41,7 @@ constexpr const char* kUsage =
     "  export RESULTS.h5 --format csv|codecarbon [-o FILE]\n"
     "  meters                what can be measured on this node, with a live 2-second reading\n"
     "  simulate STUDY.toml --workers-per-site N   the study on virtual workers and a virtual clock\n"
+    "  submit STUDY.toml [--dry-run]   write an sbatch script for the study and submit it to Slurm\n"
     "\n"
     "`carbonsweep <command> --help` shows the options of a command.\n";
 
@@ -237,6 +239,30 @@ int cmd_simulate(const std::vector<std::string>& args) {
   return run_simulate_command(o);
 }
 
+int cmd_submit(const std::vector<std::string>& args) {
+  po::options_description options("carbonsweep submit STUDY.toml [options]");
+  options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(),
+                                                    "results file (overrides [study] output)")(
+      "dry-run", "print the batch script and write nothing");
+  const auto vm = parse(args, options);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return 0;
+  }
+  auto config = io::load_study(require(vm, "study", "submit"));
+  if (vm.count("output")) config.output = vm["output"].as<std::string>();
+  const auto plan = slurm::plan_submission(config, std::filesystem::read_symlink("/proc/self/exe").string());
+  if (vm.count("dry-run")) {
+    std::cout << plan.script;
+    return 0;
+  }
+  const std::string job = slurm::submit(plan);
+  std::cout << fmt::format(
+      "submitted job {} ({} tasks): script {}\nlog: {}\nresults: {}\nfollow it with: squeue -j {}\n", job, plan.ntasks,
+      plan.script_path, plan.log_path, std::filesystem::absolute(config.output).string(), job);
+  return 0;
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -253,6 +279,7 @@ int cli_main(int argc, char** argv) {
     if (command == "export") return cmd_export(args);
     if (command == "meters") return cmd_meters(args);
     if (command == "simulate") return cmd_simulate(args);
+    if (command == "submit") return cmd_submit(args);
     std::cerr << fmt::format("carbonsweep: error: unknown command '{}'\n{}", command, kUsage);
     return 2;
   } catch (const po::error& e) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "errors/error.hpp"
+#include "orchestrator/signals.hpp"
 
 namespace cs::orchestrator {
 
@@ -246,6 +247,15 @@ CoordinatorSummary Coordinator::run() {
             }
           },
           envelope.message);
+    }
+    if (!summary_.interrupted && options_.stop_signal) {
+      if (const int signal = options_.stop_signal()) {
+        summary_.interrupted = stopped_ = true;
+        summary_.stopped = fmt::format("interrupted by {}", signal_name(signal));
+        progress_.note(fmt::format("note: {}: no more trials are started; the {} running finish and are kept",
+                                   summary_.stopped, pending_.size()));
+        store_.flush();
+      }
     }
     active -= dispatch(review_at);
     if (any_result && std::chrono::steady_clock::now() - last_checkpoint >= options_.checkpoint) {

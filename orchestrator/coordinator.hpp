@@ -22,7 +22,8 @@ struct CoordinatorSummary {
   std::int64_t trials_done = 0;
   std::int64_t trials_failed = 0;
   std::vector<std::string> notes;    ///< workers that left early, and why
-  std::string stopped;               ///< why the policy stopped dispatching early (carbon budget); empty otherwise
+  std::string stopped;               ///< why dispatching stopped early (carbon budget, a signal); empty otherwise
+  bool interrupted = false;          ///< by a signal: the study is unfinished and can be resumed
   std::vector<io::IdleRecord> idle;  ///< per worker
   double makespan_s = 0.0;           ///< clock seconds from the first dispatch decision to the end
 };
@@ -39,6 +40,9 @@ struct CoordinatorOptions {
   std::map<int, std::size_t> worker_site;        ///< rank -> index into sites
   double idle_power_w = 0.0;                     ///< counted while a worker waits
   std::chrono::milliseconds idle_wait{1000};     ///< longest wait for a message when nothing is due
+  /// Polled after every batch: a non-zero signal number stops dispatching (running trials
+  /// finish and are kept; the file is flushed at once). Null: never.
+  std::function<int()> stop_signal;
 };
 
 class Coordinator {

@@ -25,6 +25,7 @@
 #include "orchestrator/coordinator.hpp"
 #include "orchestrator/mpi_transport.hpp"
 #include "orchestrator/placement.hpp"
+#include "orchestrator/signals.hpp"
 #include "orchestrator/site_map.hpp"
 #include "orchestrator/worker.hpp"
 #include "search/arms_sampler.hpp"
@@ -109,6 +110,7 @@ int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsS
   options.sites = placement.sites;
   options.worker_site = worker_site;
   options.idle_power_w = config.scheduling.idle_power_w;
+  options.stop_signal = stop_signal;
   Coordinator coordinator(transport, *sampler, store, progress, std::move(options));
   if (!resumed.source.empty()) {
     progress.note(fmt::format(
@@ -119,6 +121,12 @@ int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsS
   const auto summary = coordinator.run();
   progress.close();
   if (!summary.stopped.empty()) std::cout << "stopped early: " << summary.stopped << '\n';
+  if (summary.interrupted) {
+    std::cerr << fmt::format(
+        "carbonsweep: {} of {} trials done and kept in {}; continue with `carbonsweep run {} --resume`\n",
+        summary.trials_done, config.budget_trials, store.path(), config.path);
+    return 3;
+  }
   // Slurm's own reading of the job step, beside ours; or why there is none.
   const auto slurm = energy::read_slurm_step_energy();
   store.set_attribute("slurm_energy", slurm.energy ? fmt::format("{:.1f} J", slurm.energy->value) : slurm.reason);
@@ -144,6 +152,7 @@ int worker_threads(int configured, int workers_on_node, int node_cores) {
 
 int run_study(int* argc, char*** argv, const RunOptions& options) {
   MpiSession mpi(argc, argv);
+  install_stop_signals();  // SIGTERM / SIGUSR1: finish cleanly, keep everything finished
   const bool is_coordinator = mpi.rank() == 0;
   const auto hosts = mpi.all_hosts();
 

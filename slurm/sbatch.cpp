@@ -1,0 +1,115 @@
+// The batch script: one MPI job (coordinator + workers), resumed automatically when its results
+// exist, and stopped cleanly by SIGUSR1 before the time limit.
+#include "slurm/sbatch.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "energy/subprocess.hpp"
+#include "errors/error.hpp"
+
+namespace cs::slurm {
+
+namespace {
+/// Single-quotes a word for the shell.
+std::string quoted(const std::string& word) {
+  std::string out;
+  out.push_back('\'');
+  for (char c : word) {
+    if (c == '\'') {
+      out.append("'\\''");
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('\'');
+  return out;
+}
+}  // namespace
+
+std::string format_time_limit(double seconds) {
+  const auto minutes = static_cast<long long>(std::ceil(std::max(seconds, 60.0) / 60.0));
+  return fmt::format("{}-{:02}:{:02}:00", minutes / (24 * 60), (minutes / 60) % 24, minutes % 60);
+}
+
+SubmitPlan plan_submission(const io::StudyConfig& config, const std::string& carbonsweep) {
+  namespace fs = std::filesystem;
+  SubmitPlan plan;
+  plan.ntasks = 1;
+  for (const auto& site : config.sites) {
+    if (site.ranks < 1) {
+      throw ConfigError(
+          fmt::format("{}: site '{}': `carbonsweep submit` sizes the job from each site's `ranks`; "
+                      "give ranks = N (hosts lists are for jobs you launch yourself)",
+                      config.path, site.name));
+    }
+    plan.ntasks += site.ranks;
+  }
+  const auto& s = config.slurm;
+  const std::string output = fs::absolute(config.output).string();
+  const std::string study = fs::absolute(config.path).string();
+  plan.script_path = output + ".sbatch";
+  plan.log_path = output + ".slurm-%j.log";
+  std::string launch = s.launcher == "srun" ? "srun" : "mpirun -n \"$SLURM_NTASKS\"";
+  for (const auto& a : s.launcher_args) launch += fmt::format(" {}", quoted(a));
+
+  std::string h = fmt::format("#!/bin/bash\n# Written by `carbonsweep submit` for {}\n", study);
+  std::string job_name = "carbonsweep-" + config.name;
+  for (char& c : job_name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  if (output.find_first_of(" \t\n'\"") != std::string::npos) {
+    throw ConfigError(
+        fmt::format("{}: #SBATCH --output cannot hold spaces or quotes; choose another output path", output));
+  }
+  h += fmt::format("#SBATCH --job-name={}\n", job_name);
+  h += fmt::format("#SBATCH --ntasks={}\n#SBATCH --cpus-per-task={}\n", plan.ntasks, s.cpus_per_task);
+  h += fmt::format("#SBATCH --time={}\n", format_time_limit(s.time_limit_s));
+  h += fmt::format("#SBATCH --output={}\n", plan.log_path);
+  // The batch shell gets SIGUSR1 before the time limit and passes it on: carbonsweep stops
+  // starting trials, keeps what finished, and exits 3; a requeued or resubmitted job resumes.
+  h += fmt::format("#SBATCH --signal=B:USR1@{}\n", static_cast<long long>(s.signal_before_s));
+  if (!s.partition.empty()) h += fmt::format("#SBATCH --partition={}\n", s.partition);
+  if (!s.account.empty()) h += fmt::format("#SBATCH --account={}\n", s.account);
+  if (!s.mem_per_cpu.empty()) h += fmt::format("#SBATCH --mem-per-cpu={}\n", s.mem_per_cpu);
+  if (s.requeue) h += "#SBATCH --requeue\n";
+  for (const auto& option : s.sbatch_options) h += fmt::format("#SBATCH {}\n", option);
+  h += fmt::format(
+      "\n"
+      "if [ \"$(id -u)\" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi\n"
+      "resume=\n"
+      "if [ -e {out} ] || [ -e {out}.journal ]; then resume=--resume; fi  # a requeued or resubmitted job goes on\n"
+      "{launch} {exe} run {study} -o {out} $resume &\n"
+      "pid=$!\n"
+      "trap 'kill -USR1 \"$pid\" 2>/dev/null' USR1 TERM\n"
+      "while true; do\n"
+      "  wait \"$pid\"\n"
+      "  status=$?\n"
+      "  kill -0 \"$pid\" 2>/dev/null || exit \"$status\"  # still running: the wait was cut by a signal\n"
+      "done\n",
+      fmt::arg("out", quoted(output)), fmt::arg("launch", launch), fmt::arg("exe", quoted(carbonsweep)),
+      fmt::arg("study", quoted(study)));
+  plan.script = h;
+  return plan;
+}
+
+std::string submit(const SubmitPlan& plan) {
+  {
+    std::ofstream out(plan.script_path);
+    out << plan.script;
+    if (!out) throw IoError(fmt::format("{}: cannot write the batch script", plan.script_path));
+  }
+  const auto result = energy::run_program({"sbatch", "--parsable", plan.script_path});
+  if (!result) throw IoError("sbatch cannot be started: is Slurm installed and on PATH?");
+  if (result->exit_code != 0)
+    throw IoError(fmt::format("sbatch refused {} (exit {})", plan.script_path, result->exit_code));
+  std::string id = result->out.substr(0, result->out.find_first_of(";\n"));
+  if (id.empty()) throw IoError("sbatch printed no job id");
+  return id;
+}
+
+}  // namespace cs::slurm

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""`carbonsweep submit` against a real Slurm (slurmctld and slurmd on loopback): the batch
+script sized from the study, a job that runs the study under mpirun and writes the results
+(Slurm job id in the provenance, Slurm's energy accounting reported as not configured), and
+a job stopped by SIGUSR1 (Slurm's warning before a time limit) that keeps every finished
+trial and is resumed by resubmitting."""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import pandas as pd
+
+from local_slurm import local_slurm, wait_for_job
+
+STUDY = """
+[study]
+name = "slurm-test"
+seed = 4
+output = "{out}"
+budget_trials = {trials}
+
+[search]
+strategy = "random"
+
+[search.space.x1]
+type = "float"
+low = -5.0
+high = 10.0
+
+[search.space.x2]
+type = "float"
+low = 0.0
+high = 15.0
+
+[model]
+family = "function"
+function = "branin"
+epoch_time = "{epoch_time}"
+
+[training]
+epochs = 2
+
+[[sites]]
+name = "north"
+pue = 1.1
+intensity_g_per_kwh = 30
+ranks = 1
+
+[[sites]]
+name = "south"
+pue = 1.5
+intensity_g_per_kwh = 600
+ranks = 1
+
+[slurm]
+time = "10min"
+signal_before = "1min"
+launcher_args = ["--oversubscribe"]
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--carbonsweep", required=True)
+    a = ap.parse_args()
+    cs = a.carbonsweep
+    with tempfile.TemporaryDirectory() as tmp, local_slurm() as env:
+        def study(name, trials, epoch_time):
+            path = os.path.join(tmp, f"{name}.toml")
+            with open(path, "w") as f:
+                f.write(STUDY.format(out=os.path.join(tmp, f"{name}.h5"), trials=trials, epoch_time=epoch_time))
+            return path
+
+        def submit(path):
+            r = subprocess.run([cs, "submit", path], env=env, capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stdout + r.stderr
+            m = re.search(r"submitted job (\d+) \(3 tasks\)", r.stdout)
+            assert m, r.stdout
+            return m.group(1)
+
+        # The script, without submitting anything.
+        quick = study("quick", 8, "50ms")
+        dry = subprocess.run([cs, "submit", quick, "--dry-run"], env=env, capture_output=True, text=True)
+        assert dry.returncode == 0, dry.stderr
+        assert "#SBATCH --ntasks=3" in dry.stdout and "#SBATCH --time=0-00:10:00" in dry.stdout
+        assert "#SBATCH --signal=B:USR1@60" in dry.stdout and "--oversubscribe" in dry.stdout
+        assert not os.path.exists(os.path.join(tmp, "quick.h5.sbatch")), "--dry-run writes nothing"
+
+        # A job that runs the study to the end.
+        job = submit(quick)
+        state, exit_code = wait_for_job(env, job)
+        log = open(os.path.join(tmp, f"quick.h5.slurm-{job}.log")).read()
+        print(log[-1500:])
+        assert state == "COMPLETED", (state, exit_code, log[-2000:])
+        f = h5py.File(os.path.join(tmp, "quick.h5"), "r")
+        trials = pd.DataFrame(f["trials"][:])
+        assert len(trials) == 8 and set(trials.site.str.decode("utf-8")) == {"north", "south"}
+        assert f.attrs["slurm_job_id"] == job
+        assert "AcctGatherEnergyType = acct_gather_energy/none" in f.attrs["slurm_energy"], f.attrs["slurm_energy"]
+        f.close()
+
+        # SIGUSR1 before the time limit: the job stops starting trials, keeps what finished, exits 3.
+        slow = study("slow", 30, "300ms")
+        job = submit(slow)
+        journal = os.path.join(tmp, "slow.h5.journal")
+        deadline = time.time() + 120
+        while time.time() < deadline and (not os.path.exists(journal) or os.path.getsize(journal) < 600):
+            time.sleep(0.2)  # until a few trials are durable
+        subprocess.run(["scancel", "--signal=USR1", "--batch", job], env=env, check=True)
+        state, exit_code = wait_for_job(env, job)
+        log = open(os.path.join(tmp, f"slow.h5.slurm-{job}.log")).read()
+        print(log[-1500:])
+        assert "interrupted by SIGUSR1" in log and "--resume" in log, log[-2000:]
+        kept = len(h5py.File(os.path.join(tmp, "slow.h5"), "r")["trials"])
+        assert 0 < kept < 30, kept
+
+        # Resubmitting the same study resumes it: every trial once, none lost.
+        job = submit(slow)
+        state, exit_code = wait_for_job(env, job)
+        log = open(os.path.join(tmp, f"slow.h5.slurm-{job}.log")).read()
+        assert state == "COMPLETED", (state, exit_code, log[-2000:])
+        assert f"resuming from" in log and f"{kept} finished trial(s) kept" in log, log[-2000:]
+        ids = pd.DataFrame(h5py.File(os.path.join(tmp, "slow.h5"), "r")["trials"][:]).trial_id
+        assert sorted(ids) == list(range(30)), sorted(ids)
+    print("ok")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
