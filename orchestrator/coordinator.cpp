@@ -197,7 +197,6 @@ CoordinatorSummary Coordinator::run() {
   }
   std::int64_t active = worker_count;
   auto last_checkpoint = std::chrono::steady_clock::now();
-  const double started_unix_s = clock_.now_unix_s();
   double review_at = std::numeric_limits<double>::infinity();
   std::vector<Envelope> batch;
   while (active > 0) {
@@ -263,7 +262,6 @@ CoordinatorSummary Coordinator::run() {
       last_checkpoint = std::chrono::steady_clock::now();
     }
   }
-  summary_.makespan_s = clock_.now_unix_s() - started_unix_s;
   for (const auto& [rank, record] : idle_records_) summary_.idle.push_back(record);
   store_.set_idle(summary_.idle);
   store_.flush();

@@ -25,7 +25,6 @@ struct CoordinatorSummary {
   std::string stopped;               ///< why dispatching stopped early (carbon budget, a signal); empty otherwise
   bool interrupted = false;          ///< by a signal: the study is unfinished and can be resumed
   std::vector<io::IdleRecord> idle;  ///< per worker
-  double makespan_s = 0.0;           ///< clock seconds from the first dispatch decision to the end
 };
 
 struct CoordinatorOptions {
