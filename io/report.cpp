@@ -173,19 +173,27 @@ std::unique_ptr<energy::CarbonSource> stored_source(const LoadedResults& results
       energy::Extrapolation::kHold, site.name);
 }
 
+/// Each trial's primary-meter power series, gathered once for all the re-pricings.
+std::vector<std::vector<energy::PowerSample>> primary_series(const LoadedResults& results) {
+  std::vector<std::vector<energy::PowerSample>> out(results.trials.size());
+  for (std::size_t i = 0; i < results.trials.size(); ++i) {
+    for (const auto& sample : results.trials[i].samples) {
+      if (sample.meter == 0) out[i].push_back(sample);
+    }
+  }
+  return out;
+}
+
 /// Every trial re-priced at `source` and `pue`, started `shift_s` later in trace time: its own
 /// primary-meter power series against the intensity it would have met.
-energy::Emissions reprice(const LoadedResults& results, const energy::CarbonSource& source, double pue,
-                          double shift_s) {
+energy::Emissions reprice(const LoadedResults& results, const std::vector<std::vector<energy::PowerSample>>& primary,
+                          const energy::CarbonSource& source, double pue, double shift_s) {
   energy::Emissions total;
   double weighted = 0.0;
-  for (const auto& r : results.trials) {
-    std::vector<energy::PowerSample> primary;
-    for (const auto& sample : r.samples) {
-      if (sample.meter == 0) primary.push_back(sample);
-    }
-    const auto e = energy::integrate_emissions(primary, energy::Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, pue,
-                                               source, r.priced_from_unix_s + shift_s, results.time_scale);
+  for (std::size_t i = 0; i < results.trials.size(); ++i) {
+    const auto& r = results.trials[i];
+    const auto e = energy::integrate_emissions(primary[i], energy::Joules{r.energy_j}, r.end_unix_s - r.start_unix_s,
+                                               pue, source, r.priced_from_unix_s + shift_s, results.time_scale);
     total.facility_energy += e.facility_energy;
     total.co2_g += e.co2_g;
     weighted += e.intensity_g_per_kwh * e.facility_energy.value;
@@ -209,21 +217,22 @@ void counterfactual(const LoadedResults& results, Section& s) {
                       actual > 0 ? fmt::format("{:+.1f}%", 100.0 * (e.co2_g / actual - 1)) : "-"});
   };
   bool any_trace = false;
+  const auto primary = primary_series(results);
   for (const auto& site : results.sites) {
     const auto source = stored_source(results, site);
     if (std::isfinite(site.intensity_g_per_kwh)) {
-      row(site, "any time", reprice(results, *source, site.pue, 0.0));
+      row(site, "any time", reprice(results, primary, *source, site.pue, 0.0));
       continue;
     }
     any_trace = true;
     for (const int hours : {0, 6, 12, 18}) {
       row(site, hours ? fmt::format("{} h later", hours) : "as run",
-          reprice(results, *source, site.pue, hours * 3600.0));
+          reprice(results, primary, *source, site.pue, hours * 3600.0));
     }
     int best_hour = 0;
-    energy::Emissions best = reprice(results, *source, site.pue, 0.0);
+    energy::Emissions best = reprice(results, primary, *source, site.pue, 0.0);
     for (int hours = 1; hours < 24; ++hours) {
-      const auto e = reprice(results, *source, site.pue, hours * 3600.0);
+      const auto e = reprice(results, primary, *source, site.pue, hours * 3600.0);
       if (e.co2_g < best.co2_g) {
         best = e;
         best_hour = hours;

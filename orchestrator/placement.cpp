@@ -25,7 +25,7 @@ double intensity_now(const SiteState& site, double now_unix_s) {
 
 /// Idle workers ordered by the facility CO2 per kWh of their site now; ties keep idle order.
 std::vector<IdleWorker> greenest_first(const PlacementContext& c) {
-  std::vector<IdleWorker> order = c.idle;
+  std::vector<IdleWorker> order(c.idle.begin(), c.idle.end());
   std::stable_sort(order.begin(), order.end(), [&](const IdleWorker& a, const IdleWorker& b) {
     return intensity_now(c.sites[a.site], c.now_unix_s) * c.sites[a.site].pue <
            intensity_now(c.sites[b.site], c.now_unix_s) * c.sites[b.site].pue;
@@ -34,7 +34,7 @@ std::vector<IdleWorker> greenest_first(const PlacementContext& c) {
 }
 
 /// Dispatches the first `limit` of `workers`.
-Placement ranks_of(const std::vector<IdleWorker>& workers, std::int64_t limit) {
+Placement ranks_of(std::span<const IdleWorker> workers, std::int64_t limit) {
   Placement p;
   for (const auto& w : workers) {
     if (static_cast<std::int64_t>(p.dispatch.size()) >= limit) break;

@@ -3,6 +3,7 @@
 
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,11 @@ struct IdleWorker {
   double idle_since_unix_s = 0.0;  ///< clock time the worker became idle
 };
 
+/// A view of the coordinator's state at one decision (nothing is copied: it is made per batch).
 struct PlacementContext {
   double now_unix_s = 0.0;
-  std::vector<IdleWorker> idle;  ///< in the order they became idle
-  std::vector<SiteState> sites;
+  std::span<const IdleWorker> idle;  ///< in the order they became idle
+  std::span<const SiteState> sites;
   std::int64_t trials_left = 0;  ///< not yet dispatched
   /// From the trials finished so far (0 before any): what one more trial is expected to take.
   double expected_duration_s = 0.0;

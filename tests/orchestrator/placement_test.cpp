@@ -29,11 +29,17 @@ struct Fixture : ::testing::Test {
   energy::ConstantCarbonSource clean{50.0}, dirty{500.0}, middle{200.0};
   energy::TraceCarbonSource cycle = daily_cycle();
 
-  PlacementContext context(std::vector<IdleWorker> idle, std::int64_t trials_left = 100) {
+  std::vector<SiteState> sites{
+      {"dirty", 1.0, &dirty}, {"clean", 1.0, &clean}, {"middle", 1.0, &middle}, {"cycle", 1.0, &cycle}};
+  std::vector<IdleWorker> idle;
+
+  /// A context over these sites and `idle_workers` (kept in the fixture: the context is a view).
+  PlacementContext context(std::vector<IdleWorker> idle_workers, std::int64_t trials_left = 100) {
+    idle = std::move(idle_workers);
     PlacementContext c;
     c.now_unix_s = kT0;
-    c.idle = std::move(idle);
-    c.sites = {{"dirty", 1.0, &dirty}, {"clean", 1.0, &clean}, {"middle", 1.0, &middle}, {"cycle", 1.0, &cycle}};
+    c.idle = idle;
+    c.sites = sites;
     c.trials_left = trials_left;
     c.expected_duration_s = kHour;
     c.expected_energy_j = 3.6e6;  // 1 kWh
@@ -63,9 +69,8 @@ TEST_F(Fixture, GreenestPrefersTheLowestIntensityTimesPue) {
   o.name = "greenest";
   auto greenest = make_policy(o);
   EXPECT_EQ(greenest->place(context({{1, 0, kT0}, {2, 2, kT0}, {3, 1, kT0}}, 1)).dispatch, (std::vector<int>{3}));
-  auto c = context({{1, 0, kT0}, {2, 2, kT0}, {3, 1, kT0}});
-  c.sites[1].pue = 5.0;  // 50 x 5 = 250 > 200 x 1
-  EXPECT_EQ(greenest->place(c).dispatch, (std::vector<int>{2, 3, 1}));
+  sites[1].pue = 5.0;  // 50 x 5 = 250 > 200 x 1
+  EXPECT_EQ(greenest->place(context({{1, 0, kT0}, {2, 2, kT0}, {3, 1, kT0}})).dispatch, (std::vector<int>{2, 3, 1}));
 }
 
 PolicyOptions deferral(energy::ForecastKind forecast, double max_delay_s) {
