@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,16 +46,25 @@ constexpr const char* kUsage =
     "\n"
     "`carbonsweep <command> --help` shows the options of a command.\n";
 
-/// Parses `args` (the words after the command) with one positional argument, `positional`.
-po::variables_map parse(const std::vector<std::string>& args, po::options_description& options,
-                        const char* positional = "study") {
+/// Parses `args` (the words after the command), with `--help` and, unless `positional` is
+/// null, one positional argument. nullopt when --help was asked for: the options are printed.
+std::optional<po::variables_map> parse(const std::vector<std::string>& args, po::options_description& options,
+                                       const char* positional = "study") {
+  options.add_options()("help,h", "show this help");
   po::positional_options_description order;
-  order.add(positional, 1);
   po::options_description all;
-  all.add(options).add_options()(positional, po::value<std::string>(), "the input file");
+  all.add(options);
+  if (positional) {
+    order.add(positional, 1);
+    all.add_options()(positional, po::value<std::string>(), "the input file");
+  }
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).positional(order).run(), vm);
   po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return std::nullopt;
+  }
   return vm;
 }
 
@@ -68,12 +78,9 @@ std::string require(const po::variables_map& vm, const char* positional, const c
 
 int cmd_validate(const std::vector<std::string>& args) {
   po::options_description options("carbonsweep validate STUDY.toml");
-  options.add_options()("help,h", "show this help");
-  const auto vm = parse(args, options);
-  if (vm.count("help")) {
-    std::cout << options << '\n';
-    return 0;
-  }
+  const auto parsed = parse(args, options);
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
   const auto config = io::load_study(require(vm, "study", "validate"));
   if (config.model.family != "function") {
     nodes::check_fashion_mnist(config.dataset.path);
@@ -100,12 +107,10 @@ int cmd_validate(const std::vector<std::string>& args) {
 
 int cmd_report(const std::vector<std::string>& args) {
   po::options_description options("carbonsweep report RESULTS.h5 -o DIR");
-  options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(), "report directory");
-  const auto vm = parse(args, options, "results");
-  if (vm.count("help")) {
-    std::cout << options << '\n';
-    return 0;
-  }
+  options.add_options()("output,o", po::value<std::string>(), "report directory");
+  const auto parsed = parse(args, options, "results");
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
   const auto results = require(vm, "results", "report");
   if (!vm.count("output")) throw ConfigError("report: missing -o DIR");
   const auto files = io::write_report({results, vm["output"].as<std::string>()});
@@ -116,14 +121,11 @@ int cmd_report(const std::vector<std::string>& args) {
 
 int cmd_export(const std::vector<std::string>& args) {
   po::options_description options("carbonsweep export RESULTS.h5 --format csv|codecarbon [-o FILE]");
-  options.add_options()("help,h", "show this help")("format", po::value<std::string>()->default_value("csv"),
-                                                    "csv or codecarbon")(
+  options.add_options()("format", po::value<std::string>()->default_value("csv"), "csv or codecarbon")(
       "output,o", po::value<std::string>(), "output file (default: RESULTS.csv or emissions.csv beside it)");
-  const auto vm = parse(args, options, "results");
-  if (vm.count("help")) {
-    std::cout << options << '\n';
-    return 0;
-  }
+  const auto parsed = parse(args, options, "results");
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
   const auto results = require(vm, "results", "export");
   const auto format = vm["format"].as<std::string>();
   if (format != "csv" && format != "codecarbon") {
@@ -139,15 +141,10 @@ int cmd_export(const std::vector<std::string>& args) {
 
 int cmd_meters(const std::vector<std::string>& args) {
   po::options_description options("carbonsweep meters [--seconds S]");
-  options.add_options()("help,h", "show this help")("seconds", po::value<double>()->default_value(2.0),
-                                                    "length of the live reading");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << options << '\n';
-    return 0;
-  }
+  options.add_options()("seconds", po::value<double>()->default_value(2.0), "length of the live reading");
+  const auto parsed = parse(args, options, nullptr);
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
   const double seconds = vm["seconds"].as<double>();
   if (!(seconds > 0.0 && seconds <= 600.0)) throw ConfigError("meters: --seconds must be in (0, 600]");
   energy::MeterOptions raw;
@@ -186,16 +183,13 @@ int cmd_meters(const std::vector<std::string>& args) {
 
 int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
   po::options_description options("carbonsweep run STUDY.toml [options]");
-  options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(),
-                                                    "results file (overrides [study] output)")(
+  options.add_options()("output,o", po::value<std::string>(), "results file (overrides [study] output)")(
       "threads", po::value<int>(), "LibTorch threads per worker (overrides [training] threads)")(
       "resume", "continue an interrupted run: keep its finished trials, re-run the rest")(
       "force", "replace an existing results file and journal");
-  const auto vm = parse(args, options);
-  if (vm.count("help")) {
-    std::cout << options << '\n';
-    return 0;
-  }
+  const auto parsed = parse(args, options);
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
   RunOptions run;
   run.study_path = require(vm, "study", "run");
   if (vm.count("output")) run.output = vm["output"].as<std::string>();
@@ -211,18 +205,15 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
 
 int cmd_simulate(const std::vector<std::string>& args) {
   po::options_description options("carbonsweep simulate STUDY.toml --workers-per-site N [options]");
-  options.add_options()("help,h", "show this help")("workers-per-site", po::value<int>(),
-                                                    "virtual workers at each site")(
+  options.add_options()("workers-per-site", po::value<int>(), "virtual workers at each site")(
       "output,o", po::value<std::string>(), "results file (default: [study] output with .sim.h5)")(
       "cost-model", po::value<std::string>(), "fit the cost model on this results file (default: [simulate])")(
       "trials", po::value<std::int64_t>(), "overrides [study] budget_trials")("policy", po::value<std::string>(),
                                                                               "overrides [scheduling] policy")(
       "forecast", po::value<std::string>(), "overrides [scheduling] forecast")("force", "replace an existing output");
-  const auto vm = parse(args, options);
-  if (vm.count("help")) {
-    std::cout << options << '\n';
-    return 0;
-  }
+  const auto parsed = parse(args, options);
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
   SimulateOptions o;
   o.study_path = require(vm, "study", "simulate");
   if (!vm.count("workers-per-site")) throw ConfigError("simulate: --workers-per-site N is required");
@@ -241,14 +232,11 @@ int cmd_simulate(const std::vector<std::string>& args) {
 
 int cmd_submit(const std::vector<std::string>& args) {
   po::options_description options("carbonsweep submit STUDY.toml [options]");
-  options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(),
-                                                    "results file (overrides [study] output)")(
+  options.add_options()("output,o", po::value<std::string>(), "results file (overrides [study] output)")(
       "dry-run", "print the batch script and write nothing");
-  const auto vm = parse(args, options);
-  if (vm.count("help")) {
-    std::cout << options << '\n';
-    return 0;
-  }
+  const auto parsed = parse(args, options);
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
   auto config = io::load_study(require(vm, "study", "submit"));
   if (vm.count("output")) config.output = vm["output"].as<std::string>();
   const auto plan = slurm::plan_submission(config, std::filesystem::read_symlink("/proc/self/exe").string());

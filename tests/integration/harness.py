@@ -1,4 +1,5 @@
-"""What the integration tests share: the environment mpiexec needs here, and running it."""
+"""What the integration tests share: the environment mpiexec needs here, running it, and the
+search space of the synthetic (Branin) studies."""
 import os
 import subprocess
 
@@ -16,3 +17,17 @@ def run_mpi(mpiexec, ranks, carbonsweep, *args, timeout=300):
     """Runs carbonsweep under mpiexec and returns the completed process (text output)."""
     return subprocess.run(mpi_command(mpiexec, ranks, carbonsweep, *args), env=mpi_env(), capture_output=True,
                           text=True, timeout=timeout)
+
+
+# The two-dimensional Branin search space, as TOML tables (after the study's [search] table).
+BRANIN_SPACE = """
+[search.space.x1]
+type = "float"
+low = -5.0
+high = 10.0
+
+[search.space.x2]
+type = "float"
+low = 0.0
+high = 15.0
+"""

@@ -12,7 +12,7 @@ import tempfile
 import time
 
 import h5py
-from harness import mpi_command, mpi_env
+from harness import BRANIN_SPACE, mpi_command, mpi_env
 
 STUDY = """
 [study]
@@ -24,16 +24,7 @@ checkpoint = "200ms"
 [search]
 strategy = "random"
 
-[search.space.x1]
-type = "float"
-low = -5.0
-high = 10.0
-
-[search.space.x2]
-type = "float"
-low = 0.0
-high = 15.0
-
+""" + BRANIN_SPACE + """
 [model]
 family = "function"
 function = "branin"

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 import h5py
 import pandas as pd
 
+from harness import BRANIN_SPACE
+
 STUDY = """
 [study]
 name = "sim-test"
@@ -24,16 +26,7 @@ budget_trials = 120
 [search]
 strategy = "random"
 
-[search.space.x1]
-type = "float"
-low = -5.0
-high = 10.0
-
-[search.space.x2]
-type = "float"
-low = 0.0
-high = 15.0
-
+""" + BRANIN_SPACE + """
 [model]
 family = "function"
 function = "branin"

@@ -15,7 +15,9 @@ import time
 import h5py
 import pandas as pd
 
-from local_slurm import local_slurm, wait_for_job
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import BRANIN_SPACE  # noqa: E402
+from local_slurm import local_slurm, wait_for_job  # noqa: E402
 
 STUDY = """
 [study]
@@ -27,16 +29,7 @@ budget_trials = {trials}
 [search]
 strategy = "random"
 
-[search.space.x1]
-type = "float"
-low = -5.0
-high = 10.0
-
-[search.space.x2]
-type = "float"
-low = 0.0
-high = 15.0
-
+""" + BRANIN_SPACE + """
 [model]
 family = "function"
 function = "branin"
