@@ -20,7 +20,9 @@ namespace cs::io {
 
 namespace {
 
-constexpr char kFileMagic[] = "CSJOURNAL1\n";
+// Format 2: results carry phases, idle baseline, layers, marginal CO2 and pricing time.
+constexpr char kFileMagic[] = "CSJOURNAL2\n";
+constexpr char kFormatPrefix[] = "CSJOURNAL";
 constexpr std::size_t kFileMagicLen = sizeof(kFileMagic) - 1;
 constexpr std::uint32_t kRecordMagic = 0x4a525343;  // "CSRJ"
 constexpr std::uint8_t kStudyRecord = 1;
@@ -49,6 +51,12 @@ JournalContents read_journal(const std::string& path) {
   if (!in) throw IoError(fmt::format("{}: cannot open the journal", path));
   const std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (raw.size() < kFileMagicLen || std::memcmp(raw.data(), kFileMagic, kFileMagicLen) != 0) {
+    if (raw.size() >= kFileMagicLen && std::memcmp(raw.data(), kFormatPrefix, sizeof(kFormatPrefix) - 1) == 0) {
+      throw IoError(
+          fmt::format("{}: written by another carbonsweep version (journal format {}, this build writes {}); "
+                      "finish that run with its own build, or start afresh with --force",
+                      path, raw[kFileMagicLen - 2], kFileMagic[kFileMagicLen - 2]));
+    }
     throw IoError(fmt::format("{}: not a carbonsweep journal", path));
   }
   const auto* bytes = reinterpret_cast<const std::byte*>(raw.data());

@@ -13,7 +13,7 @@
 
 namespace cs::io {
 
-inline constexpr std::int64_t kSchemaVersion = 1;
+inline constexpr std::int64_t kSchemaVersion = 2;
 
 struct StudyMeta {
   std::string study_toml;  ///< the study file verbatim

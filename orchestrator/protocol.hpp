@@ -13,7 +13,7 @@
 
 namespace cs::orchestrator {
 
-inline constexpr std::uint8_t kProtocolVersion = 1;
+inline constexpr std::uint8_t kProtocolVersion = 2;
 
 /// A worker is ready for a trial.
 struct Ready {

@@ -133,3 +133,21 @@ TEST_F(JournalTest, ResumeRefusesAnotherStudysResults) {
 
 }  // namespace
 }  // namespace cs::io
+
+namespace cs::io {
+namespace {
+
+TEST(Journal, AJournalOfAnotherFormatIsRefusedWithAMessage) {
+  const auto path = std::filesystem::temp_directory_path() / "cs-old-format.journal";
+  std::ofstream(path, std::ios::binary) << "CSJOURNAL1\nanything";
+  try {
+    read_journal(path.string());
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("journal format 1, this build writes 2"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace cs::io
