@@ -44,8 +44,8 @@ io::StudyMeta meta() {
           search::SearchSpace(
               {{"lr", search::ParamKind::kFloat, 1e-3, 0.1, true, {}},
                {"batch_size", search::ParamKind::kCategorical, 0, 1, false, {std::int64_t{32}, std::int64_t{64}}}}),
-          {{"norway", 1.1, 30.0, 1, {}, "", "linear", "error", "", ""},
-           {"poland", 1.6, 700.0, 1, {}, "", "linear", "error", "", ""}},
+          {{"norway", 1.1, 30.0, 1, {}, "", "linear", "error", "", "", ""},
+           {"poland", 1.6, 700.0, 1, {}, "", "linear", "error", "", "", ""}},
           {"estimate"},
           {}};
 }

@@ -360,6 +360,18 @@ void read_training_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
+std::vector<std::string> string_list(TableReader& r, std::string_view key) {
+  std::vector<std::string> out;
+  if (const toml::node* node = r.find(key)) {
+    if (!node->is_array()) r.fail(node, key, "expected an array of strings");
+    for (const auto& item : *node->as_array()) {
+      if (!item.is_string()) r.fail(&item, key, "expected an array of strings");
+      out.push_back(*item.value<std::string>());
+    }
+  }
+  return out;
+}
+
 void read_sites(TableReader& root, StudyConfig& config) {
   const toml::node* node = root.find("sites");
   if (!node) root.fail(nullptr, "sites", "missing; add at least one [[sites]] table");
@@ -440,12 +452,10 @@ void read_sites(TableReader& root, StudyConfig& config) {
     }
     site.ranks = static_cast<int>(r.optional<std::int64_t>("ranks", "an integer").value_or(0));
     if (site.ranks < 0) r.fail(r.find("ranks"), "ranks", "expected an integer >= 0");
-    if (const toml::node* hosts = r.find("hosts")) {
-      if (!hosts->is_array()) r.fail(hosts, "hosts", "expected an array of host names");
-      for (const auto& h : *hosts->as_array()) {
-        if (!h.is_string()) r.fail(&h, "hosts", "expected an array of host names");
-        site.hosts.push_back(*h.value<std::string>());
-      }
+    site.hosts = string_list(r, "hosts");
+    site.partition = r.optional<std::string>("partition", "a Slurm partition name").value_or("");
+    if (!site.partition.empty() && !site.hosts.empty()) {
+      r.fail(r.find("partition"), "partition", "give either a partition (with ranks) or hosts, not both");
     }
     if (site.ranks > 0 && !site.hosts.empty()) r.fail(r.find("hosts"), "hosts", "give either ranks or hosts, not both");
     r.reject_unknown_keys();
@@ -527,18 +537,6 @@ void read_simulate_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
-std::vector<std::string> string_list(TableReader& r, std::string_view key) {
-  std::vector<std::string> out;
-  if (const toml::node* node = r.find(key)) {
-    if (!node->is_array()) r.fail(node, key, "expected an array of strings");
-    for (const auto& item : *node->as_array()) {
-      if (!item.is_string()) r.fail(&item, key, "expected an array of strings");
-      out.push_back(*item.value<std::string>());
-    }
-  }
-  return out;
-}
-
 void read_slurm_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("slurm");
   if (!t) return;
@@ -557,6 +555,16 @@ void read_slurm_table(TableReader& root, StudyConfig& config) {
     r.fail(r.find("launcher"), "launcher", "expected \"mpirun\" or \"srun\"");
   }
   s.launcher_args = string_list(r, "launcher_args");
+  s.environment = string_list(r, "environment");
+  for (const auto& pair : s.environment) {
+    const auto eq = pair.find('=');
+    const auto name = pair.substr(0, eq);
+    if (eq == std::string::npos || eq == 0 ||
+        name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+            std::string::npos) {
+      r.fail(r.find("environment"), "environment", fmt::format("'{}' is not NAME=value", pair));
+    }
+  }
   if (const auto ms = r.duration("signal_before", "2min")) s.signal_before_s = seconds(*ms);
   if (s.signal_before_s >= s.time_limit_s) {
     r.fail(r.find("signal_before"), "signal_before", "must be shorter than the time limit");

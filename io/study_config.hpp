@@ -26,6 +26,7 @@ struct SiteConfig {
   std::string extrapolation = "error";   ///< trace: error | hold, outside the trace's time range
   std::string region;                    ///< or: a region of the built-in table (sets the constant)
   std::string marginal_trace;            ///< optional marginal-intensity trace, priced beside the average one
+  std::string partition;                 ///< `carbonsweep submit`: this site's `ranks` run in this Slurm partition
 };
 
 /// Pricing time: trial times are mapped to start + (wall time since the run began) x scale,
@@ -115,6 +116,7 @@ struct SlurmConfig {
   std::string mem_per_cpu;                 ///< e.g. "2G"; empty: the cluster's default
   std::string launcher = "mpirun";         ///< mpirun | srun
   std::vector<std::string> launcher_args;  ///< e.g. ["--oversubscribe"], ["--mpi=pmix"]
+  std::vector<std::string> environment;    ///< NAME=value pairs exported before the launch
   double signal_before_s = 120.0;          ///< SIGUSR1 this long before the time limit
   bool requeue = false;
   std::vector<std::string> sbatch_options;  ///< further `#SBATCH` options, verbatim

@@ -40,6 +40,7 @@ SubmitPlan plan_submission(const io::StudyConfig& config, const std::string& car
   namespace fs = std::filesystem;
   SubmitPlan plan;
   plan.ntasks = 1;
+  bool any_partition = false;
   for (const auto& site : config.sites) {
     if (site.ranks < 1) {
       throw ConfigError(
@@ -48,16 +49,39 @@ SubmitPlan plan_submission(const io::StudyConfig& config, const std::string& car
                       config.path, site.name));
     }
     plan.ntasks += site.ranks;
+    any_partition |= !site.partition.empty();
   }
   const auto& s = config.slurm;
+  // Sites in their own partitions: a heterogeneous job, one component per site in [[sites]]
+  // order, the coordinator first in the first one, so that MPI ranks fill the sites' `ranks`
+  // in order, as site_map assigns them.
+  if (any_partition) {
+    for (const auto& site : config.sites) {
+      if (site.partition.empty()) {
+        throw ConfigError(
+            fmt::format("{}: site '{}' has no partition; give every site one, or none", config.path, site.name));
+      }
+    }
+    if (s.launcher != "srun") {
+      throw ConfigError(
+          fmt::format("{}: [slurm] launcher: mpirun cannot span the components of a heterogeneous "
+                      "job (one per site partition); use launcher = \"srun\" (with launcher_args = "
+                      "[\"--mpi=pmix\"] for Debian's Open MPI)",
+                      config.path));
+    }
+  }
   const std::string output = fs::absolute(config.output).string();
   const std::string study = fs::absolute(config.path).string();
   plan.script_path = output + ".sbatch";
   plan.log_path = output + ".slurm-%j.log";
   std::string launch = s.launcher == "srun" ? "srun" : "mpirun -n \"$SLURM_NTASKS\"";
+  if (any_partition) {
+    std::string groups;
+    for (std::size_t k = 0; k < config.sites.size(); ++k) groups += fmt::format("{}{}", k ? "," : "", k);
+    launch += " --het-group=" + groups;
+  }
   for (const auto& a : s.launcher_args) launch += fmt::format(" {}", quoted(a));
 
-  std::string h = fmt::format("#!/bin/bash\n# Written by `carbonsweep submit` for {}\n", study);
   std::string job_name = "carbonsweep-" + config.name;
   for (char& c : job_name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
@@ -66,21 +90,37 @@ SubmitPlan plan_submission(const io::StudyConfig& config, const std::string& car
     throw ConfigError(
         fmt::format("{}: #SBATCH --output cannot hold spaces or quotes; choose another output path", output));
   }
+  std::string h = fmt::format("#!/bin/bash\n# Written by `carbonsweep submit` for {}\n", study);
+  // Job-wide options (the first component carries them in a heterogeneous job).
   h += fmt::format("#SBATCH --job-name={}\n", job_name);
-  h += fmt::format("#SBATCH --ntasks={}\n#SBATCH --cpus-per-task={}\n", plan.ntasks, s.cpus_per_task);
   h += fmt::format("#SBATCH --time={}\n", format_time_limit(s.time_limit_s));
   h += fmt::format("#SBATCH --output={}\n", plan.log_path);
   // The batch shell gets SIGUSR1 before the time limit and passes it on: carbonsweep stops
   // starting trials, keeps what finished, and exits 3; a requeued or resubmitted job resumes.
   h += fmt::format("#SBATCH --signal=B:USR1@{}\n", static_cast<long long>(s.signal_before_s));
-  if (!s.partition.empty()) h += fmt::format("#SBATCH --partition={}\n", s.partition);
   if (!s.account.empty()) h += fmt::format("#SBATCH --account={}\n", s.account);
-  if (!s.mem_per_cpu.empty()) h += fmt::format("#SBATCH --mem-per-cpu={}\n", s.mem_per_cpu);
   if (s.requeue) h += "#SBATCH --requeue\n";
   for (const auto& option : s.sbatch_options) h += fmt::format("#SBATCH {}\n", option);
+  const auto component = [&](const std::string& partition, int ntasks) {
+    std::string c = fmt::format("#SBATCH --ntasks={}\n#SBATCH --cpus-per-task={}\n", ntasks, s.cpus_per_task);
+    if (!partition.empty()) c += fmt::format("#SBATCH --partition={}\n", partition);
+    if (!s.mem_per_cpu.empty()) c += fmt::format("#SBATCH --mem-per-cpu={}\n", s.mem_per_cpu);
+    return c;
+  };
+  if (any_partition) {
+    for (std::size_t k = 0; k < config.sites.size(); ++k) {
+      if (k > 0) h += "#SBATCH hetjob\n";
+      h += component(config.sites[k].partition, config.sites[k].ranks + (k == 0 ? 1 : 0));
+    }
+  } else {
+    h += component(s.partition, plan.ntasks);
+  }
+  h += "\nif [ \"$(id -u)\" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi\n";
+  for (const auto& pair : s.environment) {
+    const auto eq = pair.find('=');
+    h += fmt::format("export {}={}\n", pair.substr(0, eq), quoted(pair.substr(eq + 1)));
+  }
   h += fmt::format(
-      "\n"
-      "if [ \"$(id -u)\" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi\n"
       "resume=\n"
       "if [ -e {out} ] || [ -e {out}.journal ]; then resume=--resume; fi  # a requeued or resubmitted job goes on\n"
       "{launch} {exe} run {study} -o {out} $resume &\n"

@@ -29,7 +29,7 @@ class ResultsStoreTest : public ::testing::Test {
     m.study_toml = "[study]\nname = \"x\"\n";
     m.space = search::SearchSpace({{"lr", search::ParamKind::kFloat, 1e-3, 1e-1, true, {}},
                                    {"opt", search::ParamKind::kCategorical, 0, 1, false, {std::string("sgd")}}});
-    m.sites = {SiteConfig{"a", 1.2, 100.0, 1, {}, "", "linear", "error", "", ""}};
+    m.sites = {SiteConfig{"a", 1.2, 100.0, 1, {}, "", "linear", "error", "", "", ""}};
     m.meters = {"estimate"};
     m.provenance = {{"tool_version", "9.9"}, {"hosts", "h1,h2"}};
     return m;

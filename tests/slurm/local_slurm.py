@@ -1,5 +1,5 @@
-"""A real Slurm on loopback for the tests: munged, slurmctld and one slurmd in a temporary
-directory, stopped (and removed) on exit. Follows ../shared/notes/slurm-local.md. Needs root
+"""A real Slurm on loopback for the tests: munged, slurmctld and two slurmd (nodes a1 and b1, one
+per site partition, site_a and site_b) in a temporary directory, stopped (and removed) on exit. Follows ../shared/notes/slurm-local.md. Needs root
 (the daemons run as root, as in CI) and Debian's slurm-wlm and munge."""
 import contextlib
 import os
@@ -60,7 +60,7 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc={base}/log/jobcomp.txt
 SchedulerType=sched/backfill
-SchedulerParameters=bf_interval=1,sched_interval=2
+SchedulerParameters=bf_interval=1,bf_hetjob_immediate,sched_interval=2
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SlurmdParameters=config_overrides
@@ -69,8 +69,10 @@ ReturnToService=2
 KillWait=5
 MinJobAge=300
 MailProg=/bin/true
-NodeName=cs1 NodeHostname={host} NodeAddr=127.0.0.1 Port={slurmd_port} CPUs=4 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=1000
-PartitionName=site_a Nodes=cs1 Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+NodeName=a1 NodeHostname={host} NodeAddr=127.0.0.1 Port={port_a} CPUs=4 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=1000
+NodeName=b1 NodeHostname={host} NodeAddr=127.0.0.1 Port={port_b} CPUs=4 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=1000
+PartitionName=site_a Nodes=a1 Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+PartitionName=site_b Nodes=b1 MaxTime=INFINITE State=UP OverSubscribe=YES
 """
 
 
@@ -84,28 +86,31 @@ def _free_port():
 def local_slurm():
     """Yields the environment (SLURM_CONF set) under which sbatch, squeue, ... reach this Slurm."""
     base = tempfile.mkdtemp(prefix="cs-slurm-")
-    for d in ("state", "spool/cs1", "tmp/cs1", "log"):
+    nodes = ("a1", "b1")
+    for d in ("state", "log", *(f"spool/{n}" for n in nodes), *(f"tmp/{n}" for n in nodes)):
         os.makedirs(os.path.join(base, d))
     conf = os.path.join(base, "slurm.conf")
     with open(conf, "w") as f:
-        f.write(CONF.format(base=base, host=socket.gethostname(), ctld_port=_free_port(), slurmd_port=_free_port()))
+        f.write(CONF.format(base=base, host=socket.gethostname(), ctld_port=_free_port(), port_a=_free_port(),
+                            port_b=_free_port()))
     env = dict(os.environ, SLURM_CONF=conf)
     munged = _start_munge()
     pids = []
     try:
         subprocess.run(["slurmctld", "-i"], env=env, check=True, timeout=30)
-        subprocess.run(["slurmd", "-N", "cs1"], env=env, check=True, timeout=30)
+        for node in nodes:
+            subprocess.run(["slurmd", "-N", node], env=env, check=True, timeout=30)
         for _ in range(300):
             r = subprocess.run(["sinfo", "-h", "-N", "-t", "idle", "-o", "%N"], env=env, capture_output=True, text=True)
-            if "cs1" in r.stdout:
+            if all(n in r.stdout.split() for n in nodes):
                 break
             time.sleep(0.2)
         else:
             log = open(os.path.join(base, "log", "slurmctld.log")).read()[-2000:]
-            raise RuntimeError("the slurmd node never became idle:\n" + log)
+            raise RuntimeError("the slurmd nodes never became idle:\n" + log)
         yield env
     finally:
-        for name in ("slurmd-cs1.pid", "slurmctld.pid"):  # read before killing: the daemons remove them
+        for name in (*(f"slurmd-{n}.pid" for n in nodes), "slurmctld.pid"):  # read first: the daemons remove them
             with contextlib.suppress(OSError, ValueError):
                 pids.append(int(open(os.path.join(base, name)).read()))
         for pid in pids:

@@ -50,6 +50,40 @@ TEST(Sbatch, DefaultsAndTimeRounding) {
   EXPECT_EQ(format_time_limit(2 * 86400 + 3 * 3600), "2-03:00:00");
 }
 
+TEST(Sbatch, SitePartitionsMakeAHeterogeneousJobInSiteOrder) {
+  const auto plan = plan_submission(
+      study("[[sites]]\nname = \"a\"\npue = 1.1\nintensity_g_per_kwh = 1\nranks = 2\npartition = \"pa\"\n"
+            "[[sites]]\nname = \"b\"\npue = 1.1\nintensity_g_per_kwh = 1\nranks = 3\npartition = \"pb\"\n",
+            "[slurm]\nlauncher = \"srun\"\nlauncher_args = [\"--mpi=pmix\"]\nenvironment = "
+            "[\"OMPI_MCA_btl=self,tcp\"]\n"),
+      "/x/carbonsweep");
+  // The coordinator goes with the first site: ranks 0-2 in pa, 3-5 in pb.
+  EXPECT_NE(plan.script.find("#SBATCH --ntasks=3\n#SBATCH --cpus-per-task=1\n#SBATCH --partition=pa\n#SBATCH hetjob\n"
+                             "#SBATCH --ntasks=3\n#SBATCH --cpus-per-task=1\n#SBATCH --partition=pb\n"),
+            std::string::npos)
+      << plan.script;
+  EXPECT_NE(plan.script.find("srun --het-group=0,1 '--mpi=pmix' '/x/carbonsweep' run"), std::string::npos);
+  EXPECT_NE(plan.script.find("export OMPI_MCA_btl='self,tcp'\n"), std::string::npos);
+  EXPECT_EQ(plan.ntasks, 6);
+}
+
+TEST(Sbatch, AHeterogeneousJobNeedsEveryPartitionAndSrun) {
+  const std::string two =
+      "[[sites]]\nname = \"a\"\npue = 1.1\nintensity_g_per_kwh = 1\nranks = 1\npartition = \"pa\"\n"
+      "[[sites]]\nname = \"b\"\npue = 1.1\nintensity_g_per_kwh = 1\nranks = 1\n";
+  EXPECT_THROW(plan_submission(study(two, "[slurm]\nlauncher = \"srun\"\n"), "/x"), ConfigError);  // b has none
+  const std::string both =
+      "[[sites]]\nname = \"a\"\npue = 1.1\nintensity_g_per_kwh = 1\nranks = 1\npartition = "
+      "\"pa\"\n[[sites]]\nname = \"b\"\npue = 1.1\nintensity_g_per_kwh = 1\nranks = 1\n"
+      "partition = \"pb\"\n";
+  try {
+    plan_submission(study(both), "/x");  // mpirun cannot span het components
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("use launcher = \"srun\""), std::string::npos) << e.what();
+  }
+}
+
 TEST(Sbatch, RefusesWhatItCannotSize) {
   EXPECT_THROW(
       plan_submission(study("[[sites]]\nname = \"a\"\npue = 1.1\nintensity_g_per_kwh = 1\nhosts = [\"n1\"]\n"), "/x"),
@@ -63,7 +97,8 @@ TEST(Sbatch, BrokenSlurmSettingsNameTheirKey) {
            {"[slurm]\ncpus_per_task = 0\n", "cpus_per_task"},
            {"[slurm]\nsbatch_options = [\"qos=short\"]\n", "sbatch_options"},
            {"[slurm]\ntime = \"forever\"\n", "time"},
-           {"[slurm]\npartitions = \"gpu\"\n", "partitions"}}) {
+           {"[slurm]\npartitions = \"gpu\"\n", "partitions"},
+           {"[slurm]\nenvironment = [\"NO VALUE\"]\n", "environment"}}) {
     try {
       study(kTwoSites, slurm);
       ADD_FAILURE() << slurm;

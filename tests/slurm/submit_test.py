@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""`carbonsweep submit` against a real Slurm (slurmctld and slurmd on loopback): the batch
+"""`carbonsweep submit` against a real Slurm (slurmctld and two slurmd on loopback): the batch
 script sized from the study, a job that runs the study under mpirun and writes the results
-(Slurm job id in the provenance, Slurm's energy accounting reported as not configured), and
-a job stopped by SIGUSR1 (Slurm's warning before a time limit) that keeps every finished
-trial and is resumed by resubmitting."""
+(Slurm job id in the provenance, Slurm's energy accounting reported as not configured), a
+job stopped by SIGUSR1 (Slurm's warning before a time limit) that keeps every finished
+trial and is resumed by resubmitting, and a heterogeneous job with one component per site
+partition, launched by srun across both nodes."""
 import argparse
 import os
 import re
@@ -120,6 +121,33 @@ def main():
         assert f"resuming from" in log and f"{kept} finished trial(s) kept" in log, log[-2000:]
         ids = pd.DataFrame(h5py.File(os.path.join(tmp, "slow.h5"), "r")["trials"][:]).trial_id
         assert sorted(ids) == list(range(30)), sorted(ids)
+
+        # One het component per site partition, one MPI job across both nodes (srun with PMIx;
+        # TCP between ranks, because both emulated nodes share this host's shared memory).
+        with open(quick) as src:
+            text = src.read().replace(os.path.join(tmp, "quick.h5"), os.path.join(tmp, "het.h5"))
+        text = text.replace("ranks = 1\n\n[[sites]]", 'ranks = 1\npartition = "site_a"\n\n[[sites]]')
+        text = text.replace('ranks = 1\n\n[slurm]', 'ranks = 1\npartition = "site_b"\n\n[slurm]')
+        text = text.replace('launcher_args = ["--oversubscribe"]',
+                            'launcher = "srun"\nlauncher_args = ["--mpi=pmix"]\nenvironment = ["OMPI_MCA_btl=self,tcp"]')
+        het = os.path.join(tmp, "het.toml")
+        with open(het, "w") as f:
+            f.write(text)
+        dry = subprocess.run([cs, "submit", het, "--dry-run"], env=env, capture_output=True, text=True)
+        assert dry.returncode == 0, dry.stderr
+        assert "#SBATCH --partition=site_a\n" in dry.stdout and "#SBATCH hetjob\n" in dry.stdout
+        assert "#SBATCH --partition=site_b\n" in dry.stdout and "srun --het-group=0,1 '--mpi=pmix'" in dry.stdout
+        job = submit(het)
+        state, exit_code = wait_for_job(env, job)
+        log = open(os.path.join(tmp, f"het.h5.slurm-{job}.log")).read()
+        print(log[-1500:])
+        assert state == "COMPLETED", (state, exit_code, log[-2000:])
+        nodes = subprocess.run(["grep", f"JobId={int(job) + 1}", os.path.join(os.path.dirname(env["SLURM_CONF"]),
+                                                                              "log", "jobcomp.txt")],
+                               capture_output=True, text=True).stdout
+        assert "NodeList=b1" in nodes and "Partition=site_b" in nodes, nodes
+        trials = pd.DataFrame(h5py.File(os.path.join(tmp, "het.h5"), "r")["trials"][:])
+        assert len(trials) == 8 and set(trials.site.str.decode("utf-8")) == {"north", "south"}
     print("ok")
 
 
