@@ -357,6 +357,8 @@ void read_training_table(TableReader& root, StudyConfig& config) {
   const auto threads = r.optional<std::int64_t>("threads", "an integer (0 = automatic)").value_or(0);
   if (threads < 0 || threads > 1024) r.fail(r.find("threads"), "threads", "expected an integer in [0, 1024]");
   tr.threads = static_cast<int>(threads);
+  tr.device = r.optional<std::string>("device", "\"cpu\" or \"cuda\"").value_or(tr.device);
+  if (tr.device != "cpu" && tr.device != "cuda") r.fail(r.find("device"), "device", "expected \"cpu\" or \"cuda\"");
   r.reject_unknown_keys();
 }
 

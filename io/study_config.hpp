@@ -70,7 +70,8 @@ struct TrainingConfig {
   std::int64_t batch_size = 64;
   std::int64_t conv_blocks = 2;
   std::int64_t channels = 16;
-  int threads = 0;  ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
+  int threads = 0;             ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
+  std::string device = "cpu";  ///< cpu | cuda (the GPU local_rank mod count, as the nvml meter reads)
 };
 
 struct EnergyConfig {

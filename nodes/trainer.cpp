@@ -1,6 +1,7 @@
 // The SimpleCNN model and its SGD training loop.
 #include "nodes/trainer.hpp"
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -23,9 +24,18 @@ using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+/// Now, once the GPU has finished what was queued: CUDA kernels run asynchronously, so a
+/// layer's time is only its own after a synchronisation (profiled steps only).
+Clock::time_point settled_now(bool cuda) {
+  if (cuda) torch::cuda::synchronize();
+  return Clock::now();
+}
+
 /// Per-type times of one profiled training step.
 class LayerProfiler {
  public:
+  explicit LayerProfiler(bool cuda) : cuda_(cuda) {}
+  bool cuda() const { return cuda_; }
   void forward(const std::string& type, Clock::duration d) { add(type, d); }
   /// Registers a hook on a layer's output: backward of that layer starts when its output's
   /// gradient is ready, and ends when the gradient of its input is (the next hook, in reverse).
@@ -34,7 +44,7 @@ class LayerProfiler {
     layers_.push_back(type);
     stamps_.push_back({});
     output.register_hook([this, index](torch::Tensor grad) {
-      stamps_[index] = Clock::now();
+      stamps_[index] = settled_now(cuda_);
       return grad;
     });
   }
@@ -46,6 +56,7 @@ class LayerProfiler {
 
  private:
   void add(const std::string& type, Clock::duration d) { totals_[type] += std::max(d, Clock::duration::zero()); }
+  bool cuda_;
   std::vector<std::string> layers_;
   std::vector<Clock::time_point> stamps_;
   std::map<std::string, Clock::duration> totals_;
@@ -83,9 +94,9 @@ TORCH_MODULE(SimpleCnn);
 torch::Tensor SimpleCnnImpl::profiled_forward(torch::Tensor x, LayerProfiler& profiler) {
   const auto run = [&](torch::nn::AnyModule& layer) {
     const std::string type = layer_type(layer.ptr()->name());
-    const auto t0 = Clock::now();
+    const auto t0 = settled_now(profiler.cuda());
     x = layer.forward(x);
-    profiler.forward(type, Clock::now() - t0);
+    profiler.forward(type, settled_now(profiler.cuda()) - t0);
     profiler.watch(type, x);
   };
   for (auto& layer : *features) run(layer);
@@ -109,16 +120,27 @@ torch::Tensor to_labels(const ImageSet& set) {
 }  // namespace
 
 struct Trainer::Impl {
+  torch::Device device{torch::kCPU};
   torch::Tensor train_x, train_y, test_x, test_y;
   std::int64_t side = 28;
 };
 
-Trainer::Trainer(const ImageSet& train, const ImageSet& test) : impl_(std::make_unique<Impl>()) {
+Trainer::Trainer(const ImageSet& train, const ImageSet& test, const std::string& device)
+    : impl_(std::make_unique<Impl>()) {
   if (train.count == 0 || test.count == 0) throw ConfigError("the training and test sets must not be empty");
-  impl_->train_x = to_images(train);
-  impl_->train_y = to_labels(train);
-  impl_->test_x = to_images(test);
-  impl_->test_y = to_labels(test);
+  try {
+    impl_->device = torch::Device(device);
+  } catch (const std::exception&) {
+    throw ConfigError(fmt::format("'{}' is not a LibTorch device (expected cpu or cuda:N)", device));
+  }
+  if (impl_->device.is_cuda() && impl_->device.index() >= cuda_device_count()) {
+    throw ConfigError(fmt::format("device {}: LibTorch here has {} CUDA device(s) (a CPU build, or no GPU)", device,
+                                  cuda_device_count()));
+  }
+  impl_->train_x = to_images(train).to(impl_->device);
+  impl_->train_y = to_labels(train).to(impl_->device);
+  impl_->test_x = to_images(test).to(impl_->device);
+  impl_->test_y = to_labels(test).to(impl_->device);
   impl_->side = train.rows;
 }
 
@@ -129,6 +151,7 @@ Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 TrainOutcome Trainer::train(const TrainSettings& s, const TrainCallbacks& callbacks) {
   torch::manual_seed(s.seed);
   SimpleCnn model(s.conv_blocks, s.channels, impl_->side);
+  model->to(impl_->device);
   torch::optim::SGD optimiser(model->parameters(), torch::optim::SGDOptions(s.lr).momentum(s.momentum));
   const std::int64_t n = impl_->train_x.size(0);
   TrainOutcome outcome;
@@ -139,15 +162,15 @@ TrainOutcome Trainer::train(const TrainSettings& s, const TrainCallbacks& callba
   for (int epoch = 1; epoch <= s.epochs; ++epoch) {
     const auto t0 = Clock::now();
     model->train();
-    const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64));
+    const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(impl_->device);
     double loss_sum = 0.0;
     std::int64_t batches = 0;
     for (std::int64_t start = 0; start < n; start += s.batch_size, ++step) {
       const auto idx = order.slice(0, start, std::min(start + s.batch_size, n));
       const bool profile = callbacks.profile_every > 0 && step % callbacks.profile_every == 0;
-      LayerProfiler profiler;
+      LayerProfiler profiler(impl_->device.is_cuda());
       const double energy_before_j = profile ? callbacks.energy_now_j() : 0.0;
-      const auto step_start = Clock::now();
+      const auto step_start = settled_now(profile && profiler.cuda());
       optimiser.zero_grad();
       const auto images = impl_->train_x.index_select(0, idx);
       auto loss = torch::nn::functional::cross_entropy(
@@ -159,10 +182,10 @@ TrainOutcome Trainer::train(const TrainSettings& s, const TrainCallbacks& callba
         return outcome;
       }
       loss.backward();
-      if (profile) profiler.backward_done(Clock::now());
+      if (profile) profiler.backward_done(settled_now(profiler.cuda()));
       optimiser.step();
       if (profile) {
-        const auto step_time = Clock::now() - step_start;
+        const auto step_time = settled_now(profiler.cuda()) - step_start;
         Clock::duration in_layers{};
         for (const auto& [type, d] : profiler.totals()) {
           layer_time[type] += d;
@@ -216,6 +239,8 @@ std::string layer_type(const std::string& module_name) {
   }
   return "other";
 }
+
+int cuda_device_count() { return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
 
 void set_torch_threads(int threads) {
   torch::set_num_threads(std::max(threads, 1));

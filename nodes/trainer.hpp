@@ -61,8 +61,9 @@ std::string layer_type(const std::string& module_name);
 
 class Trainer {
  public:
-  /// Converts the images to normalised tensors once; trials then reuse them.
-  Trainer(const ImageSet& train, const ImageSet& test);
+  /// Converts the images to normalised tensors once, on `device` ("cpu", "cuda:0", ...);
+  /// trials then reuse them. Throws ConfigError for a device LibTorch cannot use.
+  Trainer(const ImageSet& train, const ImageSet& test, const std::string& device = "cpu");
   ~Trainer();
   Trainer(Trainer&&) noexcept;
   Trainer& operator=(Trainer&&) noexcept;
@@ -74,6 +75,9 @@ class Trainer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// CUDA devices LibTorch can use here (0 for a CPU build or a machine without a GPU).
+int cuda_device_count();
 
 /// Sets LibTorch's intra-op threads for this process (and one inter-op thread).
 void set_torch_threads(int threads);

@@ -22,11 +22,11 @@ double unix_now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::unique_ptr<Trainer> load_trainer(const io::StudyConfig& config) {
+std::unique_ptr<Trainer> load_trainer(const io::StudyConfig& config, int local_rank) {
   if (config.model.family == "function") return nullptr;
   const auto train = load_fashion_mnist(config.dataset.path, Split::kTrain, config.dataset.train_subset);
   const auto test = load_fashion_mnist(config.dataset.path, Split::kTest, config.dataset.test_subset);
-  return std::make_unique<Trainer>(train, test);
+  return std::make_unique<Trainer>(train, test, torch_device(config.training.device, local_rank));
 }
 
 energy::MeterOptions meter_options_for(const io::StudyConfig& config, const WorkerIdentity& identity) {
@@ -42,6 +42,12 @@ std::vector<energy::EnergyMeter*> borrow(const std::vector<std::unique_ptr<energ
 }
 
 }  // namespace
+
+std::string torch_device(const std::string& device, int local_rank) {
+  if (device != "cuda") return "cpu";
+  const int count = cuda_device_count();
+  return fmt::format("cuda:{}", count > 0 ? local_rank % count : 0);
+}
 
 TrainSettings settings_for(const io::StudyConfig& config, const search::TrialSpec& spec) {
   const auto& d = config.training;
@@ -68,7 +74,7 @@ TrainSettings settings_for(const io::StudyConfig& config, const search::TrialSpe
 TrialRunner::TrialRunner(const io::StudyConfig& config, WorkerIdentity identity)
     : config_(config),
       identity_(std::move(identity)),
-      trainer_(load_trainer(config)),
+      trainer_(load_trainer(config, identity_.local_rank)),
       meters_(trainer_ ? energy::make_meters(config.energy.meters, meter_options_for(config, identity_))
                        : std::vector<std::unique_ptr<energy::EnergyMeter>>{}),
       carbon_(io::make_carbon_source(identity_.site)),

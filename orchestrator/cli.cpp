@@ -82,10 +82,7 @@ int cmd_validate(const std::vector<std::string>& args) {
   if (!parsed) return 0;
   const auto& vm = *parsed;
   const auto config = io::load_study(require(vm, "study", "validate"));
-  if (config.model.family != "function") {
-    nodes::check_fashion_mnist(config.dataset.path);
-    energy::make_meters(config.energy.meters, io::meter_options(config));
-  }
+  check_runnable_here(config);
   std::vector<std::string> arms;
   for (const auto& a : config.arms) arms.push_back(a.name);
   std::cout << fmt::format("ok: study '{}': {} trials over {} parameters, arms {}, {} sites, output {}\n", config.name,

@@ -21,6 +21,7 @@
 #include "io/hdf5.hpp"
 #include "io/results_store.hpp"
 #include "nodes/fashion_mnist.hpp"
+#include "nodes/trainer.hpp"
 #include "nodes/trial_runner.hpp"
 #include "orchestrator/coordinator.hpp"
 #include "orchestrator/mpi_transport.hpp"
@@ -45,11 +46,7 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
   io::StudyConfig config = io::load_study(options.study_path);
   if (options.output) config.output = *options.output;
   if (options.threads) config.training.threads = *options.threads;
-  if (config.model.family != "function") {
-    nodes::check_fashion_mnist(config.dataset.path);
-    energy::make_meters(config.energy.meters,
-                        io::meter_options(config));  // can they read here?
-  }
+  check_runnable_here(config);
   const bool exists = std::filesystem::exists(config.output) || std::filesystem::exists(config.output + ".journal");
   if (is_coordinator && exists && !options.force && !options.resume) {
     throw ConfigError(
@@ -144,6 +141,18 @@ int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsS
 }
 
 }  // namespace
+
+void check_runnable_here(const io::StudyConfig& config) {
+  if (config.model.family == "function") return;
+  nodes::check_fashion_mnist(config.dataset.path);
+  if (config.training.device == "cuda" && nodes::cuda_device_count() == 0) {
+    throw ConfigError(
+        fmt::format("{}: [training] key 'device': \"cuda\", but LibTorch here sees no CUDA device (a "
+                    "CPU build of LibTorch, or no GPU on this node)",
+                    config.path));
+  }
+  energy::make_meters(config.energy.meters, io::meter_options(config));  // can they read here?
+}
 
 int worker_threads(int configured, int workers_on_node, int node_cores) {
   if (configured > 0) return configured;

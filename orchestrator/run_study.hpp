@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "io/study_config.hpp"
+
 namespace cs::orchestrator {
 
 struct RunOptions {
@@ -16,6 +18,9 @@ struct RunOptions {
 
 /// Collective over MPI_COMM_WORLD. Returns the process exit code.
 int run_study(int* argc, char*** argv, const RunOptions& options);
+
+/// Throws when the study cannot run on this node: its dataset, its meters, a CUDA device it asks for.
+void check_runnable_here(const io::StudyConfig& config);
 
 /// LibTorch threads for a worker: the configured number, else the node's cores shared
 /// among the workers on it.

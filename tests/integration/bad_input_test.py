@@ -68,6 +68,7 @@ def main():
             ("bad flag", good, ["--threads", "0"], r"--threads"),
             ("unknown meter name", good + '\n[energy]\nmeters = ["estimate", "wattson"]\n', [], r"key 'meters'.*estimate, rapl"),
             ("negative interval", good + '\n[energy]\ninterval = "-100ms"\n', [], r"key 'interval'"),
+            ("cuda without a GPU", good + '\n[training]\ndevice = "cuda"\n', [], r"key 'device'.*no CUDA device"),
             ("zero idle baseline", good + '\n[energy]\nidle_baseline = "0s"\n', [], r"key 'idle_baseline'"),
             ("profiling every 0", good + '\n[profiling]\nlayers = true\nevery = 0\n', [], r"key 'every'"),
             ("unknown flag", good, ["--frobnicate"], r"frobnicate"),

@@ -126,6 +126,7 @@ TEST(StudyConfig, EveryBrokenValueIsAConfigErrorNamingItsKey) {
       {"intensity_g_per_kwh = 100", "intensity_g_per_kwh = -1"},
       {"name = \"b\"", "name = \"a\""},  // duplicate site
       {"epochs = 1", "epochs = 0"},
+      {"epochs = 1", "epochs = 1\ndevice = \"tpu\""},
       {"[search.space.lr]", "[search.space.dropout]"},  // the model has no such parameter
       {"train_subset = 512", "train_subset = -5"},
   };

@@ -85,3 +85,27 @@ TEST(TrialRunner, BadParameterValueIsAFailedTrial) {
 
 }  // namespace
 }  // namespace cs::nodes
+
+namespace cs::nodes {
+namespace {
+
+TEST(TrainerDevice, AnUnusableDeviceIsAConfigErrorThatSaysWhy) {
+  const auto train = load_fashion_mnist(CS_FASHION_MNIST_DIR, Split::kTrain, 16);
+  const auto test = load_fashion_mnist(CS_FASHION_MNIST_DIR, Split::kTest, 16);
+  EXPECT_THROW(Trainer(train, test, "banana"), ConfigError);
+  if (cuda_device_count() == 0) {
+    try {
+      Trainer(train, test, "cuda:0");
+      FAIL();
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("0 CUDA device(s)"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(torch_device("cpu", 3), "cpu");
+  if (cuda_device_count() > 0) {
+    EXPECT_EQ(torch_device("cuda", cuda_device_count()), "cuda:0");  // wraps around
+  }
+}
+
+}  // namespace
+}  // namespace cs::nodes
