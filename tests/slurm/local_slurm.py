@@ -138,7 +138,10 @@ def wait_for_job(env, job, timeout=180):
             break
         time.sleep(0.5)
     else:
-        raise AssertionError(f"job {job} still queued or running after {timeout} s")
+        show = subprocess.run(["scontrol", "show", "job", job], env=env, capture_output=True, text=True).stdout
+        subprocess.run(["scancel", job], env=env)
+        ctld = open(os.path.join(os.path.dirname(env["SLURM_CONF"]), "log", "slurmctld.log")).read()[-3000:]
+        raise AssertionError(f"job {job} still queued or running after {timeout} s:\n{show}\nslurmctld.log:\n{ctld}")
     conf_dir = os.path.dirname(env["SLURM_CONF"])
     for _ in range(50):
         with contextlib.suppress(OSError):

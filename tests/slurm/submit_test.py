@@ -6,6 +6,7 @@ job stopped by SIGUSR1 (Slurm's warning before a time limit) that keeps every fi
 trial and is resumed by resubmitting, and a heterogeneous job with one component per site
 partition, launched by srun across both nodes."""
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -101,12 +102,17 @@ def main():
         # SIGUSR1 before the time limit: the job stops starting trials, keeps what finished, exits 3.
         slow = study("slow", 30, "300ms")
         job = submit(slow)
+        slow_log = os.path.join(tmp, f"slow.h5.slurm-{job}.log")
         journal = os.path.join(tmp, "slow.h5.journal")
         deadline = time.time() + 120
         while time.time() < deadline and (not os.path.exists(journal) or os.path.getsize(journal) < 600):
             time.sleep(0.2)  # until a few trials are durable
         subprocess.run(["scancel", "--signal=USR1", "--batch", job], env=env, check=True)
-        state, exit_code = wait_for_job(env, job)
+        try:
+            state, exit_code = wait_for_job(env, job)
+        finally:
+            with contextlib.suppress(OSError):
+                print(open(slow_log).read()[-3000:])
         log = open(os.path.join(tmp, f"slow.h5.slurm-{job}.log")).read()
         print(log[-1500:])
         assert "interrupted by SIGUSR1" in log and "--resume" in log, log[-2000:]
@@ -138,7 +144,11 @@ def main():
         assert "#SBATCH --partition=site_a\n" in dry.stdout and "#SBATCH hetjob\n" in dry.stdout
         assert "#SBATCH --partition=site_b\n" in dry.stdout and "srun --het-group=0,1 '--mpi=pmix'" in dry.stdout
         job = submit(het)
-        state, exit_code = wait_for_job(env, job)
+        try:
+            state, exit_code = wait_for_job(env, job)
+        finally:
+            with contextlib.suppress(OSError):
+                print(open(os.path.join(tmp, f"het.h5.slurm-{job}.log")).read()[-3000:])
         log = open(os.path.join(tmp, f"het.h5.slurm-{job}.log")).read()
         print(log[-1500:])
         assert state == "COMPLETED", (state, exit_code, log[-2000:])
