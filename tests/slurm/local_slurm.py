@@ -123,6 +123,16 @@ def local_slurm():
                 except OSError:
                     break
                 time.sleep(0.1)
+        # Job steps outlive the daemons (slurmstepd, srun, the job's processes): end everything
+        # that was started under this Slurm's configuration.
+        mark = f"SLURM_CONF={conf}".encode()
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if mark in f.read().split(b"\0"):
+                        os.kill(int(entry), 9)
         if munged:
             with contextlib.suppress(OSError):
                 os.kill(munged, 15)
