@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "errors/error.hpp"
+#include "tests/test_dir.hpp"
 
 namespace cs::energy {
 namespace {
@@ -17,8 +18,7 @@ namespace fs = std::filesystem;
 class FakeProc : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("cs-proc-" + std::to_string(getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = cs::testing::make_test_dir("cs-proc");
     fs::create_directories(root_ / "self");
     write_cpuinfo("Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", 2);
     set_cpu_ticks(0, 0);

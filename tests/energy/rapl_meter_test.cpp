@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "errors/error.hpp"
+#include "tests/test_dir.hpp"
 
 namespace cs::energy {
 namespace {
@@ -17,8 +18,7 @@ namespace fs = std::filesystem;
 class FakePowercap : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("cs-powercap-" + std::to_string(getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = cs::testing::make_test_dir("cs-powercap");
     zone("intel-rapl:0", "package-0", 1'000'000, 100);
     zone("intel-rapl:0:0", "core", 1'000'000, 50);
     zone("intel-rapl:0:1", "dram", 1'000'000, 10);

@@ -9,6 +9,7 @@
 
 #include "errors/error.hpp"
 #include "io/results_store.hpp"
+#include "tests/test_dir.hpp"
 
 namespace cs::io {
 namespace {
@@ -28,9 +29,7 @@ TrialResult result(std::int64_t id) {
 class JournalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cs-journal-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    dir_ = cs::testing::make_test_dir("cs-journal");
     path_ = (dir_ / "j").string();
   }
   void TearDown() override { fs::remove_all(dir_); }

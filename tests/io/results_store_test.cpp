@@ -9,6 +9,7 @@
 
 #include "errors/error.hpp"
 #include "io/hdf5.hpp"
+#include "tests/test_dir.hpp"
 
 namespace cs::io {
 namespace {
@@ -17,11 +18,7 @@ namespace fs = std::filesystem;
 
 class ResultsStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("cs-store-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = cs::testing::make_test_dir("cs-store"); }
   void TearDown() override { fs::remove_all(dir_); }
 
   static StudyMeta meta() {

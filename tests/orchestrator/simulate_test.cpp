@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "tests/test_dir.hpp"
+
 namespace cs::orchestrator {
 namespace {
 
@@ -22,9 +24,7 @@ namespace fs = std::filesystem;
 class Simulate : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("cs-sim-{}-{}", getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    dir_ = cs::testing::make_test_dir("cs-sim");
     // A generated, synthetic daily cycle (not a real grid): 300 g/kWh at midnight, 100 at noon.
     std::ofstream trace(dir_ / "cycle.csv");
     trace << "Time,Carbon Intensity\n";
