@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "io/report.hpp"
 #include "io/results_store.hpp"
+#include "report/report.hpp"
 
 using namespace cs;
 using Clock = std::chrono::steady_clock;
@@ -88,6 +88,6 @@ int main(int argc, char** argv) {
                   static_cast<double>(store.results().size()));
 
   t0 = Clock::now();
-  const auto files = io::write_report({path, (dir / "report").string()});
+  const auto files = report::write_report({path, (dir / "report").string()});
   std::printf("report on %zu trials: %.2f s (%d plots)\n", store.results().size(), seconds_since(t0), files.plots);
 }

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
+#include "base/error.hpp"
 #include "energy/proc_cpu.hpp"
-#include "errors/error.hpp"
 
 namespace cs::energy {
 

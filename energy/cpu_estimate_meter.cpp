@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "base/error.hpp"
 #include "energy/proc_cpu.hpp"
-#include "errors/error.hpp"
 
 namespace cs::energy {
 

@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "energy/carbon_trace.hpp"
-#include "errors/error.hpp"
+#include "base/error.hpp"
+#include "base/utc_time.hpp"
 
 namespace cs::energy {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "energy/units.hpp"
+#include "base/units.hpp"
 
 namespace cs::energy {
 

@@ -5,12 +5,12 @@
 
 #include <fmt/format.h>
 
+#include "base/error.hpp"
 #include "energy/apportion.hpp"
 #include "energy/cpu_estimate_meter.hpp"
 #include "energy/external_log_meter.hpp"
 #include "energy/nvml_meter.hpp"
 #include "energy/rapl_meter.hpp"
-#include "errors/error.hpp"
 
 namespace cs::energy {
 

@@ -5,7 +5,7 @@
 
 #include <condition_variable>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::energy {
 

@@ -8,15 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/power_sample.hpp"
 #include "energy/meter.hpp"
 
 namespace cs::energy {
-
-struct PowerSample {
-  double t_s = 0.0;  ///< seconds since the session started
-  std::size_t meter = 0;
-  double power_w = 0.0;
-};
 
 struct MeterEnergy {
   std::string name;

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::energy {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "energy/subprocess.hpp"
-#include "energy/units.hpp"
+#include "base/subprocess.hpp"
+#include "base/units.hpp"
 
 namespace cs::energy {
 

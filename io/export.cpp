@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "energy/units.hpp"
-#include "errors/error.hpp"
+#include "base/error.hpp"
+#include "base/units.hpp"
 #include "io/results_store.hpp"
 
 namespace cs::io {
@@ -82,7 +82,7 @@ std::size_t export_codecarbon(const std::string& results_path, const std::string
   for (const auto& r : results.trials) {
     const double duration_s = r.end_unix_s - r.start_unix_s;
     const double emissions_kg = r.co2_g / 1000.0;
-    const double energy_kwh = r.facility_energy_j / energy::kJoulesPerKwh;
+    const double energy_kwh = r.facility_energy_j / kJoulesPerKwh;
     const double power_w = duration_s > 0 ? r.energy_j / duration_s : 0.0;
     // CodeCarbon's energy_consumed includes PUE; we attribute all device energy to the CPU
     // column, as the estimate meter does not split CPU from RAM.

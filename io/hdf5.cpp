@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::io::h5 {
 

@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 #include "io/trial_codec.hpp"
 
 namespace cs::io {

@@ -11,9 +11,9 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "energy/carbon_trace.hpp"
+#include "base/error.hpp"
+#include "carbon/trace_carbon_source.hpp"
 #include "energy/meter_factory.hpp"
-#include "errors/error.hpp"
 #include "io/hdf5.hpp"
 
 namespace cs::io {
@@ -237,10 +237,10 @@ Table idle_table(const std::vector<IdleRecord>& idle) {
 }
 
 /// The intensity series a site was priced with: a trace's points, or one row for a constant.
-Table carbon_table(const SiteConfig& site) {
+Table carbon_table(const study::SiteConfig& site) {
   Table t({f64("unix_s", "s"), f64("intensity_g_per_kwh", "gCO2/kWh")});
-  const auto source = make_carbon_source(site);
-  if (const auto* trace = dynamic_cast<const energy::TraceCarbonSource*>(source.get())) {
+  const auto source = study::make_carbon_source(site);
+  if (const auto* trace = dynamic_cast<const carbon::TraceCarbonSource*>(source.get())) {
     for (const auto& p : trace->points()) {
       t.add_row();
       t.set(0, p.unix_s);
@@ -268,13 +268,13 @@ Table samples_table(const std::vector<TrialResult>& results) {
   return t;
 }
 
-Table sites_table(const std::vector<SiteConfig>& sites) {
+Table sites_table(const std::vector<study::SiteConfig>& sites) {
   Table t({text("name"), f64("pue", "1"), text("carbon_source", 128), f64("intensity_g_per_kwh", "gCO2/kWh")});
   for (const auto& s : sites) {
     t.add_row();
     t.set(0, s.name);
     t.set(1, s.pue);
-    t.set(2, make_carbon_source(s)->describe());
+    t.set(2, study::make_carbon_source(s)->describe());
     t.set(3, s.intensity_g_per_kwh);
   }
   return t;
@@ -436,7 +436,7 @@ LoadedResults load_results(const std::string& path) {
   if (H5Lexists(file.get(), "carbon", H5P_DEFAULT) <= 0) throw IoError(fmt::format("{}: no /carbon group", path));
   h5::Handle carbon(H5Gopen2(file.get(), "carbon", H5P_DEFAULT), H5Gclose, "opening /carbon in " + path);
   for (std::size_t row = 0; row < sites.rows(); ++row) {
-    SiteConfig site;
+    study::SiteConfig site;
     site.name = sites.get_string(row, sites.column_index("name"));
     site.pue = sites.get_double(row, sites.column_index("pue"));
     site.intensity_g_per_kwh = sites.get_double(row, sites.column_index("intensity_g_per_kwh"));

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "energy/carbon_trace.hpp"
+#include "carbon/trace_carbon_source.hpp"
 #include "io/journal.hpp"
-#include "io/study_config.hpp"
 #include "io/trial_result.hpp"
+#include "study/study_config.hpp"
 
 namespace cs::io {
 
@@ -18,7 +18,7 @@ inline constexpr std::int64_t kSchemaVersion = 2;
 struct StudyMeta {
   std::string study_toml;  ///< the study file verbatim
   search::SearchSpace space;
-  std::vector<SiteConfig> sites;
+  std::vector<study::SiteConfig> sites;
   std::vector<std::string> meters;                ///< meter names, the order of the energy columns
   std::map<std::string, std::string> provenance;  ///< root attributes: tool_version, git_sha, hosts, ...
   double meter_interval_s = 0.1;
@@ -80,11 +80,11 @@ struct LoadedResults {
   std::string study_name;   ///< [study] name from study_toml
   double time_scale = 1.0;  ///< [time] scale from study_toml: trace seconds per real second
   std::map<std::string, std::string> provenance;
-  std::vector<TrialResult> trials;  ///< with spec.params, epochs and per-meter energy
-  std::vector<SiteConfig> sites;    ///< name, PUE, intensity and interpolation as used
+  std::vector<TrialResult> trials;       ///< with spec.params, epochs and per-meter energy
+  std::vector<study::SiteConfig> sites;  ///< name, PUE, intensity and interpolation as used
   /// Per site, the intensity series it was priced with (/carbon/<site>); one point with a NaN
   /// time for a constant site.
-  std::map<std::string, std::vector<energy::TracePoint>> carbon;
+  std::map<std::string, std::vector<carbon::TracePoint>> carbon;
   std::vector<IdleRecord> idle;  ///< /idle: per worker
 };
 

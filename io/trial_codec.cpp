@@ -71,7 +71,7 @@ TrialResult get_result(ByteReader& rd) {
     r.meters.push_back(std::move(m));
   }
   for (auto n = rd.get_count(20); n > 0; --n) {
-    energy::PowerSample s;
+    PowerSample s;
     s.t_s = rd.get<double>();
     s.meter = rd.get<std::uint32_t>();
     s.power_w = rd.get<double>();

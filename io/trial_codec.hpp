@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 #include "io/trial_result.hpp"
 
 namespace cs::io {

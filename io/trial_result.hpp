@@ -51,7 +51,7 @@ struct TrialResult {
   double pruning_saved_energy_j = 0.0;  ///< pruned trials: estimated energy of the epochs not run
   std::vector<EpochRecord> epochs;
   std::vector<MeterReading> meters;
-  std::vector<energy::PowerSample> samples;  ///< PowerSample::meter indexes `meters`
+  std::vector<PowerSample> samples;  ///< PowerSample::meter indexes `meters`
   std::string primary_meter;
   double energy_j = 0.0;  ///< device energy from the primary meter
   double pue = 1.0;

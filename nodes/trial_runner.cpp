@@ -7,10 +7,11 @@
 
 #include <fmt/format.h>
 
-#include "energy/carbon.hpp"
+#include "base/error.hpp"
+#include "carbon/carbon_source.hpp"
+#include "carbon/emissions.hpp"
 #include "energy/meter_factory.hpp"
 #include "energy/meter_session.hpp"
-#include "errors/error.hpp"
 #include "search/sampler.hpp"
 #include "search/test_functions.hpp"
 
@@ -22,15 +23,15 @@ double unix_now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::unique_ptr<Trainer> load_trainer(const io::StudyConfig& config, int local_rank) {
+std::unique_ptr<Trainer> load_trainer(const study::StudyConfig& config, int local_rank) {
   if (config.model.family == "function") return nullptr;
   const auto train = load_fashion_mnist(config.dataset.path, Split::kTrain, config.dataset.train_subset);
   const auto test = load_fashion_mnist(config.dataset.path, Split::kTest, config.dataset.test_subset);
   return std::make_unique<Trainer>(train, test, torch_device(config.training.device, local_rank));
 }
 
-energy::MeterOptions meter_options_for(const io::StudyConfig& config, const WorkerIdentity& identity) {
-  auto options = io::meter_options(config);
+energy::MeterOptions meter_options_for(const study::StudyConfig& config, const WorkerIdentity& identity) {
+  auto options = study::meter_options(config);
   options.local_rank = identity.local_rank;
   return options;
 }
@@ -49,7 +50,7 @@ std::string torch_device(const std::string& device, int local_rank) {
   return fmt::format("cuda:{}", count > 0 ? local_rank % count : 0);
 }
 
-TrainSettings settings_for(const io::StudyConfig& config, const search::TrialSpec& spec) {
+TrainSettings settings_for(const study::StudyConfig& config, const search::TrialSpec& spec) {
   const auto& d = config.training;
   TrainSettings s{d.epochs,
                   d.lr,
@@ -71,14 +72,14 @@ TrainSettings settings_for(const io::StudyConfig& config, const search::TrialSpe
   return s;
 }
 
-TrialRunner::TrialRunner(const io::StudyConfig& config, WorkerIdentity identity)
+TrialRunner::TrialRunner(const study::StudyConfig& config, WorkerIdentity identity)
     : config_(config),
       identity_(std::move(identity)),
       trainer_(load_trainer(config, identity_.local_rank)),
       meters_(trainer_ ? energy::make_meters(config.energy.meters, meter_options_for(config, identity_))
                        : std::vector<std::unique_ptr<energy::EnergyMeter>>{}),
-      carbon_(io::make_carbon_source(identity_.site)),
-      marginal_(io::make_marginal_source(identity_.site)) {
+      carbon_(study::make_carbon_source(identity_.site)),
+      marginal_(study::make_marginal_source(identity_.site)) {
   if (meters_.empty() || config.energy.idle_baseline.count() == 0) return;
   energy::MeterSession session(borrow(meters_), config.energy.interval);
   session.start();
@@ -122,25 +123,25 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
                                  ? *time.start_unix_s + (r.start_unix_s - identity_.run_start_unix_s) * time.scale
                                  : r.start_unix_s;
   r.priced_from_unix_s = price_start;
-  std::vector<energy::PowerSample> primary;
+  std::vector<PowerSample> primary;
   for (const auto& s : r.samples) {
     if (s.meter == 0) primary.push_back(s);
   }
-  energy::Emissions e;
+  carbon::Emissions e;
   try {
-    e = energy::integrate_emissions(primary, energy::Joules{r.energy_j}, r.end_unix_s - r.start_unix_s,
-                                    identity_.site.pue, *carbon_, price_start, time.scale);
+    e = carbon::integrate_emissions(primary, Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, identity_.site.pue,
+                                    *carbon_, price_start, time.scale);
   } catch (const ConfigError& error) {  // e.g. a trial outside its site's trace
     r.status = search::TrialStatus::kFailed;
     r.error = fmt::format("pricing: {}", error.what());
-    e = {energy::Joules{r.energy_j * identity_.site.pue}, std::nan(""), std::nan("")};
+    e = {Joules{r.energy_j * identity_.site.pue}, std::nan(""), std::nan("")};
   }
   r.facility_energy_j = e.facility_energy.value;
   r.intensity_g_per_kwh = e.intensity_g_per_kwh;
   r.co2_g = e.co2_g;
   if (marginal_ && r.status != search::TrialStatus::kFailed) {
     try {
-      r.co2_marginal_g = energy::integrate_emissions(primary, energy::Joules{r.energy_j}, r.end_unix_s - r.start_unix_s,
+      r.co2_marginal_g = carbon::integrate_emissions(primary, Joules{r.energy_j}, r.end_unix_s - r.start_unix_s,
                                                      identity_.site.pue, *marginal_, price_start, time.scale)
                              .co2_g;
     } catch (const ConfigError& error) {

@@ -7,18 +7,18 @@
 #include <string>
 #include <vector>
 
-#include "energy/carbon.hpp"
+#include "carbon/carbon_source.hpp"
 #include "energy/meter.hpp"
-#include "io/study_config.hpp"
 #include "io/trial_result.hpp"
 #include "nodes/trainer.hpp"
+#include "study/study_config.hpp"
 
 namespace cs::nodes {
 
 struct WorkerIdentity {
   int rank = 0;
   std::string host;
-  io::SiteConfig site;
+  study::SiteConfig site;
   int threads = 1;                ///< LibTorch intra-op threads
   int local_rank = 0;             ///< index among the workers on this node (GPU binding)
   int workers_on_node = 1;        ///< workers sharing this node
@@ -32,7 +32,7 @@ class TrialRunner {
  public:
   /// Loads the dataset subsets, builds the meters and, when configured, measures their idle
   /// baseline (the worker sits still for [energy] idle_baseline). Throws ConfigError or MeterError.
-  TrialRunner(const io::StudyConfig& config, WorkerIdentity identity);
+  TrialRunner(const study::StudyConfig& config, WorkerIdentity identity);
   ~TrialRunner();
 
   /// Never throws for a failure inside the trial: that becomes a result with a status.
@@ -42,12 +42,12 @@ class TrialRunner {
   void train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r);
   void evaluate_function(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) const;
 
-  const io::StudyConfig& config_;
+  const study::StudyConfig& config_;
   WorkerIdentity identity_;
   std::unique_ptr<Trainer> trainer_;  ///< absent for the function family
   std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
-  std::shared_ptr<const energy::CarbonSource> carbon_;
-  std::shared_ptr<const energy::CarbonSource> marginal_;  ///< null without a marginal trace
+  std::shared_ptr<const carbon::CarbonSource> carbon_;
+  std::shared_ptr<const carbon::CarbonSource> marginal_;  ///< null without a marginal trace
   std::vector<double> idle_power_w_;                      ///< per meter; empty without [energy] idle_baseline
 };
 
@@ -56,6 +56,6 @@ class TrialRunner {
 std::string torch_device(const std::string& device, int local_rank);
 
 /// Training settings: the study's defaults, overridden by the trial's parameters.
-TrainSettings settings_for(const io::StudyConfig& config, const search::TrialSpec& spec);
+TrainSettings settings_for(const study::StudyConfig& config, const search::TrialSpec& spec);
 
 }  // namespace cs::nodes

@@ -13,18 +13,18 @@
 #include <fmt/ranges.h>
 #include <boost/program_options.hpp>
 
-#include "energy/carbon_trace.hpp"
+#include "base/error.hpp"
+#include "carbon/trace_carbon_source.hpp"
 #include "energy/meter_factory.hpp"
 #include "energy/rapl_meter.hpp"
 #include "energy/slurm_energy.hpp"
-#include "errors/error.hpp"
 #include "io/export.hpp"
-#include "io/report.hpp"
-#include "io/study_config.hpp"
 #include "nodes/fashion_mnist.hpp"
 #include "orchestrator/run_study.hpp"
 #include "orchestrator/simulate.hpp"
+#include "report/report.hpp"
 #include "slurm/sbatch.hpp"
+#include "study/study_config.hpp"
 
 namespace po = boost::program_options;
 
@@ -81,7 +81,7 @@ int cmd_validate(const std::vector<std::string>& args) {
   const auto parsed = parse(args, options);
   if (!parsed) return 0;
   const auto& vm = *parsed;
-  const auto config = io::load_study(require(vm, "study", "validate"));
+  const auto config = study::load_study(require(vm, "study", "validate"));
   check_runnable_here(config);
   std::vector<std::string> arms;
   for (const auto& a : config.arms) arms.push_back(a.name);
@@ -90,8 +90,8 @@ int cmd_validate(const std::vector<std::string>& args) {
                            config.output);
   for (const auto& site : config.sites) {
     if (site.trace.empty()) continue;
-    const auto trace = io::make_carbon_source(site);
-    const auto* t = dynamic_cast<const energy::TraceCarbonSource*>(trace.get());
+    const auto trace = study::make_carbon_source(site);
+    const auto* t = dynamic_cast<const carbon::TraceCarbonSource*>(trace.get());
     std::cout << fmt::format("site '{}': {}", site.name, trace->describe());
     if (t && !t->gaps().empty()) {
       std::cout << fmt::format("; {} gap(s) longer than 3 h, the first from {:.0f} to {:.0f} (unix s)",
@@ -110,7 +110,7 @@ int cmd_report(const std::vector<std::string>& args) {
   const auto& vm = *parsed;
   const auto results = require(vm, "results", "report");
   if (!vm.count("output")) throw ConfigError("report: missing -o DIR");
-  const auto files = io::write_report({results, vm["output"].as<std::string>()});
+  const auto files = report::write_report({results, vm["output"].as<std::string>()});
   if (!files.warning.empty()) std::cerr << "carbonsweep: warning: " << files.warning << '\n';
   std::cout << fmt::format("report: {}\nreport: {}\n", files.markdown, files.html);
   return 0;
@@ -234,7 +234,7 @@ int cmd_submit(const std::vector<std::string>& args) {
   const auto parsed = parse(args, options);
   if (!parsed) return 0;
   const auto& vm = *parsed;
-  auto config = io::load_study(require(vm, "study", "submit"));
+  auto config = study::load_study(require(vm, "study", "submit"));
   if (vm.count("output")) config.output = vm["output"].as<std::string>();
   const auto plan = slurm::plan_submission(config, std::filesystem::read_symlink("/proc/self/exe").string());
   if (vm.count("dry-run")) {

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 #include "orchestrator/signals.hpp"
 
 namespace cs::orchestrator {
@@ -20,14 +20,14 @@ Coordinator::Coordinator(Transport& transport, search::Sampler& sampler, io::Res
       progress_(progress),
       options_(std::move(options)),
       clock_(options_.clock ? *options_.clock : wall_clock_),
-      fifo_(make_policy({})),
+      fifo_(scheduling::make_policy({})),
       policy_(options_.policy ? *options_.policy : *fifo_) {
   for (std::int64_t id = 0; id < options_.budget_trials; ++id) todo_.push_back(id);
   if (options_.sites.empty()) options_.sites.push_back({"site", 1.0, nullptr});
 }
 
-PlacementContext Coordinator::context(double now) const {
-  PlacementContext c;
+scheduling::PlacementContext Coordinator::context(double now) const {
+  scheduling::PlacementContext c;
   c.now_unix_s = now;
   c.idle = idle_;
   c.sites = options_.sites;
@@ -40,7 +40,7 @@ PlacementContext Coordinator::context(double now) const {
   return c;
 }
 
-void Coordinator::end_idle(const IdleWorker& worker, double now) {
+void Coordinator::end_idle(const scheduling::IdleWorker& worker, double now) {
   auto& record = idle_records_[worker.rank];
   record.rank = worker.rank;
   const auto& site = options_.sites[worker.site];
@@ -53,9 +53,9 @@ void Coordinator::end_idle(const IdleWorker& worker, double now) {
   record.energy_j += energy_j;
   if (energy_j > 0.0 && site.source) {
     const int steps = std::clamp(static_cast<int>(clock_s / 300.0), 1, 64);
-    const auto mean = energy::forecast_mean(energy::ForecastKind::kOracle, *site.source, now, worker.idle_since_unix_s,
+    const auto mean = carbon::forecast_mean(carbon::ForecastKind::kOracle, *site.source, now, worker.idle_since_unix_s,
                                             clock_s, steps);
-    record.co2_g += mean ? co2_of(energy_j, site.pue, *mean) : std::nan("");
+    record.co2_g += mean ? scheduling::co2_of(energy_j, site.pue, *mean) : std::nan("");
   }
 }
 
@@ -77,7 +77,7 @@ int Coordinator::dispatch(double& review_at) {
     }
   }
   int shut_down = 0;
-  const auto release = [&](const IdleWorker& w) {
+  const auto release = [&](const scheduling::IdleWorker& w) {
     end_idle(w, now);
     if (on_ready(w.rank)) {
       const auto& site = options_.sites[w.site];
@@ -87,7 +87,7 @@ int Coordinator::dispatch(double& review_at) {
       } catch (const ConfigError&) {
       }
       const double expected_energy_j = completed_ > 0 ? completed_energy_j_ / static_cast<double>(completed_) : 0.0;
-      const double co2 = co2_of(expected_energy_j, site.pue, intensity);
+      const double co2 = scheduling::co2_of(expected_energy_j, site.pue, intensity);
       running_co2_g_[w.rank] = co2;
       running_co2_sum_g_ += co2;
     } else {
@@ -100,9 +100,10 @@ int Coordinator::dispatch(double& review_at) {
     return shut_down;
   }
   for (const int rank : chosen) {
-    const auto it = std::find_if(idle_.begin(), idle_.end(), [&](const IdleWorker& w) { return w.rank == rank; });
+    const auto it =
+        std::find_if(idle_.begin(), idle_.end(), [&](const scheduling::IdleWorker& w) { return w.rank == rank; });
     if (it == idle_.end()) continue;
-    const IdleWorker w = *it;
+    const scheduling::IdleWorker w = *it;
     idle_.erase(it);
     release(w);
   }
@@ -236,7 +237,7 @@ CoordinatorSummary Coordinator::run() {
               progress_.trial_finished(m.result);
             } else if constexpr (std::is_same_v<T, Goodbye>) {
               --active;
-              std::erase_if(idle_, [&](const IdleWorker& w) { return w.rank == source; });
+              std::erase_if(idle_, [&](const scheduling::IdleWorker& w) { return w.rank == source; });
               summary_.notes.push_back(fmt::format("rank {} left the study: {}", m.rank, m.reason));
               progress_.note("warning: " + summary_.notes.back());
             } else if constexpr (std::is_same_v<T, EpochReport>) {

@@ -9,10 +9,10 @@
 #include <map>
 
 #include "io/results_store.hpp"
-#include "orchestrator/clock.hpp"
-#include "orchestrator/placement.hpp"
 #include "orchestrator/progress.hpp"
 #include "orchestrator/transport.hpp"
+#include "scheduling/clock.hpp"
+#include "scheduling/placement.hpp"
 #include "search/pruner.hpp"
 #include "search/sampler.hpp"
 
@@ -29,16 +29,16 @@ struct CoordinatorSummary {
 
 struct CoordinatorOptions {
   std::int64_t budget_trials = 0;
-  std::vector<int> workers;                      ///< the ranks that train; the coordinator does not
-  search::Pruner* pruner = nullptr;              ///< may be null
-  int epochs_per_trial = 1;                      ///< prices the epochs a pruned trial did not run
-  std::chrono::milliseconds checkpoint{10'000};  ///< how often the HDF5 file is rewritten
-  PlacementPolicy* policy = nullptr;             ///< null: fifo
-  const Clock* clock = nullptr;                  ///< null: the wall clock
-  std::vector<SiteState> sites;                  ///< for placement and idle pricing
-  std::map<int, std::size_t> worker_site;        ///< rank -> index into sites
-  double idle_power_w = 0.0;                     ///< counted while a worker waits
-  std::chrono::milliseconds idle_wait{1000};     ///< longest wait for a message when nothing is due
+  std::vector<int> workers;                       ///< the ranks that train; the coordinator does not
+  search::Pruner* pruner = nullptr;               ///< may be null
+  int epochs_per_trial = 1;                       ///< prices the epochs a pruned trial did not run
+  std::chrono::milliseconds checkpoint{10'000};   ///< how often the HDF5 file is rewritten
+  scheduling::PlacementPolicy* policy = nullptr;  ///< null: fifo
+  const scheduling::Clock* clock = nullptr;       ///< null: the wall clock
+  std::vector<scheduling::SiteState> sites;       ///< for placement and idle pricing
+  std::map<int, std::size_t> worker_site;         ///< rank -> index into sites
+  double idle_power_w = 0.0;                      ///< counted while a worker waits
+  std::chrono::milliseconds idle_wait{1000};      ///< longest wait for a message when nothing is due
   /// Polled after every batch: a non-zero signal number stops dispatching (running trials
   /// finish and are kept; the file is flushed at once). Null: never.
   std::function<int()> stop_signal;
@@ -64,8 +64,8 @@ class Coordinator {
   /// down, and sets `review_at` when the policy wants to be asked again.
   int dispatch(double& review_at);
   /// Ends a worker's idle interval at `now`, pricing its idle power.
-  void end_idle(const IdleWorker& worker, double now);
-  PlacementContext context(double now) const;
+  void end_idle(const scheduling::IdleWorker& worker, double now);
+  scheduling::PlacementContext context(double now) const;
   /// Adds the pruning estimate and journals the result; it counts once the group is committed.
   void record(io::TrialResult& result);
   void count(const io::TrialResult& result);
@@ -84,11 +84,11 @@ class Coordinator {
   std::vector<search::TrialSpec> pending_;
   std::map<std::int64_t, std::size_t> pending_index_;  ///< trial id -> position in pending_
   CoordinatorSummary summary_;
-  WallClock wall_clock_;
-  const Clock& clock_;
-  std::unique_ptr<PlacementPolicy> fifo_;
-  PlacementPolicy& policy_;
-  std::vector<IdleWorker> idle_;
+  scheduling::WallClock wall_clock_;
+  const scheduling::Clock& clock_;
+  std::unique_ptr<scheduling::PlacementPolicy> fifo_;
+  scheduling::PlacementPolicy& policy_;
+  std::vector<scheduling::IdleWorker> idle_;
   std::map<int, double> running_co2_g_;  ///< rank -> expected CO2 of its trial
   double running_co2_sum_g_ = 0.0;
   std::map<int, io::IdleRecord> idle_records_;

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "energy/units.hpp"
+#include "base/units.hpp"
 
 namespace cs::orchestrator {
 
@@ -58,7 +58,7 @@ std::string Progress::line() const {
           : format_duration(elapsed_s / static_cast<double>(done_here) * static_cast<double>(total_ - done_));
   const std::string best = best_trial_ < 0 ? "-" : fmt::format("{:.4f} (trial {})", best_objective_, best_trial_);
   return fmt::format("[{}/{}] running {} failed {} | best {} | {:.6f} kWh | {:.4f} gCO2 | elapsed {} | ETA {}", done_,
-                     total_, running_, failed_, best, facility_energy_j_ / energy::kJoulesPerKwh, co2_g_,
+                     total_, running_, failed_, best, facility_energy_j_ / kJoulesPerKwh, co2_g_,
                      format_duration(elapsed_s), eta);
 }
 
@@ -106,7 +106,7 @@ std::string site_summary(const std::vector<io::TrialResult>& results) {
                                 "device [kWh]", "facility [kWh]", "CO2 [g]", "best");
   for (const auto& [name, t] : sites) {
     out += fmt::format("{:<16} {:>6} {:>6} {:>14.6f} {:>16.6f} {:>10.4f} {:>9}\n", name, t.trials, t.failed,
-                       t.device_j / energy::kJoulesPerKwh, t.facility_j / energy::kJoulesPerKwh, t.co2_g,
+                       t.device_j / kJoulesPerKwh, t.facility_j / kJoulesPerKwh, t.co2_g,
                        !std::isfinite(t.best) ? std::string("-") : fmt::format("{:.4f}", t.best));
   }
   return out;

@@ -14,10 +14,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "energy/carbon_trace.hpp"
+#include "base/error.hpp"
+#include "base/utc_time.hpp"
+#include "carbon/trace_carbon_source.hpp"
 #include "energy/meter_factory.hpp"
 #include "energy/slurm_energy.hpp"
-#include "errors/error.hpp"
 #include "io/hdf5.hpp"
 #include "io/results_store.hpp"
 #include "nodes/fashion_mnist.hpp"
@@ -25,10 +26,10 @@
 #include "nodes/trial_runner.hpp"
 #include "orchestrator/coordinator.hpp"
 #include "orchestrator/mpi_transport.hpp"
-#include "orchestrator/placement.hpp"
 #include "orchestrator/signals.hpp"
 #include "orchestrator/site_map.hpp"
 #include "orchestrator/worker.hpp"
+#include "scheduling/placement.hpp"
 #include "search/arms_sampler.hpp"
 
 #ifndef CS_VERSION
@@ -42,8 +43,8 @@ namespace cs::orchestrator {
 
 namespace {
 
-io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
-  io::StudyConfig config = io::load_study(options.study_path);
+study::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
+  study::StudyConfig config = study::load_study(options.study_path);
   if (options.output) config.output = *options.output;
   if (options.threads) config.training.threads = *options.threads;
   check_runnable_here(config);
@@ -57,9 +58,10 @@ io::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
   return config;
 }
 
-io::StudyMeta study_meta(const io::StudyConfig& config, const std::vector<std::string>& hosts, const std::string& mpi) {
+io::StudyMeta study_meta(const study::StudyConfig& config, const std::vector<std::string>& hosts,
+                         const std::string& mpi) {
   const std::set<std::string> unique_hosts(hosts.begin(), hosts.end());
-  io::StudyMeta meta{config.toml_text, config.space, config.sites, io::recorded_meters(config), {}};
+  io::StudyMeta meta{config.toml_text, config.space, config.sites, study::recorded_meters(config), {}};
   meta.meter_interval_s = std::chrono::duration<double>(config.energy.interval).count();
   meta.idle_baseline_s = std::chrono::duration<double>(config.energy.idle_baseline).count();
   meta.provenance = {
@@ -67,7 +69,7 @@ io::StudyMeta study_meta(const io::StudyConfig& config, const std::vector<std::s
       {"git_sha", CS_GIT_SHA},
       {"hosts", fmt::format("{}", fmt::join(unique_hosts, ","))},
       {"libraries", fmt::format("{}; {}; libtorch {}", io::h5::library_version(), mpi, nodes::torch_version())},
-      {"created_utc", energy::format_utc_timestamp(static_cast<double>(std::time(nullptr)))},
+      {"created_utc", format_utc_timestamp(static_cast<double>(std::time(nullptr)))},
   };
   if (const char* job = std::getenv("SLURM_JOB_ID")) meta.provenance["slurm_job_id"] = job;
   if (const char* step = std::getenv("SLURM_STEP_ID")) meta.provenance["slurm_step_id"] = step;
@@ -84,7 +86,7 @@ io::ResumeReport open_store(io::ResultsStore& store, const RunOptions& options) 
 }
 
 /// Rank 0's study: `worker_site` maps each worker rank to its index in config.sites.
-int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsStore& store,
+int coordinate(Transport& transport, const study::StudyConfig& config, io::ResultsStore& store,
                const std::map<int, std::size_t>& worker_site, double run_start_unix_s,
                const io::ResumeReport& resumed) {
   auto sampler = search::make_study_sampler(config.space, config.arms);
@@ -92,8 +94,8 @@ int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsS
       search::make_pruner(config.pruner.name, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
   Progress progress(std::cerr, config.budget_trials, isatty(STDERR_FILENO) == 1);
   // Pricing time, as the workers price their trials: the wall clock, or [time] start replayed at scale.
-  const WallClock clock(config.time.start_unix_s, config.time.scale, run_start_unix_s);
-  auto placement = make_study_placement(config, clock.now_unix_s());
+  const scheduling::WallClock clock(config.time.start_unix_s, config.time.scale, run_start_unix_s);
+  auto placement = scheduling::make_study_placement(config, clock.now_unix_s());
   store.set_attribute("placement", placement.policy->describe());
   store.set_attribute("forecast", placement.forecast);
   CoordinatorOptions options;
@@ -142,7 +144,7 @@ int coordinate(Transport& transport, const io::StudyConfig& config, io::ResultsS
 
 }  // namespace
 
-void check_runnable_here(const io::StudyConfig& config) {
+void check_runnable_here(const study::StudyConfig& config) {
   if (config.model.family == "function") return;
   nodes::check_fashion_mnist(config.dataset.path);
   if (config.training.device == "cuda" && nodes::cuda_device_count() == 0) {
@@ -151,7 +153,7 @@ void check_runnable_here(const io::StudyConfig& config) {
                     "CPU build of LibTorch, or no GPU on this node)",
                     config.path));
   }
-  energy::make_meters(config.energy.meters, io::meter_options(config));  // can they read here?
+  energy::make_meters(config.energy.meters, study::meter_options(config));  // can they read here?
 }
 
 int worker_threads(int configured, int workers_on_node, int node_cores) {
@@ -167,7 +169,7 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
 
   // Every rank checks the input; the lowest failing rank prints its one-line error and all
   // exit 2. Only once all agree does rank 0 create or reopen the results (a second agreement).
-  io::StudyConfig config;
+  study::StudyConfig config;
   std::unique_ptr<io::ResultsStore> store;
   io::ResumeReport resumed;
   const auto agree = [&mpi](const std::function<void()>& step) {

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "io/study_config.hpp"
+#include "study/study_config.hpp"
 
 namespace cs::orchestrator {
 
@@ -20,7 +20,7 @@ struct RunOptions {
 int run_study(int* argc, char*** argv, const RunOptions& options);
 
 /// Throws when the study cannot run on this node: its dataset, its meters, a CUDA device it asks for.
-void check_runnable_here(const io::StudyConfig& config);
+void check_runnable_here(const study::StudyConfig& config);
 
 /// LibTorch threads for a worker: the configured number, else the node's cores shared
 /// among the workers on it.

@@ -12,11 +12,13 @@
 
 #include <fmt/format.h>
 
-#include "energy/carbon_trace.hpp"
-#include "errors/error.hpp"
-#include "orchestrator/clock.hpp"
+#include "base/error.hpp"
+#include "base/utc_time.hpp"
+#include "carbon/emissions.hpp"
+#include "carbon/trace_carbon_source.hpp"
 #include "orchestrator/coordinator.hpp"
-#include "orchestrator/placement.hpp"
+#include "scheduling/clock.hpp"
+#include "scheduling/placement.hpp"
 #include "search/arms_sampler.hpp"
 
 namespace cs::orchestrator {
@@ -27,15 +29,16 @@ namespace {
 /// the earliest end as a ResultReport (and the worker's next Ready), moving the clock to it.
 class SimulatedCluster final : public Transport {
  public:
-  SimulatedCluster(VirtualClock& clock, const io::StudyConfig& config, const StudyPlacement& placement,
-                   std::vector<std::size_t> worker_site, const CostModel& model)
+  SimulatedCluster(scheduling::VirtualClock& clock, const study::StudyConfig& config,
+                   const scheduling::StudyPlacement& placement, std::vector<std::size_t> worker_site,
+                   const scheduling::CostModel& model)
       : clock_(clock),
         config_(config),
         placement_(placement),
         worker_site_(std::move(worker_site)),
         model_(model),
         running_(worker_site_.size() + 1) {
-    for (const auto& site : config.sites) marginal_.push_back(io::make_marginal_source(site));
+    for (const auto& site : config.sites) marginal_.push_back(study::make_marginal_source(site));
     for (int rank = 1; rank <= static_cast<int>(worker_site_.size()); ++rank) ready_.push_back(rank);
   }
 
@@ -67,16 +70,16 @@ class SimulatedCluster final : public Transport {
     r.pue = site.pue;
     r.priced_from_unix_s = r.start_unix_s;
     // Constant power, priced over 8 sub-intervals of the trial against the site's intensity.
-    std::vector<energy::PowerSample> samples;
+    std::vector<PowerSample> samples;
     for (int i = 1; i <= 8; ++i) samples.push_back({cost.duration_s * i / 8.0, 0, cost.power_w});
     try {
-      const auto e = energy::integrate_emissions(samples, energy::Joules{r.energy_j}, cost.duration_s, site.pue,
-                                                 *site.source, r.start_unix_s);
+      const auto e = carbon::integrate_emissions(samples, Joules{r.energy_j}, cost.duration_s, site.pue, *site.source,
+                                                 r.start_unix_s);
       r.facility_energy_j = e.facility_energy.value;
       r.intensity_g_per_kwh = e.intensity_g_per_kwh;
       r.co2_g = e.co2_g;
       if (marginal_[s]) {
-        r.co2_marginal_g = energy::integrate_emissions(samples, energy::Joules{r.energy_j}, cost.duration_s, site.pue,
+        r.co2_marginal_g = carbon::integrate_emissions(samples, Joules{r.energy_j}, cost.duration_s, site.pue,
                                                        *marginal_[s], r.start_unix_s)
                                .co2_g;
       }
@@ -113,24 +116,24 @@ class SimulatedCluster final : public Transport {
     int rank;
     bool operator>(const Event& o) const { return t > o.t || (t == o.t && rank > o.rank); }
   };
-  VirtualClock& clock_;
-  const io::StudyConfig& config_;
-  const StudyPlacement& placement_;
+  scheduling::VirtualClock& clock_;
+  const study::StudyConfig& config_;
+  const scheduling::StudyPlacement& placement_;
   std::vector<std::size_t> worker_site_;  ///< rank - 1 -> site index
-  const CostModel& model_;
-  std::vector<std::shared_ptr<const energy::CarbonSource>> marginal_;
+  const scheduling::CostModel& model_;
+  std::vector<std::shared_ptr<const carbon::CarbonSource>> marginal_;
   std::vector<io::TrialResult> running_;  ///< by rank
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::deque<int> ready_;
 };
 
-double simulation_start(const io::StudyConfig& config) {
+double simulation_start(const study::StudyConfig& config) {
   if (config.time.start_unix_s) return *config.time.start_unix_s;
   double start = -1.0;
   for (const auto& site : config.sites) {
     if (site.trace.empty()) continue;
-    const auto trace = io::make_carbon_source(site);
-    start = std::max(start, dynamic_cast<const energy::TraceCarbonSource&>(*trace).points().front().unix_s);
+    const auto trace = study::make_carbon_source(site);
+    start = std::max(start, dynamic_cast<const carbon::TraceCarbonSource&>(*trace).points().front().unix_s);
   }
   return start >= 0.0 ? start
                       : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -138,11 +141,11 @@ double simulation_start(const io::StudyConfig& config) {
 
 }  // namespace
 
-SimulationSummary simulate(const io::StudyConfig& config, int workers_per_site, const CostModel& model,
+SimulationSummary simulate(const study::StudyConfig& config, int workers_per_site, const scheduling::CostModel& model,
                            io::ResultsStore& store, Progress& progress) {
   if (workers_per_site < 1) throw ConfigError("simulate: --workers-per-site must be >= 1");
-  VirtualClock clock(simulation_start(config));
-  auto placement = make_study_placement(config, clock.now_unix_s());
+  scheduling::VirtualClock clock(simulation_start(config));
+  auto placement = scheduling::make_study_placement(config, clock.now_unix_s());
   // Workers interleave over the sites (rank 1 at site 0, rank 2 at site 1, ...).
   const std::size_t workers = config.sites.size() * static_cast<std::size_t>(workers_per_site);
   std::vector<std::size_t> worker_site;
@@ -192,14 +195,14 @@ SimulationSummary simulate(const io::StudyConfig& config, int workers_per_site, 
 }
 
 int run_simulate_command(const SimulateOptions& o) {
-  auto config = io::load_study(o.study_path);
+  auto config = study::load_study(o.study_path);
   if (o.trials) {
     if (*o.trials < 1) throw ConfigError("simulate: --trials must be >= 1");
     config.budget_trials = *o.trials;
   }
   if (o.policy) config.scheduling.policy = *o.policy;
   if (o.forecast) {
-    if (!energy::parse_forecast_kind(*o.forecast)) {
+    if (!carbon::parse_forecast_kind(*o.forecast)) {
       throw ConfigError("simulate: --forecast must be oracle, persistence or day_ahead");
     }
     config.scheduling.forecast = *o.forecast;
@@ -209,12 +212,13 @@ int run_simulate_command(const SimulateOptions& o) {
   if (std::filesystem::exists(output) && !o.force) {
     throw ConfigError(fmt::format("{}: exists; pass --force to replace it, or -o another file", output));
   }
-  const CostModel model = o.cost_model ? CostModel::fit(config, *o.cost_model) : CostModel::analytic(config);
+  const scheduling::CostModel model =
+      o.cost_model ? scheduling::CostModel::fit(config, *o.cost_model) : scheduling::CostModel::analytic(config);
   io::StudyMeta meta{config.toml_text, config.space, config.sites, {"model"}, {}};
   meta.provenance = {{"tool_version", CS_VERSION},
                      {"git_sha", CS_GIT_SHA},
                      {"hosts", "simulated"},
-                     {"created_utc", energy::format_utc_timestamp(static_cast<double>(std::time(nullptr)))}};
+                     {"created_utc", format_utc_timestamp(static_cast<double>(std::time(nullptr)))}};
   io::ResultsStore store(output, meta);
   Progress progress(std::cerr, config.budget_trials, false);
   progress.set_min_interval(std::chrono::seconds(2));

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "io/results_store.hpp"
-#include "io/study_config.hpp"
-#include "orchestrator/cost_model.hpp"
 #include "orchestrator/progress.hpp"
+#include "scheduling/cost_model.hpp"
+#include "study/study_config.hpp"
 
 namespace cs::orchestrator {
 
@@ -37,7 +37,7 @@ struct SimulationSummary {
 /// The simulation proper, writing into `store` (no journal). `config` is the study with any
 /// overrides applied; the clock starts at [time] start, else at the latest first point of the
 /// sites' traces, else now.
-SimulationSummary simulate(const io::StudyConfig& config, int workers_per_site, const CostModel& model,
+SimulationSummary simulate(const study::StudyConfig& config, int workers_per_site, const scheduling::CostModel& model,
                            io::ResultsStore& store, Progress& progress);
 
 /// The command: loads the study, builds the cost model, runs, prints a summary. Exit code.

@@ -5,7 +5,7 @@
 
 namespace cs::orchestrator {
 
-std::vector<std::size_t> assign_sites(const std::vector<io::SiteConfig>& sites,
+std::vector<std::size_t> assign_sites(const std::vector<study::SiteConfig>& sites,
                                       const std::vector<std::string>& worker_hosts) {
   constexpr auto kNone = static_cast<std::size_t>(-1);
   std::vector<std::size_t> site_of(worker_hosts.size(), kNone);

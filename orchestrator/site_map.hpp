@@ -4,14 +4,14 @@
 #include <string>
 #include <vector>
 
-#include "io/study_config.hpp"
+#include "study/study_config.hpp"
 
 namespace cs::orchestrator {
 
 /// For worker i (on host worker_hosts[i]) the index of its site. A worker whose host a site
 /// lists goes there; the others fill the sites' `ranks` counts in order; any left over are
 /// spread round-robin over all sites. Deterministic, so every rank computes the same map.
-std::vector<std::size_t> assign_sites(const std::vector<io::SiteConfig>& sites,
+std::vector<std::size_t> assign_sites(const std::vector<study::SiteConfig>& sites,
                                       const std::vector<std::string>& worker_hosts);
 
 }  // namespace cs::orchestrator

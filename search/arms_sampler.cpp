@@ -1,7 +1,7 @@
 // Interleaving arms by trial index.
 #include "search/arms_sampler.hpp"
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::search {
 

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <boost/math/distributions/normal.hpp>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::search {
 

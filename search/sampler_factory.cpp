@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 #include "search/bayes_sampler.hpp"
 #include "search/grid_sampler.hpp"
 #include "search/random_sampler.hpp"

@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "energy/subprocess.hpp"
-#include "errors/error.hpp"
+#include "base/error.hpp"
+#include "base/subprocess.hpp"
 
 namespace cs::slurm {
 
@@ -36,7 +36,7 @@ std::string format_time_limit(double seconds) {
   return fmt::format("{}-{:02}:{:02}:00", minutes / (24 * 60), (minutes / 60) % 24, minutes % 60);
 }
 
-SubmitPlan plan_submission(const io::StudyConfig& config, const std::string& carbonsweep) {
+SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& carbonsweep) {
   namespace fs = std::filesystem;
   SubmitPlan plan;
   plan.ntasks = 1;
@@ -143,7 +143,7 @@ std::string submit(const SubmitPlan& plan) {
     out << plan.script;
     if (!out) throw IoError(fmt::format("{}: cannot write the batch script", plan.script_path));
   }
-  const auto result = energy::run_program({"sbatch", "--parsable", plan.script_path});
+  const auto result = run_program({"sbatch", "--parsable", plan.script_path});
   if (!result) throw IoError("sbatch cannot be started: is Slurm installed and on PATH?");
   if (result->exit_code != 0)
     throw IoError(fmt::format("sbatch refused {} (exit {})", plan.script_path, result->exit_code));

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "io/study_config.hpp"
+#include "study/study_config.hpp"
 
 namespace cs::slurm {
 
@@ -19,7 +19,7 @@ std::string format_time_limit(double seconds);
 
 /// Sizes the job from the sites' `ranks` (sites given by `hosts` cannot be sized: ConfigError)
 /// and writes nothing. `carbonsweep` is the absolute path of the binary the job runs.
-SubmitPlan plan_submission(const io::StudyConfig& config, const std::string& carbonsweep);
+SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& carbonsweep);
 
 /// Writes the script and runs `sbatch --parsable` on it; returns the job id. Throws IoError
 /// when sbatch cannot be started or refuses (its own message is on stderr).

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/error.hpp"
 #include "energy/proc_cpu.hpp"
-#include "errors/error.hpp"
 
 namespace cs::energy {
 namespace {

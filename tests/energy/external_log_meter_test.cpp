@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::energy {
 namespace {

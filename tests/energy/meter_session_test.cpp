@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::energy {
 namespace {

@@ -9,7 +9,7 @@
 #include <iostream>
 #include <thread>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::energy {
 namespace {

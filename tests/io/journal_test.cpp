@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 #include "io/results_store.hpp"
 #include "tests/test_dir.hpp"
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 #include "io/hdf5.hpp"
 #include "tests/test_dir.hpp"
 
@@ -26,7 +26,7 @@ class ResultsStoreTest : public ::testing::Test {
     m.study_toml = "[study]\nname = \"x\"\n";
     m.space = search::SearchSpace({{"lr", search::ParamKind::kFloat, 1e-3, 1e-1, true, {}},
                                    {"opt", search::ParamKind::kCategorical, 0, 1, false, {std::string("sgd")}}});
-    m.sites = {SiteConfig{"a", 1.2, 100.0, 1, {}, "", "linear", "error", "", "", ""}};
+    m.sites = {study::SiteConfig{"a", 1.2, 100.0, 1, {}, "", "linear", "error", "", "", ""}};
     m.meters = {"estimate"};
     m.provenance = {{"tool_version", "9.9"}, {"hosts", "h1,h2"}};
     return m;

@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::nodes {
 namespace {

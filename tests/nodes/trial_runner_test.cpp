@@ -3,13 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::nodes {
 namespace {
 
-io::StudyConfig small_study() {
-  auto c = io::parse_study(R"([study]
+study::StudyConfig small_study() {
+  auto c = study::parse_study(R"([study]
 name = "unit"
 budget_trials = 1
 [search.space.lr]
@@ -29,7 +29,7 @@ intensity_g_per_kwh = 400
 [energy]
 interval = "10ms"
 )",
-                           "unit.toml");
+                              "unit.toml");
   c.dataset.path = CS_FASHION_MNIST_DIR;
   return c;
 }

@@ -39,8 +39,8 @@ class Simulate : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  io::StudyConfig study(const std::string& extra, const std::string& sites, std::int64_t trials,
-                        const std::string& strategy = "random") {
+  study::StudyConfig study(const std::string& extra, const std::string& sites, std::int64_t trials,
+                           const std::string& strategy = "random") {
     const auto text = fmt::format(
         "[study]\nname = \"sim\"\nseed = 5\nbudget_trials = {}\n[search]\nstrategy = \"{}\"\n"
         "[search.space.x1]\ntype = \"float\"\nlow = -5.0\nhigh = 10.0\n[search.space.x2]\ntype = \"float\"\n"
@@ -48,16 +48,16 @@ class Simulate : public ::testing::Test {
         "[time]\nstart = \"2020-06-01T00:00:00Z\"\n{}{}",
         trials, strategy, extra, sites);
     std::ofstream((dir_ / "study.toml")) << text;
-    return io::load_study((dir_ / "study.toml").string());
+    return study::load_study((dir_ / "study.toml").string());
   }
 
-  SimulationSummary run(const io::StudyConfig& config, int workers_per_site,
+  SimulationSummary run(const study::StudyConfig& config, int workers_per_site,
                         std::vector<io::TrialResult>* out = nullptr) {
     io::ResultsStore store((dir_ / "sim.h5").string(),
                            io::StudyMeta{config.toml_text, config.space, config.sites, {"model"}, {}});
     std::ostringstream sink;
     Progress progress(sink, config.budget_trials, false);
-    const auto s = simulate(config, workers_per_site, CostModel::analytic(config), store, progress);
+    const auto s = simulate(config, workers_per_site, scheduling::CostModel::analytic(config), store, progress);
     if (out) *out = store.results();
     return s;
   }

@@ -6,7 +6,7 @@
 namespace cs::orchestrator {
 namespace {
 
-io::SiteConfig site(const std::string& name, int ranks, std::vector<std::string> hosts = {}) {
+study::SiteConfig site(const std::string& name, int ranks, std::vector<std::string> hosts = {}) {
   return {name, 1.0, 0.0, ranks, std::move(hosts), "", "linear", "error", "", "", ""};
 }
 

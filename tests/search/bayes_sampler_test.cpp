@@ -6,7 +6,7 @@
 #include <cmath>
 #include <set>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 #include "search/random_sampler.hpp"
 #include "search/test_functions.hpp"
 

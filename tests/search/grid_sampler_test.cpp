@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 #include "search/sampler.hpp"
 
 namespace cs::search {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::search {
 namespace {

@@ -3,13 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include "errors/error.hpp"
+#include "base/error.hpp"
 
 namespace cs::slurm {
 namespace {
 
-io::StudyConfig study(const std::string& sites, const std::string& slurm = "") {
-  return io::parse_study(
+study::StudyConfig study(const std::string& sites, const std::string& slurm = "") {
+  return study::parse_study(
       "[study]\nname = \"my study\"\nbudget_trials = 4\noutput = \"/data/out.h5\"\n[search.space.x1]\ntype = "
       "\"float\"\nlow = 0.0\nhigh = 1.0\n[search.space.x2]\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n[model]\n"
       "family = \"function\"\nfunction = \"branin\"\n" +

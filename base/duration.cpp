@@ -1,0 +1,33 @@
+// Duration parsing for the study file.
+#include "base/duration.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+namespace cs {
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  double value = 0.0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || !std::isfinite(value) || value <= 0.0) return std::nullopt;
+  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  double ms_per_unit = 0.0;
+  if (unit == "ms")
+    ms_per_unit = 1.0;
+  else if (unit == "s")
+    ms_per_unit = 1e3;
+  else if (unit == "min")
+    ms_per_unit = 60e3;
+  else if (unit == "h")
+    ms_per_unit = 3600e3;
+  else if (unit == "d")
+    ms_per_unit = 86400e3;
+  else
+    return std::nullopt;
+  const double ms = std::round(value * ms_per_unit);
+  if (ms < 1.0) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
+
+}  // namespace cs

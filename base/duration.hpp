@@ -1,0 +1,13 @@
+// Parses durations with explicit units: "100ms", "2s", "5min", "6h", "1d".
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace cs {
+
+/// nullopt when the text is not a positive number followed by ms, s, min, h or d.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+}  // namespace cs

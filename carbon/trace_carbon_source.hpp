@@ -1,0 +1,54 @@
+// A carbon-intensity time series from CSV (`timestamp, gCO2/kWh`), interpolated linearly or stepwise.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "carbon/carbon_source.hpp"
+
+namespace cs::carbon {
+
+enum class Interpolation { kLinear, kStep };
+/// Outside the trace's time range: refuse (kError) or hold the nearest value (kHold).
+enum class Extrapolation { kError, kHold };
+
+struct TracePoint {
+  double unix_s = 0.0;
+  double intensity_g_per_kwh = 0.0;
+};
+
+struct TraceGap {
+  double from_unix_s = 0.0;
+  double to_unix_s = 0.0;
+};
+
+class TraceCarbonSource final : public CarbonSource {
+ public:
+  /// Reads and validates the file: a header whose second column is an intensity in g/kWh,
+  /// then `YYYY-MM-DD HH:MM:SS` (or ISO 8601 with T and Z; UTC) and a value >= 0 per row, in
+  /// increasing time. Throws ConfigError naming FILE:LINE. Steps longer than `gap_tolerance_s`
+  /// are kept and listed in gaps().
+  TraceCarbonSource(const std::string& path, Interpolation interpolation, Extrapolation extrapolation,
+                    double gap_tolerance_s = 3 * 3600.0);
+  /// From points already in memory (tests, generated traces); same validation.
+  TraceCarbonSource(std::vector<TracePoint> points, Interpolation interpolation, Extrapolation extrapolation,
+                    std::string name, double gap_tolerance_s = 3 * 3600.0);
+
+  /// Throws ConfigError when `unix_s` lies outside the trace and extrapolation is kError.
+  double intensity_g_per_kwh(double unix_s) const override;
+  std::string describe() const override;
+
+  const std::vector<TracePoint>& points() const { return points_; }
+  const std::vector<TraceGap>& gaps() const { return gaps_; }
+
+ private:
+  void validate(double gap_tolerance_s);
+
+  std::vector<TracePoint> points_;
+  Interpolation interpolation_;
+  Extrapolation extrapolation_;
+  std::string name_;
+  std::vector<TraceGap> gaps_;
+};
+
+}  // namespace cs::carbon

@@ -1,0 +1,616 @@
+// The report: tables and statistics from a results file, plots rendered by gnuplot.
+#include "report/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "base/error.hpp"
+#include "base/subprocess.hpp"
+#include "base/units.hpp"
+#include "carbon/carbon_source.hpp"
+#include "carbon/emissions.hpp"
+#include "carbon/trace_carbon_source.hpp"
+#include "energy/meter_factory.hpp"
+#include "io/results_store.hpp"
+#include "report/statistics.hpp"
+#include "search/pareto.hpp"
+
+namespace cs::report {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TableBlock {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct Section {
+  std::string title;
+  std::vector<std::string> paragraphs;
+  std::vector<TableBlock> tables;
+  std::vector<std::string> plots;  ///< file names under plots/
+};
+
+std::string kwh(double joules) { return fmt::format("{:.6f}", joules / kJoulesPerKwh); }
+
+bool finished_ok(const io::TrialResult& r) { return r.status == search::TrialStatus::kCompleted; }
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+/// Runs gnuplot on a script; true on success.
+bool run_gnuplot(const std::string& gnuplot, const std::string& script) {
+  const auto result = run_program({gnuplot, script});
+  return result && result->exit_code == 0;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw IoError(fmt::format("{}: cannot write", path.string()));
+}
+
+/// Writes plots/NAME.gp (an SVG terminal, then `body`), runs gnuplot in `plots`, and adds
+/// NAME.svg to the section when it rendered.
+void render_plot(Section& section, const fs::path& plots, const std::string& gnuplot, const std::string& name,
+                 const std::string& body, int& made) {
+  write_text(
+      plots / (name + ".gp"),
+      fmt::format("set terminal svg size 720,420 noenhanced font 'sans,11'\nset output '{}.svg'\n{}", name, body));
+  if (run_gnuplot(gnuplot, name + ".gp")) {
+    section.plots.push_back(name + ".svg");
+    ++made;
+  }
+}
+
+std::map<std::string, std::vector<const io::TrialResult*>> by_arm(const io::LoadedResults& results) {
+  std::map<std::string, std::vector<const io::TrialResult*>> arms;
+  for (const auto& r : results.trials) arms[r.spec.arm].push_back(&r);
+  for (auto& [name, trials] : arms) {
+    std::sort(trials.begin(), trials.end(), [](auto a, auto b) { return a->spec.id < b->spec.id; });
+  }
+  return arms;
+}
+
+Section strategy_section(const io::LoadedResults& results, const fs::path& plots, const std::string& gnuplot,
+                         int& made) {
+  Section s{"Strategies", {}, {}, {}};
+  double best = -1e300;
+  double lowest = 1e300, max_energy = 0.0;
+  for (const auto& r : results.trials) {
+    if (!finished_ok(r)) continue;
+    best = std::max(best, r.objective);
+    lowest = std::min(lowest, r.objective);
+    max_energy = std::max(max_energy, r.energy_j);
+  }
+  const double threshold = best - 0.01 * std::abs(best);
+  s.paragraphs.push_back(fmt::format(
+      "Best objective {:.4f}. \"Within 1%\" means an objective of at least {:.4f}; the energy and CO2 to reach it "
+      "count the arm's trials in trial order up to the first that did. Hypervolume: objective against device "
+      "energy [kWh], reference ({:.4f}, {:.6f} kWh).",
+      best, threshold, lowest, 1.1 * max_energy / kJoulesPerKwh));
+  TableBlock t{{"arm", "trials", "best objective", "trial at optimum", "kWh to 1%", "gCO2 to 1%", "total kWh",
+                "total gCO2", "pruned", "kWh saved by pruning", "hypervolume"},
+               {}};
+  std::string best_script;
+  int arm_index = 0;
+  for (const auto& [name, trials] : by_arm(results)) {
+    double arm_best = -1e300, energy_j = 0, co2 = 0, to_1pct_j = -1, to_1pct_co2 = -1, saved = 0;
+    int at = 0, pruned = 0;
+    std::vector<search::TradeOff> points;
+    std::ostringstream curve;
+    double running_best = -1e300;
+    for (std::size_t i = 0; i < trials.size(); ++i) {
+      const auto& r = *trials[i];
+      energy_j += r.energy_j;
+      co2 += r.co2_g;
+      saved += r.pruning_saved_energy_j;
+      pruned += r.status == search::TrialStatus::kPruned;
+      if (finished_ok(r)) {
+        if (r.objective > arm_best) {
+          arm_best = r.objective;
+          at = static_cast<int>(i) + 1;
+        }
+        if (to_1pct_j < 0 && r.objective >= threshold) {
+          to_1pct_j = energy_j;
+          to_1pct_co2 = co2;
+        }
+        points.push_back({r.spec.id, r.objective, r.energy_j / kJoulesPerKwh});
+        running_best = std::max(running_best, r.objective);
+      }
+      if (running_best > -1e300) curve << energy_j / kJoulesPerKwh << ' ' << running_best << '\n';
+    }
+    const double hv = search::hypervolume_2d(search::pareto_front(points), lowest, 1.1 * max_energy / kJoulesPerKwh);
+    t.rows.push_back({name, std::to_string(trials.size()), arm_best > -1e300 ? fmt::format("{:.4f}", arm_best) : "-",
+                      at ? std::to_string(at) : "-", to_1pct_j >= 0 ? kwh(to_1pct_j) : "not reached",
+                      to_1pct_co2 >= 0 ? fmt::format("{:.4f}", to_1pct_co2) : "not reached", kwh(energy_j),
+                      fmt::format("{:.4f}", co2), std::to_string(pruned), kwh(saved), fmt::format("{:.6g}", hv)});
+    const auto file = fmt::format("best_{}.dat", arm_index++);
+    write_text(plots / file, curve.str());
+    best_script += fmt::format("{}'{}' using 1:2 with steps linewidth 2 title '{}'",
+                               best_script.empty() ? "plot " : ", ", file, name);
+  }
+  s.tables.push_back(std::move(t));
+  if (!best_script.empty()) {
+    render_plot(s, plots, gnuplot, "best_so_far",
+                "set xlabel 'cumulative device energy [kWh]'\nset ylabel 'best objective so far'\n"
+                "set key bottom right\nset grid\n" +
+                    best_script + "\n",
+                made);
+  }
+  return s;
+}
+
+/// The intensity series a site was priced with, rebuilt from /carbon/<site> (held beyond its ends).
+std::unique_ptr<carbon::CarbonSource> stored_source(const io::LoadedResults& results, const study::SiteConfig& site) {
+  const auto it = results.carbon.find(site.name);
+  if (it == results.carbon.end() || it->second.empty() || std::isnan(it->second.front().unix_s)) {
+    return std::make_unique<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
+  }
+  return std::make_unique<carbon::TraceCarbonSource>(
+      it->second, site.interpolation == "step" ? carbon::Interpolation::kStep : carbon::Interpolation::kLinear,
+      carbon::Extrapolation::kHold, site.name);
+}
+
+/// Each trial's primary-meter power series, gathered once for all the re-pricings.
+std::vector<std::vector<PowerSample>> primary_series(const io::LoadedResults& results) {
+  std::vector<std::vector<PowerSample>> out(results.trials.size());
+  for (std::size_t i = 0; i < results.trials.size(); ++i) {
+    for (const auto& sample : results.trials[i].samples) {
+      if (sample.meter == 0) out[i].push_back(sample);
+    }
+  }
+  return out;
+}
+
+/// Every trial re-priced at `source` and `pue`, started `shift_s` later in trace time: its own
+/// primary-meter power series against the intensity it would have met.
+carbon::Emissions reprice(const io::LoadedResults& results, const std::vector<std::vector<PowerSample>>& primary,
+                          const carbon::CarbonSource& source, double pue, double shift_s) {
+  carbon::Emissions total;
+  double weighted = 0.0;
+  for (std::size_t i = 0; i < results.trials.size(); ++i) {
+    const auto& r = results.trials[i];
+    const auto e = carbon::integrate_emissions(primary[i], Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, pue,
+                                               source, r.priced_from_unix_s + shift_s, results.time_scale);
+    total.facility_energy += e.facility_energy;
+    total.co2_g += e.co2_g;
+    weighted += e.intensity_g_per_kwh * e.facility_energy.value;
+  }
+  total.intensity_g_per_kwh = total.facility_energy.value > 0 ? weighted / total.facility_energy.value : 0.0;
+  return total;
+}
+
+/// Counterfactual replay: the whole sweep as if it had run at each site, and for trace sites
+/// as if it had started later (6, 12, 18 h, and the best whole hour of the next day).
+void counterfactual(const io::LoadedResults& results, Section& s) {
+  TableBlock c{{"all trials at", "started", "PUE", "mean intensity gCO2/kWh", "gCO2", "vs actual"}, {}};
+  double actual = 0, device_j = 0;
+  for (const auto& r : results.trials) {
+    actual += r.co2_g;
+    device_j += r.energy_j;
+  }
+  const auto row = [&](const study::SiteConfig& site, const std::string& when, const carbon::Emissions& e) {
+    c.rows.push_back({site.name, when, fmt::format("{:.2f}", site.pue), fmt::format("{:.1f}", e.intensity_g_per_kwh),
+                      fmt::format("{:.4f}", e.co2_g),
+                      actual > 0 ? fmt::format("{:+.1f}%", 100.0 * (e.co2_g / actual - 1)) : "-"});
+  };
+  bool any_trace = false;
+  const auto primary = primary_series(results);
+  for (const auto& site : results.sites) {
+    const auto source = stored_source(results, site);
+    if (std::isfinite(site.intensity_g_per_kwh)) {
+      row(site, "any time", reprice(results, primary, *source, site.pue, 0.0));
+      continue;
+    }
+    any_trace = true;
+    for (const int hours : {0, 6, 12, 18}) {
+      row(site, hours ? fmt::format("{} h later", hours) : "as run",
+          reprice(results, primary, *source, site.pue, hours * 3600.0));
+    }
+    int best_hour = 0;
+    carbon::Emissions best = reprice(results, primary, *source, site.pue, 0.0);
+    for (int hours = 1; hours < 24; ++hours) {
+      const auto e = reprice(results, primary, *source, site.pue, hours * 3600.0);
+      if (e.co2_g < best.co2_g) {
+        best = e;
+        best_hour = hours;
+      }
+    }
+    row(site, fmt::format("best hour of the next day ({} h later)", best_hour), best);
+  }
+  s.paragraphs.push_back(fmt::format(
+      "Counterfactual replay: the sweep's {} kWh of device energy re-priced at each site's PUE and intensity, "
+      "trial by trial over each trial's own power series (actual: {:.4f} gCO2). {}",
+      kwh(device_j), actual,
+      any_trace ? "For trace sites the whole sweep is also shifted later in trace time, keeping each trial's "
+                  "position in it; traces are held constant beyond their ends."
+                : "The sites of this file have constant intensities, so a shift in time changes nothing."));
+  s.tables.push_back(std::move(c));
+}
+
+Section study_section(const io::LoadedResults& results, const std::string& path) {
+  const auto attr = [&](const char* key) {
+    const auto it = results.provenance.find(key);
+    return it == results.provenance.end() ? std::string("?") : it->second;
+  };
+  Section s{"Study", {}, {}, {}};
+  s.paragraphs.push_back(fmt::format("{} trials from {}. Tool {} ({}), created {}, hosts {}.", results.trials.size(),
+                                     path, attr("tool_version"), attr("git_sha"), attr("created_utc"), attr("hosts")));
+  if (results.provenance.count("simulated")) {
+    s.paragraphs.push_back("Simulated by `carbonsweep simulate`; cost model: " + attr("cost_model") + ".");
+  }
+  double idle_j = 0, idle_g = 0, idle_s = 0;
+  for (const auto& r : results.idle) {
+    idle_j += r.energy_j;
+    idle_g += r.co2_g;
+    idle_s += r.idle_s;
+  }
+  s.paragraphs.push_back(fmt::format(
+      "Placement: {} (forecast: {}). Workers waited {:.1f} h in all without a trial, which at the configured idle "
+      "power cost {} kWh and {:.4f} gCO2, beside the trials' own.",
+      attr("placement"), attr("forecast"), idle_s / 3600.0, kwh(idle_j), idle_g));
+  return s;
+}
+
+Section site_section(const io::LoadedResults& results) {
+  Section s{"Sites", {}, {}, {}};
+  struct Totals {
+    int trials = 0;
+    double device_j = 0, facility_j = 0, co2 = 0, intensity_sum = 0, co2_marginal = 0;
+    bool marginal = false;
+  };
+  std::map<std::string, Totals> sites;
+  bool any_marginal = false;
+  for (const auto& r : results.trials) {
+    auto& t = sites[r.site];
+    ++t.trials;
+    t.device_j += r.energy_j;
+    t.facility_j += r.facility_energy_j;
+    t.co2 += r.co2_g;
+    t.intensity_sum += r.intensity_g_per_kwh;
+    if (!std::isnan(r.co2_marginal_g)) {
+      t.co2_marginal += r.co2_marginal_g;
+      t.marginal = any_marginal = true;
+    }
+  }
+  TableBlock t{{"site", "trials", "device kWh", "facility kWh", "gCO2", "mean intensity gCO2/kWh"}, {}};
+  if (any_marginal) t.header.push_back("gCO2 (marginal)");
+  for (const auto& [name, v] : sites) {
+    t.rows.push_back({name, std::to_string(v.trials), kwh(v.device_j), kwh(v.facility_j), fmt::format("{:.4f}", v.co2),
+                      fmt::format("{:.1f}", v.intensity_sum / v.trials)});
+    if (any_marginal) t.rows.back().push_back(v.marginal ? fmt::format("{:.4f}", v.co2_marginal) : "no trace");
+  }
+  if (any_marginal) {
+    s.paragraphs.push_back(
+        "CO2 is priced at average intensities; sites with a marginal trace are also priced at it (last column), so "
+        "that a saving under one convention can be read under the other.");
+  }
+  s.tables.push_back(std::move(t));
+
+  counterfactual(results, s);
+  return s;
+}
+
+Section statistics_section(const io::LoadedResults& results) {
+  Section s{"Statistics", {}, {}, {}};
+  s.paragraphs.push_back(
+      "Kruskal-Wallis H test (tie-corrected) with its chi-squared p-value and eta squared = (H - k + 1)/(n - k). "
+      "The published location study found that region changes emissions but not energy.");
+  TableBlock t{{"quantity", "grouped by", "groups", "n", "H", "p", "eta^2"}, {}};
+  const auto add = [&](const char* what, const char* by, auto value, auto key) {
+    std::map<std::string, std::vector<double>> groups;
+    for (const auto& r : results.trials) groups[key(r)].push_back(value(r));
+    std::vector<std::vector<double>> g;
+    std::size_t n = 0;
+    for (auto& [name, v] : groups) {
+      n += v.size();
+      g.push_back(v);
+    }
+    const auto kw = kruskal_wallis(g);
+    t.rows.push_back({what, by, std::to_string(g.size()), std::to_string(n),
+                      kw.valid ? fmt::format("{:.3f}", kw.h) : "-", kw.valid ? fmt::format("{:.3g}", kw.p_value) : "-",
+                      kw.valid ? fmt::format("{:.3f}", kw.eta_squared) : "-"});
+  };
+  const auto energy_of = [](const io::TrialResult& r) { return r.energy_j; };
+  const auto co2_of = [](const io::TrialResult& r) { return r.co2_g; };
+  const auto site_of = [](const io::TrialResult& r) { return r.site; };
+  const auto arm_of = [](const io::TrialResult& r) { return r.spec.arm; };
+  add("device energy", "site", energy_of, site_of);
+  add("CO2", "site", co2_of, site_of);
+  add("device energy", "strategy", energy_of, arm_of);
+  s.tables.push_back(std::move(t));
+  return s;
+}
+
+Section tradeoff_section(const io::LoadedResults& results, const fs::path& plots, const std::string& gnuplot,
+                         int& made) {
+  Section s{"Accuracy against energy", {}, {}, {}};
+  std::vector<search::TradeOff> points;
+  std::ostringstream all;
+  for (const auto& r : results.trials) {
+    if (!finished_ok(r)) continue;
+    points.push_back({r.spec.id, r.objective, r.energy_j / kJoulesPerKwh});
+    all << points.back().cost << ' ' << points.back().objective << '\n';
+  }
+  const auto front = search::pareto_front(points);
+  std::ostringstream front_text;
+  TableBlock t{{"trial", "objective", "device kWh"}, {}};
+  for (const auto& p : front) {
+    front_text << p.cost << ' ' << p.objective << '\n';
+    t.rows.push_back({std::to_string(p.trial_id), fmt::format("{:.4f}", p.objective), fmt::format("{:.6f}", p.cost)});
+  }
+  s.paragraphs.push_back(
+      fmt::format("{} completed trials, {} on the Pareto front (maximise objective, minimise energy).", points.size(),
+                  front.size()));
+  s.tables.push_back(std::move(t));
+  write_text(plots / "trials.dat", all.str());
+  write_text(plots / "front.dat", front_text.str());
+  render_plot(s, plots, gnuplot, "pareto",
+              "set xlabel 'device energy per trial [kWh]'\nset ylabel 'objective'\nset key bottom right\nset grid\n"
+              "plot 'trials.dat' using 1:2 with points pointtype 7 pointsize 0.6 title 'trials', "
+              "'front.dat' using 1:2 with linespoints linewidth 2 title 'Pareto front'\n",
+              made);
+  std::ostringstream epochs;
+  for (const auto& r : results.trials) {
+    for (const auto& e : r.epochs) epochs << e.epoch << ' ' << e.objective << '\n';
+    if (!r.epochs.empty()) epochs << "\n\n";
+  }
+  write_text(plots / "epochs.dat", epochs.str());
+  render_plot(s, plots, gnuplot, "epochs",
+              "set xlabel 'epoch'\nset ylabel 'objective'\nset grid\nunset key\n"
+              "plot 'epochs.dat' using 1:2 with linespoints linecolor rgb '#4060a0' pointtype 7 pointsize 0.4\n",
+              made);
+  return s;
+}
+
+Section measurement_section(const io::LoadedResults& results, const fs::path& plots, const std::string& gnuplot,
+                            int& made) {
+  Section s{"Measurement", {}, {}, {}};
+  // Which meters read, by kind; the first configured one is the primary (energy_j).
+  std::vector<std::string> software, hardware;
+  std::set<std::string> seen;
+  for (const auto& r : results.trials) {
+    for (const auto& m : r.meters) {
+      if (std::isnan(m.energy_j) || !seen.insert(m.meter).second) continue;
+      (energy::meter_traits(m.meter).kind == energy::MeterKind::kHardware ? hardware : software).push_back(m.meter);
+    }
+  }
+  double gross = 0, net = 0, train = 0, eval = 0, sampler = 0, duration = 0;
+  bool has_net = false;
+  for (const auto& r : results.trials) {
+    gross += r.energy_j;
+    train += r.train_energy_j;
+    eval += r.eval_energy_j;
+    sampler += r.sampler_cpu_s;
+    duration += r.end_unix_s - r.start_unix_s;
+    if (!std::isnan(r.net_energy_j)) {
+      net += r.net_energy_j;
+      has_net = true;
+    }
+  }
+  s.paragraphs.push_back(fmt::format(
+      "Meters: software {}; hardware {}. Device energy {} kWh gross, {} net of the idle baseline; training phases "
+      "{} kWh, evaluation {} kWh. The meters' own sampling thread used {:.3f} s of CPU over {:.1f} s of trials.",
+      software.empty() ? "none" : fmt::format("{}", fmt::join(software, ", ")),
+      hardware.empty() ? "none" : fmt::format("{}", fmt::join(hardware, ", ")), kwh(gross),
+      has_net ? kwh(net) + " kWh" : "not measured (no [energy] idle_baseline)", kwh(train), kwh(eval), sampler,
+      duration));
+
+  // Software estimate against hardware measurement, trial by trial.
+  if (software.empty() || hardware.empty()) {
+    s.paragraphs.push_back(
+        "Software against hardware: needs a software meter (estimate) and a hardware meter (rapl, nvml, external) in "
+        "one study; this file does not have both.");
+  } else {
+    TableBlock t{{"software", "hardware", "trials", "mean software/hardware", "median", "total software kWh",
+                  "total hardware kWh"},
+                 {}};
+    std::string script =
+        "set xlabel 'hardware-measured energy per trial [kWh]'\n"
+        "set ylabel 'software-estimated energy per trial [kWh]'\nset key top left\nset grid\nplot ";
+    int pair = 0;
+    for (const auto& sw : software) {
+      for (const auto& hw : hardware) {
+        std::vector<double> ratios;
+        double total_sw = 0, total_hw = 0;
+        std::ostringstream dat;
+        for (const auto& r : results.trials) {
+          double a = std::nan(""), b = std::nan("");
+          for (const auto& m : r.meters) {
+            if (m.meter == sw) a = m.energy_j;
+            if (m.meter == hw) b = m.energy_j;
+          }
+          if (!(a >= 0) || !(b > 0)) continue;
+          ratios.push_back(a / b);
+          total_sw += a;
+          total_hw += b;
+          dat << b / kJoulesPerKwh << ' ' << a / kJoulesPerKwh << '\n';
+        }
+        if (ratios.empty()) continue;
+        double mean = 0;
+        for (double x : ratios) mean += x / static_cast<double>(ratios.size());
+        std::sort(ratios.begin(), ratios.end());
+        t.rows.push_back({sw, hw, std::to_string(ratios.size()), fmt::format("{:.3f}", mean),
+                          fmt::format("{:.3f}", ratios[ratios.size() / 2]), kwh(total_sw), kwh(total_hw)});
+        const auto file = fmt::format("meters_{}.dat", pair);
+        write_text(plots / file, dat.str());
+        script +=
+            fmt::format("{}'{}' using 1:2 with points pointtype 7 pointsize 0.6 title '{} vs {} (mean ratio {:.2f})'",
+                        pair++ ? ", " : "", file, sw, hw, mean);
+      }
+    }
+    s.paragraphs.push_back(
+        "Software against hardware, per trial (published software tools read 41-46% below a wall meter). The line "
+        "is software = hardware.");
+    s.tables.push_back(std::move(t));
+    if (pair > 0)
+      render_plot(s, plots, gnuplot, "software_vs_hardware", script + ", x with lines dashtype 2 title 'equal'\n",
+                  made);
+  }
+
+  // Energy share by layer type, over the profiled steps of all trials.
+  std::map<std::string, std::pair<double, double>> layers;  // type -> (time_s, energy_j)
+  double layer_time = 0, layer_energy = 0;
+  int profiled = 0;
+  for (const auto& r : results.trials) {
+    profiled += !r.layers.empty();
+    for (const auto& l : r.layers) {
+      layers[l.type].first += l.time_s;
+      layers[l.type].second += l.energy_j;
+      layer_time += l.time_s;
+      layer_energy += l.energy_j;
+    }
+  }
+  if (layers.empty()) {
+    s.paragraphs.push_back("Energy by layer type: the layer profiler was off ([profiling] layers = true turns it on).");
+    return s;
+  }
+  TableBlock t{{"layer type", "time s", "time share", "energy J", "energy share"}, {}};
+  std::ostringstream dat;
+  for (const auto& [type, v] : layers) {
+    const double share = layer_energy > 0 ? v.second / layer_energy : 0.0;
+    t.rows.push_back({type, fmt::format("{:.3f}", v.first), fmt::format("{:.1f}%", 100.0 * v.first / layer_time),
+                      fmt::format("{:.3f}", v.second), fmt::format("{:.1f}%", 100.0 * share)});
+    dat << '"' << type << "\" " << 100.0 * share << '\n';
+  }
+  s.paragraphs.push_back(fmt::format(
+      "Energy by layer type: {} profiled trials; the measured energy of the profiled training steps attributed to "
+      "layer types by their forward and backward time ('other': loss, optimiser step, data).",
+      profiled));
+  s.tables.push_back(std::move(t));
+  write_text(plots / "layers.dat", dat.str());
+  render_plot(
+      s, plots, gnuplot, "layer_share",
+      "set ylabel 'share of profiled energy [%]'\nset yrange [0:*]\nset style fill solid 0.7\nset boxwidth "
+      "0.6\nset grid ytics\nunset key\nplot 'layers.dat' using 0:2:xtic(1) with boxes linecolor rgb '#4060a0'\n",
+      made);
+  return s;
+}
+
+std::string to_markdown(const std::string& title, const std::vector<Section>& sections) {
+  std::string md = "# " + title + "\n";
+  for (const auto& s : sections) {
+    md += "\n## " + s.title + "\n\n";
+    for (const auto& p : s.paragraphs) md += p + "\n\n";
+    for (const auto& t : s.tables) {
+      std::string sep;
+      md += "|";
+      for (const auto& h : t.header) {
+        md += " " + h + " |";
+        sep += "---|";
+      }
+      md += "\n|" + sep + "\n";
+      for (const auto& row : t.rows) {
+        md += "|";
+        for (const auto& c : row) md += " " + c + " |";
+        md += "\n";
+      }
+      md += "\n";
+    }
+    for (const auto& p : s.plots) md += "![" + p + "](plots/" + p + ")\n\n";
+  }
+  return md;
+}
+
+std::string to_html(const std::string& title, const std::vector<Section>& sections, const fs::path& plots) {
+  std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
+                  "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+                  "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
+                  "text-align:right}th{background:#eee}td:first-child{text-align:left}</style></head><body>\n<h1>" +
+                  html_escape(title) + "</h1>\n";
+  for (const auto& s : sections) {
+    h += "<h2>" + html_escape(s.title) + "</h2>\n";
+    for (const auto& p : s.paragraphs) h += "<p>" + html_escape(p) + "</p>\n";
+    for (const auto& t : s.tables) {
+      h += "<table><tr>";
+      for (const auto& c : t.header) h += "<th>" + html_escape(c) + "</th>";
+      h += "</tr>\n";
+      for (const auto& row : t.rows) {
+        h += "<tr>";
+        for (const auto& c : row) h += "<td>" + html_escape(c) + "</td>";
+        h += "</tr>\n";
+      }
+      h += "</table>\n";
+    }
+    for (const auto& p : s.plots) {
+      std::ifstream in(plots / p);
+      std::ostringstream svg;
+      svg << in.rdbuf();
+      std::string text = svg.str();
+      const auto start = text.find("<svg");  // inline: drop the XML prologue and doctype
+      h += "<figure>" + (start == std::string::npos ? std::string() : text.substr(start)) + "</figure>\n";
+    }
+  }
+  return h + "</body></html>\n";
+}
+
+/// Runs `body` inside `dir`, so that gnuplot's relative file names land there.
+template <typename F>
+auto in_directory(const fs::path& dir, F body) {
+  const auto previous = fs::current_path();
+  fs::current_path(dir);
+  try {
+    auto result = body();
+    fs::current_path(previous);
+    return result;
+  } catch (...) {
+    fs::current_path(previous);
+    throw;
+  }
+}
+
+}  // namespace
+
+ReportFiles write_report(const ReportOptions& options) {
+  const auto results = io::load_results(options.results_path);
+  const fs::path dir = fs::absolute(options.out_dir);
+  const fs::path plots = dir / "plots";
+  std::error_code ec;
+  fs::create_directories(plots, ec);
+  if (ec || access(plots.c_str(), W_OK) != 0) {
+    throw IoError(fmt::format("{}: cannot create or write the report directory", options.out_dir));
+  }
+  const std::string& name = results.study_name;
+  const std::string title = fmt::format("carbonsweep report: {}", name);
+  int made = 0;
+  const auto sections = in_directory(plots, [&] {
+    std::vector<Section> s;
+    s.push_back(study_section(results, options.results_path));
+    s.push_back(strategy_section(results, plots, options.gnuplot, made));
+    s.push_back(site_section(results));
+    s.push_back(statistics_section(results));
+    s.push_back(tradeoff_section(results, plots, options.gnuplot, made));
+    s.push_back(measurement_section(results, plots, options.gnuplot, made));
+    return s;
+  });
+  ReportFiles files{(dir / "report.md").string(), (dir / "report.html").string(), made, ""};
+  if (made < 3) files.warning = fmt::format("only {} of 3 plots were rendered; is gnuplot installed?", made);
+  write_text(files.markdown, to_markdown(title, sections));
+  write_text(files.html, to_html(title, sections, plots));
+  return files;
+}
+
+}  // namespace cs::report

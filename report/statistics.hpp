@@ -1,0 +1,18 @@
+// Rank statistics for the report: the Kruskal-Wallis H test with its p-value and effect size.
+#pragma once
+
+#include <vector>
+
+namespace cs::report {
+
+struct KruskalWallis {
+  double h = 0.0;            ///< tie-corrected H statistic
+  int df = 0;                ///< groups - 1
+  double p_value = 1.0;      ///< from the chi-squared distribution with df degrees of freedom
+  double eta_squared = 0.0;  ///< (H - k + 1) / (n - k), clamped at 0
+  bool valid = false;        ///< false with fewer than 2 non-empty groups or n <= k
+};
+
+KruskalWallis kruskal_wallis(const std::vector<std::vector<double>>& groups);
+
+}  // namespace cs::report

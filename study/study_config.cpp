@@ -1,0 +1,705 @@
+// TOML study parsing: a checked reader per table that tracks which keys were consumed.
+#include "study/study_config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include "base/duration.hpp"
+#include "base/error.hpp"
+#include "base/utc_time.hpp"
+#include "carbon/forecast.hpp"
+#include "carbon/region_table.hpp"
+#include "carbon/trace_carbon_source.hpp"
+#include "energy/meter_factory.hpp"
+#include "search/sampler.hpp"
+#include "search/test_functions.hpp"
+
+namespace cs::study {
+
+namespace {
+
+/// Wraps one TOML table: typed getters with file:line:key errors, and a check for unknown keys.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string file, std::string where)
+      : table_(table), file_(std::move(file)), where_(std::move(where)) {}
+
+  [[noreturn]] void fail(const toml::node* node, std::string_view key, const std::string& what) const {
+    const auto line = node ? node->source().begin.line : table_.source().begin.line;
+    throw ConfigError(fmt::format("{}:{}: key '{}' in {}: {}", file_, line, key, where_, what));
+  }
+
+  const toml::node* find(std::string_view key) {
+    used_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  template <typename T>
+  std::optional<T> optional(std::string_view key, const char* expected) {
+    const toml::node* node = find(key);
+    if (!node) return std::nullopt;
+    if constexpr (std::is_same_v<T, double>) {
+      if (auto v = node->value<double>()) return *v;  // toml++ also converts integers
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      if (node->is_integer()) return *node->value<std::int64_t>();
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (node->is_boolean()) return *node->value<bool>();
+    } else {
+      if (node->is_string()) return *node->value<std::string>();
+    }
+    fail(node, key, fmt::format("expected {}, got {}", expected, type_name(*node)));
+  }
+
+  template <typename T>
+  T required(std::string_view key, const char* expected) {
+    auto v = optional<T>(key, expected);
+    if (!v) fail(nullptr, key, fmt::format("missing; expected {}", expected));
+    return *v;
+  }
+
+  /// An optional number that must satisfy `ok`; `fallback` when absent.
+  template <typename Ok>
+  double number(std::string_view key, double fallback, const char* expected, Ok ok) {
+    const double v = optional<double>(key, expected).value_or(fallback);
+    if (!ok(v) || !std::isfinite(v)) fail(find(key), key, fmt::format("expected {}, got {}", expected, v));
+    return v;
+  }
+
+  /// A duration with units ("100ms", "2s", "6h"); `example` shows one in the error message.
+  std::optional<std::chrono::milliseconds> duration(std::string_view key, const char* example) {
+    const auto text = optional<std::string>(key, fmt::format("a duration such as \"{}\"", example).c_str());
+    if (!text) return std::nullopt;
+    const auto ms = parse_duration(*text);
+    if (!ms) {
+      fail(find(key), key,
+           fmt::format("'{}' is not a positive duration; write a number and a unit (ms, s, min, h, d), e.g. \"{}\"",
+                       *text, example));
+    }
+    return ms;
+  }
+
+  const toml::table* subtable(std::string_view key) {
+    const toml::node* node = find(key);
+    if (node && !node->is_table()) fail(node, key, fmt::format("expected a table, got {}", type_name(*node)));
+    return node ? node->as_table() : nullptr;
+  }
+
+  /// Throws for the first key that was never asked for.
+  void reject_unknown_keys() const {
+    for (const auto& [k, node] : table_) {
+      if (!used_.contains(std::string(k.str()))) {
+        fail(&node, k.str(), fmt::format("unknown key; expected one of: {}", fmt::join(used_, ", ")));
+      }
+    }
+  }
+
+  const std::string& file() const { return file_; }
+
+  static std::string type_name(const toml::node& node) {
+    switch (node.type()) {
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a float";
+      case toml::node_type::boolean: return "a boolean";
+      case toml::node_type::array: return "an array";
+      case toml::node_type::table: return "a table";
+      default: return "a date or time";
+    }
+  }
+
+ private:
+  const toml::table& table_;
+  std::string file_;
+  std::string where_;
+  std::set<std::string> used_;
+};
+
+search::ParamValue to_param_value(const toml::node& node) {
+  if (node.is_integer()) return *node.value<std::int64_t>();
+  if (node.is_floating_point()) return *node.value<double>();
+  return *node.value<std::string>();
+}
+
+search::ParamSpec read_param(const std::string& name, const toml::table& table, const std::string& file) {
+  TableReader r(table, file, fmt::format("[search.space.{}]", name));
+  search::ParamSpec spec;
+  spec.name = name;
+  const std::string type = r.required<std::string>("type", "a string: float, int or categorical");
+  if (type == "categorical") {
+    spec.kind = search::ParamKind::kCategorical;
+    const toml::node* choices = r.find("choices");
+    if (!choices || !choices->is_array()) r.fail(choices, "choices", "expected an array of values");
+    for (const auto& c : *choices->as_array()) {
+      if (!c.is_integer() && !c.is_floating_point() && !c.is_string()) {
+        r.fail(&c, "choices", "each choice must be a number or a string");
+      }
+      spec.choices.push_back(to_param_value(c));
+    }
+  } else if (type == "float" || type == "int") {
+    spec.kind = type == "float" ? search::ParamKind::kFloat : search::ParamKind::kInt;
+    spec.low = r.required<double>("low", "a number");
+    spec.high = r.required<double>("high", "a number");
+    spec.log = r.optional<bool>("log", "true or false").value_or(false);
+  } else {
+    r.fail(table.get("type"), "type", fmt::format("unknown type '{}'; expected float, int or categorical", type));
+  }
+  r.reject_unknown_keys();
+  try {
+    search::validate(spec);
+  } catch (const ConfigError& e) {
+    r.fail(nullptr, name, e.what());
+  }
+  return spec;
+}
+
+std::int64_t positive_int(TableReader& r, std::string_view key, std::int64_t fallback) {
+  const auto v = r.optional<std::int64_t>(key, "an integer");
+  if (v && *v < 1) r.fail(r.find(key), key, fmt::format("expected an integer >= 1, got {}", *v));
+  return v.value_or(fallback);
+}
+
+void read_study_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("study");
+  if (!t) root.fail(nullptr, "study", "missing table [study]");
+  TableReader r(*t, root.file(), "[study]");
+  config.name = r.required<std::string>("name", "a string");
+  const auto seed = r.optional<std::int64_t>("seed", "an integer").value_or(0);
+  if (seed < 0) r.fail(r.find("seed"), "seed", "expected a non-negative integer");
+  config.seed = static_cast<std::uint64_t>(seed);
+  config.output = r.optional<std::string>("output", "a path").value_or(config.name + ".h5");
+  if (const auto ms = r.duration("checkpoint", "10s")) config.checkpoint = *ms;
+  config.budget_trials = r.required<std::int64_t>("budget_trials", "an integer >= 1");
+  if (config.budget_trials < 1) {
+    r.fail(r.find("budget_trials"), "budget_trials",
+           fmt::format("expected an integer >= 1, got {}", config.budget_trials));
+  }
+  r.reject_unknown_keys();
+}
+
+/// Reads the keys an arm may set; `defaults` carries [search]'s values into [[search.arms]].
+search::SamplerOptions read_arm(TableReader& r, search::SamplerOptions defaults) {
+  auto o = std::move(defaults);
+  o.name = r.optional<std::string>("name", "a string").value_or(o.name);
+  o.strategy = r.optional<std::string>("strategy", "a string").value_or(o.strategy);
+  const auto& strategies = search::strategy_names();
+  if (std::find(strategies.begin(), strategies.end(), o.strategy) == strategies.end()) {
+    r.fail(r.find("strategy"), "strategy",
+           fmt::format("unknown strategy '{}'; expected one of: {}", o.strategy, fmt::join(strategies, ", ")));
+  }
+  o.grid_resolution = static_cast<int>(positive_int(r, "grid_resolution", o.grid_resolution));
+  o.acquisition = r.optional<std::string>("acquisition", "a string").value_or(o.acquisition);
+  const auto& acquisitions = search::acquisition_names();
+  if (std::find(acquisitions.begin(), acquisitions.end(), o.acquisition) == acquisitions.end()) {
+    r.fail(r.find("acquisition"), "acquisition",
+           fmt::format("unknown acquisition '{}'; expected one of: {}", o.acquisition, fmt::join(acquisitions, ", ")));
+  }
+  o.ucb_beta = r.optional<double>("ucb_beta", "a number").value_or(o.ucb_beta);
+  if (!(o.ucb_beta >= 0.0)) r.fail(r.find("ucb_beta"), "ucb_beta", "expected a number >= 0");
+  o.initial_points = static_cast<int>(positive_int(r, "initial_points", o.initial_points));
+  if (const auto seed = r.optional<std::int64_t>("seed", "an integer")) {
+    if (*seed < 0) r.fail(r.find("seed"), "seed", "expected a non-negative integer");
+    o.seed = static_cast<std::uint64_t>(*seed);
+  }
+  if (o.name.empty()) o.name = o.strategy;
+  return o;
+}
+
+std::vector<std::string> parameter_names_for(const StudyConfig& config) {
+  if (config.model.family != "function") return trainable_parameter_names();
+  const auto& f = search::test_function(config.model.function);
+  std::vector<std::string> names;
+  for (std::size_t i = 1; i <= (f.dims ? f.dims : 20); ++i) names.push_back(fmt::format("x{}", i));
+  return names;
+}
+
+void read_search_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("search");
+  if (!t) root.fail(nullptr, "search", "missing table [search]");
+  TableReader r(*t, root.file(), "[search]");
+  search::SamplerOptions defaults;
+  defaults.seed = config.seed;
+  defaults.cost = r.optional<std::string>("cost", "a string").value_or("");
+  if (!defaults.cost.empty() && defaults.cost != "energy_j" && defaults.cost != "co2_g") {
+    r.fail(r.find("cost"), "cost", fmt::format("unknown cost '{}'; expected energy_j or co2_g", defaults.cost));
+  }
+  const auto top = read_arm(r, defaults);
+  if (const toml::node* arms = r.find("arms")) {
+    if (!arms->is_array_of_tables() || arms->as_array()->empty())
+      r.fail(arms, "arms", "expected [[search.arms]] tables");
+    int index = 0;
+    for (const auto& item : *arms->as_array()) {
+      TableReader arm_reader(*item.as_table(), root.file(), fmt::format("[[search.arms]] #{}", ++index));
+      auto base = top;
+      base.name.clear();
+      config.arms.push_back(read_arm(arm_reader, base));
+      for (std::size_t i = 0; i + 1 < config.arms.size(); ++i) {
+        if (config.arms[i].name == config.arms.back().name) {
+          arm_reader.fail(arm_reader.find("name"), "name",
+                          fmt::format("two arms are named '{}'; give each a distinct name", config.arms.back().name));
+        }
+      }
+      arm_reader.reject_unknown_keys();
+    }
+  } else {
+    config.arms.push_back(top);
+  }
+  if (config.budget_trials % static_cast<std::int64_t>(config.arms.size()) != 0) {
+    r.fail(r.find("arms"), "arms",
+           fmt::format("budget_trials ({}) must divide equally over the {} arms", config.budget_trials,
+                       config.arms.size()));
+  }
+  config.objective = r.optional<std::string>("objective", "a string").value_or("val_accuracy");
+  if (config.objective != "val_accuracy") {
+    r.fail(r.find("objective"), "objective", "expected 'val_accuracy' (maximised; for functions, -f(x))");
+  }
+  config.pruner.name = r.optional<std::string>("pruner", "a string").value_or("none");
+  if (config.pruner.name != "none" && config.pruner.name != "median" && config.pruner.name != "asha") {
+    r.fail(r.find("pruner"), "pruner",
+           fmt::format("unknown pruner '{}'; expected none, median or asha", config.pruner.name));
+  }
+  config.pruner.warmup_epochs = static_cast<int>(positive_int(r, "pruner_warmup_epochs", config.pruner.warmup_epochs));
+  config.pruner.min_trials = static_cast<int>(positive_int(r, "pruner_min_trials", config.pruner.min_trials));
+  config.pruner.eta = static_cast<int>(positive_int(r, "asha_eta", config.pruner.eta));
+  if (config.pruner.eta < 2) r.fail(r.find("asha_eta"), "asha_eta", "expected an integer >= 2");
+
+  const toml::table* space = r.subtable("space");
+  if (!space || space->empty()) r.fail(space, "space", "the search space is empty: add [search.space.NAME] tables");
+  std::vector<search::ParamSpec> params;
+  const auto known = parameter_names_for(config);
+  for (const auto& [name, node] : *space) {
+    const std::string key(name.str());
+    if (!node.is_table()) r.fail(&node, key, "expected a table [search.space." + key + "]");
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      r.fail(&node, key,
+             fmt::format("the {} model has no parameter '{}'; expected one of: {}", config.model.family, key,
+                         fmt::join(known, ", ")));
+    }
+    params.push_back(read_param(key, *node.as_table(), root.file()));
+    if (config.model.family == "function" && params.back().kind == search::ParamKind::kCategorical) {
+      r.fail(&node, key, "function parameters must be float or int");
+    }
+  }
+  if (config.model.family == "function") {
+    const auto& f = search::test_function(config.model.function);
+    if (f.dims != 0 && params.size() != f.dims) {
+      r.fail(space, "space",
+             fmt::format("{} takes {} parameters x1..x{}, the space has {}", f.name, f.dims, f.dims, params.size()));
+    }
+    // toml++ keeps keys sorted: x1, x10, x2 ...; order the function's arguments by number.
+    std::sort(params.begin(), params.end(),
+              [](const auto& a, const auto& b) { return std::stoi(a.name.substr(1)) < std::stoi(b.name.substr(1)); });
+  }
+  config.space = search::SearchSpace(std::move(params));
+  r.reject_unknown_keys();
+}
+
+void read_dataset_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("dataset");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[dataset]");
+  config.dataset.name = r.optional<std::string>("name", "a string").value_or(config.dataset.name);
+  if (config.dataset.name != "fashion-mnist") {
+    r.fail(r.find("name"), "name", fmt::format("unknown dataset '{}'; expected fashion-mnist", config.dataset.name));
+  }
+  config.dataset.path = r.optional<std::string>("path", "a directory").value_or(config.dataset.path);
+  config.dataset.train_subset = positive_int(r, "train_subset", 0);
+  config.dataset.test_subset = positive_int(r, "test_subset", 0);
+  r.reject_unknown_keys();
+}
+
+void read_model_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("model");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[model]");
+  auto& m = config.model;
+  m.family = r.optional<std::string>("family", "a string").value_or(m.family);
+  if (m.family == "function") {
+    m.function = r.required<std::string>("function", "a string: branin, hartmann6 or rosenbrock");
+    try {
+      search::test_function(m.function);
+    } catch (const ConfigError& e) {
+      r.fail(r.find("function"), "function", e.what());
+    }
+    m.noise_sd = r.optional<double>("noise_sd", "a number").value_or(0.0);
+    if (!(m.noise_sd >= 0.0)) r.fail(r.find("noise_sd"), "noise_sd", "expected a number >= 0");
+    m.energy_per_epoch_j =
+        r.optional<double>("energy_per_epoch_j", "a number of joules").value_or(m.energy_per_epoch_j);
+    if (!(m.energy_per_epoch_j > 0.0))
+      r.fail(r.find("energy_per_epoch_j"), "energy_per_epoch_j", "expected joules > 0");
+    if (const auto ms = r.duration("epoch_time", "50ms")) m.epoch_time = *ms;
+  } else if (m.family != "simple_cnn") {
+    r.fail(r.find("family"), "family",
+           fmt::format("unknown model family '{}'; expected simple_cnn or function", m.family));
+  }
+  r.reject_unknown_keys();
+}
+
+void read_training_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("training");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[training]");
+  auto& tr = config.training;
+  tr.epochs = static_cast<int>(positive_int(r, "epochs", tr.epochs));
+  tr.lr = r.optional<double>("lr", "a number").value_or(tr.lr);
+  if (!(tr.lr > 0.0)) r.fail(r.find("lr"), "lr", "expected a number > 0");
+  tr.momentum = r.optional<double>("momentum", "a number").value_or(tr.momentum);
+  if (!(tr.momentum >= 0.0 && tr.momentum < 1.0)) r.fail(r.find("momentum"), "momentum", "expected a number in [0, 1)");
+  tr.batch_size = positive_int(r, "batch_size", tr.batch_size);
+  tr.conv_blocks = positive_int(r, "conv_blocks", tr.conv_blocks);
+  tr.channels = positive_int(r, "channels", tr.channels);
+  const auto threads = r.optional<std::int64_t>("threads", "an integer (0 = automatic)").value_or(0);
+  if (threads < 0 || threads > 1024) r.fail(r.find("threads"), "threads", "expected an integer in [0, 1024]");
+  tr.threads = static_cast<int>(threads);
+  tr.device = r.optional<std::string>("device", "\"cpu\" or \"cuda\"").value_or(tr.device);
+  if (tr.device != "cpu" && tr.device != "cuda") r.fail(r.find("device"), "device", "expected \"cpu\" or \"cuda\"");
+  r.reject_unknown_keys();
+}
+
+std::vector<std::string> string_list(TableReader& r, std::string_view key) {
+  std::vector<std::string> out;
+  if (const toml::node* node = r.find(key)) {
+    if (!node->is_array()) r.fail(node, key, "expected an array of strings");
+    for (const auto& item : *node->as_array()) {
+      if (!item.is_string()) r.fail(&item, key, "expected an array of strings");
+      out.push_back(*item.value<std::string>());
+    }
+  }
+  return out;
+}
+
+void read_sites(TableReader& root, StudyConfig& config) {
+  const toml::node* node = root.find("sites");
+  if (!node) root.fail(nullptr, "sites", "missing; add at least one [[sites]] table");
+  if (!node->is_array_of_tables()) root.fail(node, "sites", "expected [[sites]] tables");
+  int index = 0;
+  for (const auto& item : *node->as_array()) {
+    ++index;
+    TableReader r(*item.as_table(), root.file(), fmt::format("[[sites]] #{}", index));
+    SiteConfig site;
+    site.name = r.required<std::string>("name", "a string");
+    if (site.name.empty() || site.name.size() > 63) r.fail(r.find("name"), "name", "expected 1 to 63 characters");
+    for (const auto& other : config.sites) {
+      if (other.name == site.name) r.fail(r.find("name"), "name", fmt::format("site '{}' is defined twice", site.name));
+    }
+    site.pue = r.required<double>("pue", "a number >= 1 (power usage effectiveness)");
+    if (!(site.pue >= 1.0) || !std::isfinite(site.pue)) {
+      r.fail(r.find("pue"), "pue", fmt::format("expected a number >= 1, got {}", site.pue));
+    }
+    const auto constant = r.optional<double>("intensity_g_per_kwh", "a number of gCO2/kWh >= 0");
+    const auto trace = r.optional<std::string>("trace", "a path to a CSV trace");
+    const auto region = r.optional<std::string>("region", "a region name such as \"us-west1\" or \"oregon\"");
+    if (constant.has_value() + trace.has_value() + region.has_value() != 1) {
+      r.fail(r.find(trace    ? "trace"
+                    : region ? "region"
+                             : "intensity_g_per_kwh"),
+             "intensity_g_per_kwh",
+             "give exactly one carbon source: intensity_g_per_kwh = <gCO2/kWh>, region = \"us-west1\" or trace = "
+             "\"file.csv\"");
+    }
+    namespace fs = std::filesystem;
+    const auto resolve = [&](const std::string& path) {
+      return fs::path(path).is_absolute() ? path : (fs::path(r.file()).parent_path() / path).string();
+    };
+    if (region) {
+      const auto hit = carbon::lookup_region(*region);
+      if (!hit) {
+        std::vector<std::string> keys;
+        for (const auto& row : carbon::region_table()) keys.push_back(row.key);
+        r.fail(r.find("region"), "region",
+               fmt::format("unknown region '{}'; the built-in table (docs/carbon.md) has: {}", *region,
+                           fmt::join(keys, ", ")));
+      }
+      site.region = hit->key;
+      site.intensity_g_per_kwh = hit->intensity_g_per_kwh;
+    } else if (constant) {
+      site.intensity_g_per_kwh = *constant;
+      if (!(site.intensity_g_per_kwh >= 0.0) || !std::isfinite(site.intensity_g_per_kwh)) {
+        r.fail(r.find("intensity_g_per_kwh"), "intensity_g_per_kwh",
+               fmt::format("expected a number >= 0, got {}", site.intensity_g_per_kwh));
+      }
+    } else {
+      site.intensity_g_per_kwh = std::nan("");
+      site.trace = resolve(*trace);
+    }
+    if (trace || r.find("marginal_trace")) {
+      site.interpolation = r.optional<std::string>("interpolation", "linear or step").value_or("linear");
+      if (site.interpolation != "linear" && site.interpolation != "step") {
+        r.fail(r.find("interpolation"), "interpolation", "expected \"linear\" or \"step\"");
+      }
+      site.extrapolation = r.optional<std::string>("extrapolation", "error or hold").value_or("error");
+      if (site.extrapolation != "error" && site.extrapolation != "hold") {
+        r.fail(r.find("extrapolation"), "extrapolation", "expected \"error\" or \"hold\"");
+      }
+      try {
+        if (trace) make_carbon_source(site);  // the trace's own errors name its file and line
+      } catch (const ConfigError& e) {
+        r.fail(r.find("trace"), "trace", e.what());
+      }
+    }
+    if (const auto marginal =
+            r.optional<std::string>("marginal_trace", "a path to a CSV trace of marginal intensity")) {
+      site.marginal_trace = resolve(*marginal);
+      try {
+        make_marginal_source(site);
+      } catch (const ConfigError& e) {
+        r.fail(r.find("marginal_trace"), "marginal_trace", e.what());
+      }
+    }
+    site.ranks = static_cast<int>(r.optional<std::int64_t>("ranks", "an integer").value_or(0));
+    if (site.ranks < 0) r.fail(r.find("ranks"), "ranks", "expected an integer >= 0");
+    site.hosts = string_list(r, "hosts");
+    site.partition = r.optional<std::string>("partition", "a Slurm partition name").value_or("");
+    if (!site.partition.empty() && !site.hosts.empty()) {
+      r.fail(r.find("partition"), "partition", "give either a partition (with ranks) or hosts, not both");
+    }
+    if (site.ranks > 0 && !site.hosts.empty()) r.fail(r.find("hosts"), "hosts", "give either ranks or hosts, not both");
+    r.reject_unknown_keys();
+    config.sites.push_back(std::move(site));
+  }
+}
+
+void read_time_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("time");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[time]");
+  const auto start = r.required<std::string>("start", "a UTC time such as \"2020-06-01T00:00:00Z\"");
+  double unix_s = 0;
+  if (!parse_utc_timestamp(start, unix_s)) {
+    r.fail(r.find("start"), "start", fmt::format("'{}' is not a UTC time such as \"2020-06-01T00:00:00Z\"", start));
+  }
+  config.time.start_unix_s = unix_s;
+  config.time.scale = r.optional<double>("scale", "a number > 0").value_or(1.0);
+  if (!(config.time.scale > 0.0) || !std::isfinite(config.time.scale)) {
+    r.fail(r.find("scale"), "scale", "expected a number > 0 (trace seconds per real second)");
+  }
+  r.reject_unknown_keys();
+}
+
+void read_profiling_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("profiling");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[profiling]");
+  config.profiling.layers = r.optional<bool>("layers", "true or false").value_or(false);
+  const auto every = r.optional<std::int64_t>("every", "an integer >= 1").value_or(config.profiling.every);
+  if (every < 1 || every > 1'000'000) r.fail(r.find("every"), "every", "expected an integer in [1, 1000000] (steps)");
+  config.profiling.every = static_cast<int>(every);
+  if (config.profiling.layers && config.model.family == "function") {
+    r.fail(r.find("layers"), "layers", "the function family has no layers to profile");
+  }
+  r.reject_unknown_keys();
+}
+
+void read_scheduling_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("scheduling");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[scheduling]");
+  auto& s = config.scheduling;
+  s.policy = r.optional<std::string>("policy", "a policy name").value_or(s.policy);
+  const auto& policies = placement_policy_names();
+  if (std::find(policies.begin(), policies.end(), s.policy) == policies.end()) {
+    r.fail(r.find("policy"), "policy",
+           fmt::format("unknown policy '{}'; expected one of: {}", s.policy, fmt::join(policies, ", ")));
+  }
+  s.forecast = r.optional<std::string>("forecast", "oracle, persistence or day_ahead").value_or(s.forecast);
+  if (!carbon::parse_forecast_kind(s.forecast)) {
+    r.fail(r.find("forecast"), "forecast", "expected \"oracle\", \"persistence\" or \"day_ahead\"");
+  }
+  const auto seconds = [](std::chrono::milliseconds ms) { return std::chrono::duration<double>(ms).count(); };
+  if (const auto ms = r.duration("max_delay", "6h")) s.max_delay_s = seconds(*ms);
+  if (const auto ms = r.duration("deadline", "48h")) s.deadline_s = seconds(*ms);
+  s.min_saving = r.number("min_saving", s.min_saving, "a fraction in [0, 1)", [](double v) { return v >= 0 && v < 1; });
+  s.budget_g_co2 = r.number("budget_g_co2", 0.0, "grams of CO2 > 0", [](double v) { return v >= 0; });
+  s.idle_power_w = r.number("idle_power_w", s.idle_power_w, "watts >= 0", [](double v) { return v >= 0; });
+  if (s.policy == "deferral" && s.max_delay_s <= 0.0) {
+    r.fail(r.find("policy"), "max_delay", "policy \"deferral\" needs max_delay, e.g. max_delay = \"6h\"");
+  }
+  if (s.policy == "carbon_budget" && !(s.budget_g_co2 > 0.0)) {
+    r.fail(r.find("policy"), "budget_g_co2", "policy \"carbon_budget\" needs budget_g_co2 = <grams>");
+  }
+  r.reject_unknown_keys();
+}
+
+void read_simulate_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("simulate");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[simulate]");
+  auto& s = config.simulate;
+  if (const auto ms = r.duration("trial_duration", "10min"))
+    s.trial_duration_s = std::chrono::duration<double>(*ms).count();
+  s.trial_power_w = r.number("trial_power_w", s.trial_power_w, "watts > 0", [](double v) { return v > 0; });
+  s.duration_per_unit =
+      r.number("duration_per_unit", s.duration_per_unit, "a number >= 0", [](double v) { return v >= 0; });
+  r.reject_unknown_keys();
+}
+
+void read_slurm_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("slurm");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[slurm]");
+  auto& s = config.slurm;
+  const auto seconds = [](std::chrono::milliseconds ms) { return std::chrono::duration<double>(ms).count(); };
+  s.partition = r.optional<std::string>("partition", "a partition name").value_or("");
+  if (const auto ms = r.duration("time", "2h")) s.time_limit_s = seconds(*ms);
+  s.account = r.optional<std::string>("account", "an account name").value_or("");
+  const auto cpus = r.optional<std::int64_t>("cpus_per_task", "an integer >= 1").value_or(1);
+  if (cpus < 1 || cpus > 4096) r.fail(r.find("cpus_per_task"), "cpus_per_task", "expected an integer in [1, 4096]");
+  s.cpus_per_task = static_cast<int>(cpus);
+  s.mem_per_cpu = r.optional<std::string>("mem_per_cpu", "a size such as \"2G\"").value_or("");
+  s.launcher = r.optional<std::string>("launcher", "mpirun or srun").value_or(s.launcher);
+  if (s.launcher != "mpirun" && s.launcher != "srun") {
+    r.fail(r.find("launcher"), "launcher", "expected \"mpirun\" or \"srun\"");
+  }
+  s.launcher_args = string_list(r, "launcher_args");
+  s.environment = string_list(r, "environment");
+  for (const auto& pair : s.environment) {
+    const auto eq = pair.find('=');
+    const auto name = pair.substr(0, eq);
+    if (eq == std::string::npos || eq == 0 ||
+        name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+            std::string::npos) {
+      r.fail(r.find("environment"), "environment", fmt::format("'{}' is not NAME=value", pair));
+    }
+  }
+  if (const auto ms = r.duration("signal_before", "2min")) s.signal_before_s = seconds(*ms);
+  if (s.signal_before_s >= s.time_limit_s) {
+    r.fail(r.find("signal_before"), "signal_before", "must be shorter than the time limit");
+  }
+  s.requeue = r.optional<bool>("requeue", "true or false").value_or(false);
+  s.sbatch_options = string_list(r, "sbatch_options");
+  for (const auto& option : s.sbatch_options) {
+    if (!option.starts_with("--") || option.find('\n') != std::string::npos) {
+      r.fail(r.find("sbatch_options"), "sbatch_options",
+             fmt::format("'{}' is not one sbatch option (expected e.g. \"--qos=short\")", option));
+    }
+  }
+  r.reject_unknown_keys();
+}
+
+void read_energy_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("energy");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[energy]");
+  if (const toml::node* meters = r.find("meters")) {
+    if (!meters->is_array()) r.fail(meters, "meters", "expected an array of meter names");
+    config.energy.meters.clear();
+    for (const auto& m : *meters->as_array()) {
+      const auto name = m.value<std::string>();
+      const auto& known = energy::known_meter_names();
+      if (!name || std::find(known.begin(), known.end(), *name) == known.end()) {
+        r.fail(&m, "meters", fmt::format("unknown meter; expected one of: {}", fmt::join(known, ", ")));
+      }
+      config.energy.meters.push_back(*name);
+    }
+    if (config.energy.meters.empty()) r.fail(meters, "meters", "name at least one meter");
+  }
+  if (const auto ms = r.duration("interval", "100ms")) config.energy.interval = *ms;
+  if (const auto ms = r.duration("idle_baseline", "5s")) config.energy.idle_baseline = *ms;
+  config.energy.cpu_tdp_w = r.optional<double>("cpu_tdp_w", "a number of watts");
+  if (config.energy.cpu_tdp_w && !(*config.energy.cpu_tdp_w > 0.0)) {
+    r.fail(r.find("cpu_tdp_w"), "cpu_tdp_w", "expected a number of watts > 0");
+  }
+  if (const auto log = r.optional<std::string>("external_log", "a path to a power log")) {
+    namespace fs = std::filesystem;
+    config.energy.external_log =
+        fs::path(*log).is_absolute() ? *log : (fs::path(r.file()).parent_path() / *log).string();
+  }
+  config.energy.external_host = r.optional<std::string>("external_host", "a host name").value_or("");
+  if (std::find(config.energy.meters.begin(), config.energy.meters.end(), "external") != config.energy.meters.end() &&
+      config.energy.external_log.empty()) {
+    r.fail(r.find("meters"), "meters", "the external meter needs external_log = \"power.csv\"");
+  }
+  if (const auto cores = r.optional<std::int64_t>("cpu_cores", "an integer")) {
+    if (*cores < 1) r.fail(r.find("cpu_cores"), "cpu_cores", "expected an integer >= 1");
+    config.energy.cpu_cores = static_cast<int>(*cores);
+  }
+  r.reject_unknown_keys();
+}
+
+}  // namespace
+
+namespace {
+std::shared_ptr<const carbon::CarbonSource> trace_source(const SiteConfig& site, const std::string& path) {
+  return std::make_shared<carbon::TraceCarbonSource>(
+      path, site.interpolation == "step" ? carbon::Interpolation::kStep : carbon::Interpolation::kLinear,
+      site.extrapolation == "hold" ? carbon::Extrapolation::kHold : carbon::Extrapolation::kError);
+}
+}  // namespace
+
+std::shared_ptr<const carbon::CarbonSource> make_carbon_source(const SiteConfig& site) {
+  if (!site.region.empty()) {
+    const auto hit = carbon::lookup_region(site.region);
+    return std::make_shared<carbon::ConstantCarbonSource>(
+        site.intensity_g_per_kwh,
+        fmt::format("region {} ({}): {} gCO2/kWh, {}", hit->key, hit->location, hit->intensity_g_per_kwh, hit->source));
+  }
+  if (site.trace.empty()) return std::make_shared<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
+  return trace_source(site, site.trace);
+}
+
+std::shared_ptr<const carbon::CarbonSource> make_marginal_source(const SiteConfig& site) {
+  return site.marginal_trace.empty() ? nullptr : trace_source(site, site.marginal_trace);
+}
+
+energy::MeterOptions meter_options(const StudyConfig& config) {
+  return {config.energy.cpu_tdp_w, config.energy.cpu_cores, config.energy.external_log, config.energy.external_host};
+}
+
+std::vector<std::string> recorded_meters(const StudyConfig& config) {
+  if (config.model.family == "function") return {"synthetic"};
+  return config.energy.meters;
+}
+
+const std::vector<std::string>& placement_policy_names() {
+  static const std::vector<std::string> kNames{"fifo", "round_robin", "greenest", "deferral", "carbon_budget"};
+  return kNames;
+}
+
+const std::vector<std::string>& trainable_parameter_names() {
+  static const std::vector<std::string> kNames{"lr", "momentum", "batch_size", "conv_blocks", "channels"};
+  return kNames;
+}
+
+StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
+  toml::table root_table;
+  try {
+    root_table = toml::parse(toml_text, path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  }
+  StudyConfig config;
+  config.path = path;
+  config.toml_text = toml_text;
+  TableReader root(root_table, path, "the study file");
+  read_study_table(root, config);
+  read_model_table(root, config);
+  read_search_table(root, config);
+  read_dataset_table(root, config);
+  read_training_table(root, config);
+  read_sites(root, config);
+  read_energy_table(root, config);
+  read_profiling_table(root, config);
+  read_scheduling_table(root, config);
+  read_simulate_table(root, config);
+  read_slurm_table(root, config);
+  read_time_table(root, config);
+  root.reject_unknown_keys();
+  return config;
+}
+
+StudyConfig load_study(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot open the study file", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_study(text.str(), path);
+}
+
+}  // namespace cs::study

@@ -1,0 +1,168 @@
+// The study file (TOML): its typed form, and the parser that names file:line:key on every error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "carbon/carbon_source.hpp"
+#include "energy/meter_factory.hpp"
+#include "search/sampler.hpp"
+#include "search/space.hpp"
+
+namespace cs::study {
+
+struct SiteConfig {
+  std::string name;
+  double pue = 1.0;
+  double intensity_g_per_kwh = 0.0;      ///< constant carbon intensity (NaN with a trace)
+  int ranks = 0;                         ///< how many worker ranks stand here (0 = by hosts)
+  std::vector<std::string> hosts;        ///< or: the hosts whose ranks stand here
+  std::string trace;                     ///< or: a CSV trace (resolved against the study file's folder)
+  std::string interpolation = "linear";  ///< trace: linear | step
+  std::string extrapolation = "error";   ///< trace: error | hold, outside the trace's time range
+  std::string region;                    ///< or: a region of the built-in table (sets the constant)
+  std::string marginal_trace;            ///< optional marginal-intensity trace, priced beside the average one
+  std::string partition;                 ///< `carbonsweep submit`: this site's `ranks` run in this Slurm partition
+};
+
+/// Pricing time: trial times are mapped to start + (wall time since the run began) x scale,
+/// so that a short run can replay a trace. No [time] table: wall-clock time, scale 1.
+struct TimeConfig {
+  std::optional<double> start_unix_s;
+  double scale = 1.0;
+};
+
+/// The carbon source of a site: its constant, its region, or its trace (read and validated again).
+std::shared_ptr<const carbon::CarbonSource> make_carbon_source(const SiteConfig& site);
+/// The site's marginal-intensity trace; null when it has none.
+std::shared_ptr<const carbon::CarbonSource> make_marginal_source(const SiteConfig& site);
+
+struct DatasetConfig {
+  std::string name = "fashion-mnist";
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  std::int64_t train_subset = 0;  ///< 0 = all images
+  std::int64_t test_subset = 0;
+};
+
+struct PrunerConfig {
+  std::string name = "none";  ///< none | median | asha
+  int warmup_epochs = 1;      ///< median: epochs before pruning; asha: the first rung
+  int min_trials = 4;         ///< median: reports needed at an epoch before it prunes
+  int eta = 3;                ///< asha: reduction factor
+};
+
+struct ModelConfig {
+  std::string family = "simple_cnn";        ///< simple_cnn | function
+  std::string function;                     ///< function: branin | hartmann6 | rosenbrock
+  double noise_sd = 0.0;                    ///< function: Gaussian noise added to each evaluation
+  double energy_per_epoch_j = 100.0;        ///< function: synthetic energy, scaled by 1 + mean unit coordinate
+  std::chrono::milliseconds epoch_time{0};  ///< function: wall time each epoch takes
+};
+
+struct TrainingConfig {
+  int epochs = 1;
+  double lr = 0.01;  ///< defaults for parameters the search space does not set
+  double momentum = 0.9;
+  std::int64_t batch_size = 64;
+  std::int64_t conv_blocks = 2;
+  std::int64_t channels = 16;
+  int threads = 0;             ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
+  std::string device = "cpu";  ///< cpu | cuda (the GPU local_rank mod count, as the nvml meter reads)
+};
+
+struct EnergyConfig {
+  std::vector<std::string> meters{"estimate"};
+  std::chrono::milliseconds interval{100};
+  std::optional<double> cpu_tdp_w;  ///< override of the built-in TDP table
+  std::optional<int> cpu_cores;
+  std::string external_log;                    ///< the external meter's power log (resolved against the study's folder)
+  std::string external_host;                   ///< its rows for this host; default: each rank's host name
+  std::chrono::milliseconds idle_baseline{0};  ///< measured before the first trial; 0 = none
+};
+
+/// [profiling]: per-layer-type time and energy on every Nth training step.
+struct ProfilingConfig {
+  bool layers = false;
+  int every = 50;
+};
+
+/// [scheduling]: the placement policy and what it needs.
+struct SchedulingConfig {
+  std::string policy = "fifo";         ///< fifo | round_robin | greenest | deferral | carbon_budget
+  std::string forecast = "day_ahead";  ///< deferral: oracle | persistence | day_ahead
+  double max_delay_s = 0.0;            ///< deferral (pricing-time seconds)
+  double min_saving = 0.1;             ///< deferral: wait only for a window this much greener
+  std::optional<double> deadline_s;    ///< no trial starts too late to end by start + deadline
+  double budget_g_co2 = 0.0;           ///< carbon_budget
+  double idle_power_w = 30.0;          ///< counted while a worker has no trial
+};
+
+/// [simulate]: the analytic cost model of `carbonsweep simulate`.
+struct SimulateConfig {
+  double trial_duration_s = 600.0;
+  double trial_power_w = 150.0;
+  double duration_per_unit = 1.0;  ///< duration grows by this fraction across the unit cube
+};
+
+/// [slurm]: how `carbonsweep submit` sizes and launches the job.
+struct SlurmConfig {
+  std::string partition;  ///< empty: the cluster's default
+  double time_limit_s = 3600.0;
+  std::string account;
+  int cpus_per_task = 1;
+  std::string mem_per_cpu;                 ///< e.g. "2G"; empty: the cluster's default
+  std::string launcher = "mpirun";         ///< mpirun | srun
+  std::vector<std::string> launcher_args;  ///< e.g. ["--oversubscribe"], ["--mpi=pmix"]
+  std::vector<std::string> environment;    ///< NAME=value pairs exported before the launch
+  double signal_before_s = 120.0;          ///< SIGUSR1 this long before the time limit
+  bool requeue = false;
+  std::vector<std::string> sbatch_options;  ///< further `#SBATCH` options, verbatim
+};
+
+struct StudyConfig {
+  std::string path;       ///< the study file, as given
+  std::string toml_text;  ///< verbatim, for the results file
+  std::string name;
+  std::uint64_t seed = 0;
+  std::string output;
+  std::int64_t budget_trials = 0;                ///< in total, split equally over the arms
+  std::chrono::milliseconds checkpoint{10'000};  ///< how often the results file is rewritten
+  std::vector<search::SamplerOptions> arms;      ///< one per strategy compared
+  std::string objective = "val_accuracy";
+  PrunerConfig pruner;
+  search::SearchSpace space;
+  DatasetConfig dataset;
+  ModelConfig model;
+  TrainingConfig training;
+  std::vector<SiteConfig> sites;
+  EnergyConfig energy;
+  ProfilingConfig profiling;
+  TimeConfig time;
+  SchedulingConfig scheduling;
+  SimulateConfig simulate;
+  SlurmConfig slurm;
+};
+
+/// Reads and validates a study file. Throws ConfigError("FILE:LINE: key 'K': ...") on bad input.
+StudyConfig load_study(const std::string& path);
+/// The same for TOML text already in memory; `path` only names it in messages.
+StudyConfig parse_study(const std::string& toml_text, const std::string& path);
+
+/// The study's [energy] settings as the meters take them.
+energy::MeterOptions meter_options(const StudyConfig& config);
+
+/// The meters whose energy each trial records: the configured ones, or "synthetic" for the
+/// function family.
+std::vector<std::string> recorded_meters(const StudyConfig& config);
+
+/// The placement policies a study may name in [scheduling] policy.
+const std::vector<std::string>& placement_policy_names();
+
+/// The names the simple_cnn trainer understands as search parameters.
+const std::vector<std::string>& trainable_parameter_names();
+
+}  // namespace cs::study

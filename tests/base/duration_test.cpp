@@ -1,0 +1,24 @@
+// Durations need explicit units.
+#include "base/duration.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cs {
+namespace {
+
+TEST(Duration, ParsesEveryUnit) {
+  EXPECT_EQ(parse_duration("100ms")->count(), 100);
+  EXPECT_EQ(parse_duration("2s")->count(), 2000);
+  EXPECT_EQ(parse_duration("1.5min")->count(), 90000);
+  EXPECT_EQ(parse_duration("6h")->count(), 6 * 3600 * 1000);
+  EXPECT_EQ(parse_duration("1d")->count(), 86400 * 1000);
+}
+
+TEST(Duration, RejectsMissingUnitsZeroAndNegative) {
+  for (const char* bad : {"100", "0ms", "-5s", "abc", "5 s", "5parsecs", "", "0.1ms"}) {
+    EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace cs
