@@ -5,11 +5,12 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
-#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/text_file.hpp"
 #include "base/utc_time.hpp"
 
 namespace cs::carbon {
@@ -53,8 +54,7 @@ void check_header(const std::string& column, const std::string& path) {
 TraceCarbonSource::TraceCarbonSource(const std::string& path, Interpolation interpolation, Extrapolation extrapolation,
                                      double gap_tolerance_s)
     : interpolation_(interpolation), extrapolation_(extrapolation), name_(path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("{}: cannot open the carbon-intensity trace", path));
+  std::istringstream in(read_text_file(path, "carbon-intensity trace"));
   std::string line;
   std::size_t number = 0;
   while (std::getline(in, line)) {

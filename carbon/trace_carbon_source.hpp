@@ -24,8 +24,8 @@ struct TraceGap {
 
 class TraceCarbonSource final : public CarbonSource {
  public:
-  /// Reads and validates the file: a header whose second column is an intensity in g/kWh,
-  /// then `YYYY-MM-DD HH:MM:SS` (or ISO 8601 with T and Z; UTC) and a value >= 0 per row, in
+  /// Reads and validates the file (plain or gzip-compressed, e.g. `.csv.gz`): a header whose second column is an
+  /// intensity in g/kWh, then `YYYY-MM-DD HH:MM:SS` (or ISO 8601 with T and Z; UTC) and a value >= 0 per row, in
   /// increasing time. Throws ConfigError naming FILE:LINE. Steps longer than `gap_tolerance_s`
   /// are kept and listed in gaps().
   TraceCarbonSource(const std::string& path, Interpolation interpolation, Extrapolation extrapolation,

@@ -25,16 +25,19 @@ double utc(const char* text) {
 }
 
 TEST(CarbonTrace, ReadsTheReal2020GreatBritainTrace) {
-  TraceCarbonSource gb(std::string(CS_TRACES_DIR) + "/gb_2020_ci.csv", Interpolation::kLinear, Extrapolation::kError);
+  TraceCarbonSource gb(std::string(CS_TRACES_DIR) + "/gb_2020_ci.csv.gz", Interpolation::kLinear,
+                       Extrapolation::kError);
   EXPECT_EQ(gb.points().size(), 21980u);
   EXPECT_DOUBLE_EQ(gb.intensity_g_per_kwh(utc("2019-12-20 00:00:00")), 120.99546661944396);
   // Linear halfway between the first two half-hours.
   EXPECT_NEAR(gb.intensity_g_per_kwh(utc("2019-12-20 00:15:00")), 0.5 * (120.99546661944396 + 135.08869637679902),
               1e-9);
-  TraceCarbonSource step(std::string(CS_TRACES_DIR) + "/gb_2020_ci.csv", Interpolation::kStep, Extrapolation::kError);
+  TraceCarbonSource step(std::string(CS_TRACES_DIR) + "/gb_2020_ci.csv.gz", Interpolation::kStep,
+                         Extrapolation::kError);
   EXPECT_DOUBLE_EQ(step.intensity_g_per_kwh(utc("2019-12-20 00:29:59")), 120.99546661944396);
   EXPECT_THROW(gb.intensity_g_per_kwh(utc("2030-01-01 00:00:00")), ConfigError);
-  TraceCarbonSource hold(std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv", Interpolation::kLinear, Extrapolation::kHold);
+  TraceCarbonSource hold(std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv.gz", Interpolation::kLinear,
+                         Extrapolation::kHold);
   EXPECT_DOUBLE_EQ(hold.intensity_g_per_kwh(utc("2000-01-01 00:00:00")), 42.34123797146737);
 }
 
@@ -77,6 +80,25 @@ INSTANTIATE_TEST_SUITE_P(
                   std::string(":1: .*not in gCO2/kWh")},
         std::pair{std::string("Time,Watts\n2020-01-01 00:00:00,300\n"), std::string(":1: expected a header")},
         std::pair{std::string("Time,Carbon Intensity\nnoon,300\n"), std::string(":2: 'noon' is not a UTC time")}));
+
+TEST(CarbonTrace, ReadsPlainAndGzipTracesAlikeAndRefusesATruncatedGzip) {
+  const fs::path dir = fs::temp_directory_path() / ("cs-gz-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string gz = std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv.gz";
+  std::ifstream in(gz, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(dir / "half.csv.gz", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  try {
+    TraceCarbonSource((dir / "half.csv.gz").string(), Interpolation::kLinear, Extrapolation::kError);
+    ADD_FAILURE() << "accepted half a gzip file";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(std::regex_search(e.what(), std::regex("half.csv.gz: .*(truncated|corrupt)"))) << e.what();
+  }
+  std::ofstream(dir / "plain.csv") << "Time,Carbon Intensity\n2020-01-01 00:00:00,10\n2020-01-01 00:30:00,30\n";
+  TraceCarbonSource plain((dir / "plain.csv").string(), Interpolation::kLinear, Extrapolation::kError);
+  EXPECT_DOUBLE_EQ(plain.intensity_g_per_kwh(utc("2020-01-01 00:15:00")), 20.0);
+  fs::remove_all(dir);
+}
 
 TEST(CarbonTrace, ReportsGapsBeyondTheTolerance) {
   TraceCarbonSource t({{0, 100}, {1800, 100}, {1800 + 6 * 3600, 50}}, Interpolation::kLinear, Extrapolation::kError,

@@ -5,6 +5,7 @@ the intensity it saw, that intensity lies within its own site's trace, and the s
 grids do in June 2020 (France lowest)."""
 import argparse
 import csv
+import gzip
 import os
 import re
 import subprocess
@@ -18,7 +19,8 @@ from harness import run_mpi
 
 
 def trace_range(path):
-    values = [float(row[1]) for row in list(csv.reader(open(path)))[1:]]
+    with gzip.open(path, "rt") as f:
+        values = [float(row[1]) for row in list(csv.reader(f))[1:]]
     return min(values), max(values)
 
 
@@ -30,7 +32,7 @@ def main():
     ap.add_argument("--traces", required=True)
     a = ap.parse_args()
     v = subprocess.run([a.carbonsweep, "validate", a.study], capture_output=True, text=True)
-    assert v.returncode == 0 and "fr_2020_ci.csv (18574 points, linear" in v.stdout, v.stdout + v.stderr
+    assert v.returncode == 0 and "fr_2020_ci.csv.gz (18574 points, linear" in v.stdout, v.stdout + v.stderr
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "traces.h5")
         r = run_mpi(a.mpiexec, 4, a.carbonsweep, "run", a.study, "-o", out)
@@ -41,7 +43,7 @@ def main():
         t["site"] = t.site.str.decode("utf-8")
         assert len(t) == 30 and set(t.site) == {"france", "great-britain", "germany"}
         assert np.allclose(t.co2_g, t.facility_energy_j / 3.6e6 * t.intensity_g_per_kwh)
-        files = {"france": "fr_2020_ci.csv", "great-britain": "gb_2020_ci.csv", "germany": "ger_2020_ci.csv"}
+        files = {"france": "fr_2020_ci.csv.gz", "great-britain": "gb_2020_ci.csv.gz", "germany": "ger_2020_ci.csv.gz"}
         for site, name in files.items():
             lo, hi = trace_range(os.path.join(a.traces, name))
             seen = t[t.site == site].intensity_g_per_kwh
@@ -73,7 +75,7 @@ def main():
             assert abs(float(co2) - expected) <= 0.002 * expected + 1e-4, (site, when, co2, expected)
         # The real coordinator holds workers for greener hours under mpiexec too (wall clock replaying
         # the traces at 3600x): every trial still runs, and the held time is recorded as idle.
-        text = open(a.study).read().replace('"../../shared/data/carbon-traces/', '"' + os.path.abspath(a.traces) + "/")
+        text = open(a.study).read().replace('"../data/carbon-traces/', '"' + os.path.abspath(a.traces) + "/")
         text += '\n[scheduling]\npolicy = "deferral"\nforecast = "oracle"\nmax_delay = "8h"\nidle_power_w = 20\n'
         deferred_study = os.path.join(tmp, "deferral.toml")
         with open(deferred_study, "w") as f:

@@ -1,5 +1,5 @@
 """A real Slurm on loopback for the tests: munged, slurmctld and two slurmd (nodes a1 and b1, one
-per site partition, site_a and site_b) in a temporary directory, stopped (and removed) on exit. Follows ../shared/notes/slurm-local.md. Needs root
+per site partition, site_a and site_b) in a temporary directory, stopped (and removed) on exit. How it is set up, and why, is in docs/slurm.md. Needs root
 (the daemons run as root, as in CI) and Debian's slurm-wlm and munge."""
 import contextlib
 import os

@@ -251,14 +251,14 @@ std::string trace_study(const std::string& site_lines, const std::string& extra 
 
 TEST(StudyConfigCarbon, ATraceSiteLoadsItsTraceAndTimeMapsPricing) {
   const auto c = parse_study(
-      trace_study("trace = \"" + std::string(CS_TRACES_DIR) + "/gb_2020_ci.csv\"\ninterpolation = \"step\"\n",
+      trace_study("trace = \"" + std::string(CS_TRACES_DIR) + "/gb_2020_ci.csv.gz\"\ninterpolation = \"step\"\n",
                   "[time]\nstart = \"2020-06-01T00:00:00Z\"\nscale = 3600\n"),
       "t.toml");
   EXPECT_EQ(c.sites[0].interpolation, "step");
   EXPECT_TRUE(std::isnan(c.sites[0].intensity_g_per_kwh));
   EXPECT_DOUBLE_EQ(*c.time.start_unix_s, 1590969600.0);
   EXPECT_DOUBLE_EQ(c.time.scale, 3600.0);
-  EXPECT_NE(make_carbon_source(c.sites[0])->describe().find("gb_2020_ci.csv"), std::string::npos);
+  EXPECT_NE(make_carbon_source(c.sites[0])->describe().find("gb_2020_ci.csv.gz"), std::string::npos);
 }
 
 TEST(StudyConfigCarbon, RegionsComeFromThePublishedTable) {
@@ -275,12 +275,12 @@ TEST(StudyConfigCarbon, RegionsComeFromThePublishedTable) {
 
 TEST(StudyConfigCarbon, AMarginalTraceIsLoadedBesideTheAverage) {
   const auto site = parse_study(trace_study("intensity_g_per_kwh = 200\nmarginal_trace = \"" +
-                                            std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv\"\n"),
+                                            std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv.gz\"\n"),
                                 "t.toml")
                         .sites[0];
   ASSERT_NE(make_marginal_source(site), nullptr);
   EXPECT_DOUBLE_EQ(make_carbon_source(site)->intensity_g_per_kwh(1.6e9), 200.0);
-  EXPECT_NE(make_marginal_source(site)->describe().find("fr_2020_ci.csv"), std::string::npos);
+  EXPECT_NE(make_marginal_source(site)->describe().find("fr_2020_ci.csv.gz"), std::string::npos);
 }
 
 TEST(StudyConfigCarbon, BrokenCarbonSettingsNameTheirKey) {
