@@ -17,6 +17,16 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+study::SiteConfig constant_site(const std::string& name, double pue, double intensity_g_per_kwh) {
+  study::SiteConfig site;
+  site.name = name;
+  site.pue = pue;
+  site.intensity_g_per_kwh = intensity_g_per_kwh;
+  site.ranks = 1;
+  site.carbon = std::make_shared<carbon::ConstantCarbonSource>(intensity_g_per_kwh);
+  return site;
+}
+
 io::TrialResult trial(std::int64_t id) {
   io::TrialResult r;
   r.spec = {id,
@@ -44,8 +54,7 @@ io::StudyMeta meta() {
           search::SearchSpace(
               {{"lr", search::ParamKind::kFloat, 1e-3, 0.1, true, {}},
                {"batch_size", search::ParamKind::kCategorical, 0, 1, false, {std::int64_t{32}, std::int64_t{64}}}}),
-          {{"norway", 1.1, 30.0, 1, {}, "", "linear", "error", "", "", ""},
-           {"poland", 1.6, 700.0, 1, {}, "", "linear", "error", "", "", ""}},
+          {constant_site("norway", 1.1, 30.0), constant_site("poland", 1.6, 700.0)},
           {"estimate"},
           {}};
 }

@@ -3,20 +3,11 @@
 
 #include <cmath>
 
-#include "base/error.hpp"
-
 namespace cs::carbon {
 
 namespace {
 constexpr double kDay_s = 86400.0;
 
-std::optional<double> value_at(const CarbonSource& source, double unix_s) {
-  try {
-    return source.intensity_g_per_kwh(unix_s);
-  } catch (const ConfigError&) {
-    return std::nullopt;
-  }
-}
 }  // namespace
 
 std::optional<ForecastKind> parse_forecast_kind(const std::string& name) {
@@ -38,11 +29,11 @@ const char* to_string(ForecastKind kind) {
 std::optional<double> forecast_intensity(ForecastKind kind, const CarbonSource& source, double now_unix_s,
                                          double at_unix_s) {
   switch (kind) {
-    case ForecastKind::kOracle: return value_at(source, at_unix_s);
-    case ForecastKind::kPersistence: return value_at(source, now_unix_s);
+    case ForecastKind::kOracle: return source.intensity_g_per_kwh(at_unix_s);
+    case ForecastKind::kPersistence: return source.intensity_g_per_kwh(now_unix_s);
     case ForecastKind::kDayAhead: {
       const double days = at_unix_s > now_unix_s ? std::ceil((at_unix_s - now_unix_s) / kDay_s) : 0.0;
-      return value_at(source, at_unix_s - days * kDay_s);
+      return source.intensity_g_per_kwh(at_unix_s - days * kDay_s);
     }
   }
   return std::nullopt;

@@ -112,14 +112,9 @@ void TraceCarbonSource::validate(double gap_tolerance_s) {
   }
 }
 
-double TraceCarbonSource::intensity_g_per_kwh(double unix_s) const {
+std::optional<double> TraceCarbonSource::intensity_g_per_kwh(double unix_s) const {
   if (unix_s < points_.front().unix_s || unix_s > points_.back().unix_s) {
-    if (extrapolation_ == Extrapolation::kError) {
-      throw ConfigError(
-          fmt::format("{}: time {:.0f} (unix s) is outside the trace; extend the trace or set "
-                      "extrapolation = \"hold\"",
-                      name_, unix_s));
-    }
+    if (extrapolation_ == Extrapolation::kError) return std::nullopt;
     return unix_s < points_.front().unix_s ? points_.front().intensity_g_per_kwh : points_.back().intensity_g_per_kwh;
   }
   const auto next = std::upper_bound(points_.begin(), points_.end(), unix_s,

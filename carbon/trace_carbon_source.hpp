@@ -12,16 +12,6 @@ enum class Interpolation { kLinear, kStep };
 /// Outside the trace's time range: refuse (kError) or hold the nearest value (kHold).
 enum class Extrapolation { kError, kHold };
 
-struct TracePoint {
-  double unix_s = 0.0;
-  double intensity_g_per_kwh = 0.0;
-};
-
-struct TraceGap {
-  double from_unix_s = 0.0;
-  double to_unix_s = 0.0;
-};
-
 class TraceCarbonSource final : public CarbonSource {
  public:
   /// Reads and validates the file (plain or gzip-compressed, e.g. `.csv.gz`): a header whose second column is an
@@ -34,12 +24,12 @@ class TraceCarbonSource final : public CarbonSource {
   TraceCarbonSource(std::vector<TracePoint> points, Interpolation interpolation, Extrapolation extrapolation,
                     std::string name, double gap_tolerance_s = 3 * 3600.0);
 
-  /// Throws ConfigError when `unix_s` lies outside the trace and extrapolation is kError.
-  double intensity_g_per_kwh(double unix_s) const override;
+  /// Empty when `unix_s` lies outside the trace and extrapolation is kError.
+  std::optional<double> intensity_g_per_kwh(double unix_s) const override;
   std::string describe() const override;
 
-  const std::vector<TracePoint>& points() const { return points_; }
-  const std::vector<TraceGap>& gaps() const { return gaps_; }
+  std::span<const TracePoint> points() const override { return points_; }
+  std::span<const TraceGap> gaps() const override { return gaps_; }
 
  private:
   void validate(double gap_tolerance_s);

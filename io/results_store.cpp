@@ -239,14 +239,12 @@ Table idle_table(const std::vector<IdleRecord>& idle) {
 /// The intensity series a site was priced with: a trace's points, or one row for a constant.
 Table carbon_table(const study::SiteConfig& site) {
   Table t({f64("unix_s", "s"), f64("intensity_g_per_kwh", "gCO2/kWh")});
-  const auto source = study::make_carbon_source(site);
-  if (const auto* trace = dynamic_cast<const carbon::TraceCarbonSource*>(source.get())) {
-    for (const auto& p : trace->points()) {
-      t.add_row();
-      t.set(0, p.unix_s);
-      t.set(1, p.intensity_g_per_kwh);
-    }
-  } else {
+  for (const auto& p : site.carbon->points()) {
+    t.add_row();
+    t.set(0, p.unix_s);
+    t.set(1, p.intensity_g_per_kwh);
+  }
+  if (site.carbon->points().empty()) {
     t.add_row();
     t.set(0, std::nan(""));
     t.set(1, site.intensity_g_per_kwh);
@@ -274,7 +272,7 @@ Table sites_table(const std::vector<study::SiteConfig>& sites) {
     t.add_row();
     t.set(0, s.name);
     t.set(1, s.pue);
-    t.set(2, study::make_carbon_source(s)->describe());
+    t.set(2, s.carbon->describe());
     t.set(3, s.intensity_g_per_kwh);
   }
   return t;
@@ -442,9 +440,18 @@ LoadedResults load_results(const std::string& path) {
     site.intensity_g_per_kwh = sites.get_double(row, sites.column_index("intensity_g_per_kwh"));
     if (const auto it = interpolation.find(site.name); it != interpolation.end()) site.interpolation = it->second;
     const Table series = h5::read_table(carbon.get(), carbon_dataset_name(site.name));
-    auto& points = out.carbon[site.name];
+    std::vector<carbon::TracePoint> points;
     for (std::size_t i = 0; i < series.rows(); ++i)
       points.push_back({series.get_double(i, 0), series.get_double(i, 1)});
+    // The series the site was priced with, held beyond its ends (a re-pricing may shift past them).
+    if (points.empty() || std::isnan(points.front().unix_s)) {
+      site.carbon = std::make_shared<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
+    } else {
+      site.carbon = std::make_shared<carbon::TraceCarbonSource>(
+          std::move(points),
+          site.interpolation == "step" ? carbon::Interpolation::kStep : carbon::Interpolation::kLinear,
+          carbon::Extrapolation::kHold, site.name);
+    }
     out.sites.push_back(std::move(site));
   }
   std::vector<std::string> meters;

@@ -80,11 +80,10 @@ struct LoadedResults {
   std::string study_name;   ///< [study] name from study_toml
   double time_scale = 1.0;  ///< [time] scale from study_toml: trace seconds per real second
   std::map<std::string, std::string> provenance;
-  std::vector<TrialResult> trials;       ///< with spec.params, epochs and per-meter energy
-  std::vector<study::SiteConfig> sites;  ///< name, PUE, intensity and interpolation as used
-  /// Per site, the intensity series it was priced with (/carbon/<site>); one point with a NaN
-  /// time for a constant site.
-  std::map<std::string, std::vector<carbon::TracePoint>> carbon;
+  std::vector<TrialResult> trials;  ///< with spec.params, epochs and per-meter energy
+  /// Name, PUE, intensity and interpolation as used; `carbon` is the series the site was priced
+  /// with (/carbon/<site>), held beyond its ends.
+  std::vector<study::SiteConfig> sites;
   std::vector<IdleRecord> idle;  ///< /idle: per worker
 };
 

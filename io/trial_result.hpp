@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "carbon/emissions.hpp"
 #include "energy/meter_session.hpp"
 #include "search/trial_spec.hpp"
 
@@ -83,5 +84,18 @@ struct IdleRecord {
   double energy_j = 0.0;  ///< idle_s x the configured idle power (device)
   double co2_g = 0.0;     ///< x PUE x the site's intensity over the idle time
 };
+
+/// Records a trial's pricing: facility energy, intensity and CO2 (average and marginal). A trial
+/// that could not be priced (its site's trace does not cover it) becomes a failed trial with the
+/// reason, unless it had already failed for another.
+inline void apply_pricing(const carbon::TrialPricing& priced, TrialResult& r) {
+  r.facility_energy_j = priced.average.facility_energy.value;
+  r.intensity_g_per_kwh = priced.average.intensity_g_per_kwh;
+  r.co2_g = priced.average.co2_g;
+  r.co2_marginal_g = priced.co2_marginal_g;
+  if (priced.error.empty()) return;
+  if (r.status != search::TrialStatus::kFailed || r.error.empty()) r.error = priced.error;
+  r.status = search::TrialStatus::kFailed;
+}
 
 }  // namespace cs::io

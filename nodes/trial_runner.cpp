@@ -77,9 +77,7 @@ TrialRunner::TrialRunner(const study::StudyConfig& config, WorkerIdentity identi
       identity_(std::move(identity)),
       trainer_(load_trainer(config, identity_.local_rank)),
       meters_(trainer_ ? energy::make_meters(config.energy.meters, meter_options_for(config, identity_))
-                       : std::vector<std::unique_ptr<energy::EnergyMeter>>{}),
-      carbon_(study::make_carbon_source(identity_.site)),
-      marginal_(study::make_marginal_source(identity_.site)) {
+                       : std::vector<std::unique_ptr<energy::EnergyMeter>>{}) {
   if (meters_.empty() || config.energy.idle_baseline.count() == 0) return;
   energy::MeterSession session(borrow(meters_), config.energy.interval);
   session.start();
@@ -127,28 +125,9 @@ io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochRepor
   for (const auto& s : r.samples) {
     if (s.meter == 0) primary.push_back(s);
   }
-  carbon::Emissions e;
-  try {
-    e = carbon::integrate_emissions(primary, Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, identity_.site.pue,
-                                    *carbon_, price_start, time.scale);
-  } catch (const ConfigError& error) {  // e.g. a trial outside its site's trace
-    r.status = search::TrialStatus::kFailed;
-    r.error = fmt::format("pricing: {}", error.what());
-    e = {Joules{r.energy_j * identity_.site.pue}, std::nan(""), std::nan("")};
-  }
-  r.facility_energy_j = e.facility_energy.value;
-  r.intensity_g_per_kwh = e.intensity_g_per_kwh;
-  r.co2_g = e.co2_g;
-  if (marginal_ && r.status != search::TrialStatus::kFailed) {
-    try {
-      r.co2_marginal_g = carbon::integrate_emissions(primary, Joules{r.energy_j}, r.end_unix_s - r.start_unix_s,
-                                                     identity_.site.pue, *marginal_, price_start, time.scale)
-                             .co2_g;
-    } catch (const ConfigError& error) {
-      r.status = search::TrialStatus::kFailed;
-      r.error = fmt::format("pricing at the marginal trace: {}", error.what());
-    }
-  }
+  io::apply_pricing(carbon::price_trial(primary, Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, identity_.site.pue,
+                                        *identity_.site.carbon, identity_.site.marginal.get(), price_start, time.scale),
+                    r);
   return r;
 }
 

@@ -46,9 +46,7 @@ class TrialRunner {
   WorkerIdentity identity_;
   std::unique_ptr<Trainer> trainer_;  ///< absent for the function family
   std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
-  std::shared_ptr<const carbon::CarbonSource> carbon_;
-  std::shared_ptr<const carbon::CarbonSource> marginal_;  ///< null without a marginal trace
-  std::vector<double> idle_power_w_;                      ///< per meter; empty without [energy] idle_baseline
+  std::vector<double> idle_power_w_;  ///< per meter; empty without [energy] idle_baseline
 };
 
 /// The LibTorch device of a worker: "cpu", or for [training] device = "cuda" the GPU

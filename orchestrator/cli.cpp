@@ -90,12 +90,11 @@ int cmd_validate(const std::vector<std::string>& args) {
                            config.output);
   for (const auto& site : config.sites) {
     if (site.trace.empty()) continue;
-    const auto trace = study::make_carbon_source(site);
-    const auto* t = dynamic_cast<const carbon::TraceCarbonSource*>(trace.get());
-    std::cout << fmt::format("site '{}': {}", site.name, trace->describe());
-    if (t && !t->gaps().empty()) {
-      std::cout << fmt::format("; {} gap(s) longer than 3 h, the first from {:.0f} to {:.0f} (unix s)",
-                               t->gaps().size(), t->gaps().front().from_unix_s, t->gaps().front().to_unix_s);
+    const auto gaps = site.carbon->gaps();
+    std::cout << fmt::format("site '{}': {}", site.name, site.carbon->describe());
+    if (!gaps.empty()) {
+      std::cout << fmt::format("; {} gap(s) longer than 3 h, the first from {:.0f} to {:.0f} (unix s)", gaps.size(),
+                               gaps.front().from_unix_s, gaps.front().to_unix_s);
     }
     std::cout << '\n';
   }

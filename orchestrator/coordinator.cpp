@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "carbon/emissions.hpp"
 #include "orchestrator/signals.hpp"
 
 namespace cs::orchestrator {
@@ -55,7 +56,7 @@ void Coordinator::end_idle(const scheduling::IdleWorker& worker, double now) {
     const int steps = std::clamp(static_cast<int>(clock_s / 300.0), 1, 64);
     const auto mean = carbon::forecast_mean(carbon::ForecastKind::kOracle, *site.source, now, worker.idle_since_unix_s,
                                             clock_s, steps);
-    record.co2_g += mean ? scheduling::co2_of(energy_j, site.pue, *mean) : std::nan("");
+    record.co2_g += mean ? carbon::co2_g(Joules{energy_j}, site.pue, *mean) : std::nan("");
   }
 }
 
@@ -64,42 +65,32 @@ int Coordinator::dispatch(double& review_at) {
   if (idle_.empty()) return 0;
   const double now = clock_.now_unix_s();
   const bool work_left = !stopped_ && !exhausted_ && next_todo_ < todo_.size();
-  std::vector<int> chosen;
-  if (work_left) {
-    const auto placement = policy_.place(context(now));
-    if (placement.stop) {
-      stopped_ = true;
-      summary_.stopped = placement.stop_reason;
-      progress_.note("note: " + placement.stop_reason + "; no more trials are started");
-    } else {
-      chosen = placement.dispatch;
-      review_at = placement.review_at_unix_s;
-    }
-  }
+  scheduling::Placement placement;
+  if (work_left) placement = policy_.place(context(now));
+  review_at = placement.review_at_unix_s;
   int shut_down = 0;
   const auto release = [&](const scheduling::IdleWorker& w) {
     end_idle(w, now);
     if (on_ready(w.rank)) {
       const auto& site = options_.sites[w.site];
-      double intensity = 0.0;
-      try {
-        intensity = site.source ? site.source->intensity_g_per_kwh(now) : 0.0;
-      } catch (const ConfigError&) {
-      }
+      // A site with no intensity now (outside its trace) cannot promise to fit a budget.
+      const double intensity =
+          site.source ? site.source->intensity_g_per_kwh(now).value_or(std::numeric_limits<double>::infinity()) : 0.0;
       const double expected_energy_j = completed_ > 0 ? completed_energy_j_ / static_cast<double>(completed_) : 0.0;
-      const double co2 = scheduling::co2_of(expected_energy_j, site.pue, intensity);
+      const double co2 = carbon::co2_g(Joules{expected_energy_j}, site.pue, intensity);
       running_co2_g_[w.rank] = co2;
       running_co2_sum_g_ += co2;
     } else {
       ++shut_down;
     }
   };
-  if (!work_left || stopped_) {
+  if (!work_left) {
     for (const auto& w : idle_) release(w);  // nothing more to run here: shut them down
     idle_.clear();
     return shut_down;
   }
-  for (const int rank : chosen) {
+  // The trials a stopping policy still fits in (a carbon budget) start before the stop.
+  for (const int rank : placement.dispatch) {
     const auto it =
         std::find_if(idle_.begin(), idle_.end(), [&](const scheduling::IdleWorker& w) { return w.rank == rank; });
     if (it == idle_.end()) continue;
@@ -107,7 +98,12 @@ int Coordinator::dispatch(double& review_at) {
     idle_.erase(it);
     release(w);
   }
-  if (exhausted_ || next_todo_ >= todo_.size()) {  // the last trials went out: the rest stop
+  if (placement.stop) {
+    stopped_ = true;
+    summary_.stopped = placement.stop_reason;
+    progress_.note("note: " + placement.stop_reason + "; no more trials are started");
+  }
+  if (stopped_ || exhausted_ || next_todo_ >= todo_.size()) {  // the last trials went out: the rest stop
     for (const auto& w : idle_) release(w);
     idle_.clear();
   }

@@ -38,7 +38,6 @@ class SimulatedCluster final : public Transport {
         worker_site_(std::move(worker_site)),
         model_(model),
         running_(worker_site_.size() + 1) {
-    for (const auto& site : config.sites) marginal_.push_back(study::make_marginal_source(site));
     for (int rank = 1; rank <= static_cast<int>(worker_site_.size()); ++rank) ready_.push_back(rank);
   }
 
@@ -72,23 +71,9 @@ class SimulatedCluster final : public Transport {
     // Constant power, priced over 8 sub-intervals of the trial against the site's intensity.
     std::vector<PowerSample> samples;
     for (int i = 1; i <= 8; ++i) samples.push_back({cost.duration_s * i / 8.0, 0, cost.power_w});
-    try {
-      const auto e = carbon::integrate_emissions(samples, Joules{r.energy_j}, cost.duration_s, site.pue, *site.source,
-                                                 r.start_unix_s);
-      r.facility_energy_j = e.facility_energy.value;
-      r.intensity_g_per_kwh = e.intensity_g_per_kwh;
-      r.co2_g = e.co2_g;
-      if (marginal_[s]) {
-        r.co2_marginal_g = carbon::integrate_emissions(samples, Joules{r.energy_j}, cost.duration_s, site.pue,
-                                                       *marginal_[s], r.start_unix_s)
-                               .co2_g;
-      }
-    } catch (const ConfigError& error) {
-      r.status = search::TrialStatus::kFailed;
-      r.error = fmt::format("pricing: {}", error.what());
-      r.facility_energy_j = r.energy_j * site.pue;
-      r.intensity_g_per_kwh = r.co2_g = std::nan("");
-    }
+    io::apply_pricing(carbon::price_trial(samples, Joules{r.energy_j}, cost.duration_s, site.pue, *site.source,
+                                          config_.sites[s].marginal.get(), r.start_unix_s),
+                      r);
     events_.push({r.end_unix_s, destination});
   }
 
@@ -121,7 +106,6 @@ class SimulatedCluster final : public Transport {
   const scheduling::StudyPlacement& placement_;
   std::vector<std::size_t> worker_site_;  ///< rank - 1 -> site index
   const scheduling::CostModel& model_;
-  std::vector<std::shared_ptr<const carbon::CarbonSource>> marginal_;
   std::vector<io::TrialResult> running_;  ///< by rank
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::deque<int> ready_;
@@ -131,9 +115,7 @@ double simulation_start(const study::StudyConfig& config) {
   if (config.time.start_unix_s) return *config.time.start_unix_s;
   double start = -1.0;
   for (const auto& site : config.sites) {
-    if (site.trace.empty()) continue;
-    const auto trace = study::make_carbon_source(site);
-    start = std::max(start, dynamic_cast<const carbon::TraceCarbonSource&>(*trace).points().front().unix_s);
+    if (const auto points = site.carbon->points(); !points.empty()) start = std::max(start, points.front().unix_s);
   }
   return start >= 0.0 ? start
                       : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

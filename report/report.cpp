@@ -163,17 +163,6 @@ Section strategy_section(const io::LoadedResults& results, const fs::path& plots
   return s;
 }
 
-/// The intensity series a site was priced with, rebuilt from /carbon/<site> (held beyond its ends).
-std::unique_ptr<carbon::CarbonSource> stored_source(const io::LoadedResults& results, const study::SiteConfig& site) {
-  const auto it = results.carbon.find(site.name);
-  if (it == results.carbon.end() || it->second.empty() || std::isnan(it->second.front().unix_s)) {
-    return std::make_unique<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
-  }
-  return std::make_unique<carbon::TraceCarbonSource>(
-      it->second, site.interpolation == "step" ? carbon::Interpolation::kStep : carbon::Interpolation::kLinear,
-      carbon::Extrapolation::kHold, site.name);
-}
-
 /// Each trial's primary-meter power series, gathered once for all the re-pricings.
 std::vector<std::vector<PowerSample>> primary_series(const io::LoadedResults& results) {
   std::vector<std::vector<PowerSample>> out(results.trials.size());
@@ -193,8 +182,10 @@ carbon::Emissions reprice(const io::LoadedResults& results, const std::vector<st
   double weighted = 0.0;
   for (std::size_t i = 0; i < results.trials.size(); ++i) {
     const auto& r = results.trials[i];
+    // Loaded sources hold their ends, so every shift is priced.
     const auto e = carbon::integrate_emissions(primary[i], Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, pue,
-                                               source, r.priced_from_unix_s + shift_s, results.time_scale);
+                                               source, r.priced_from_unix_s + shift_s, results.time_scale)
+                       .value();
     total.facility_energy += e.facility_energy;
     total.co2_g += e.co2_g;
     weighted += e.intensity_g_per_kwh * e.facility_energy.value;
@@ -220,7 +211,7 @@ void counterfactual(const io::LoadedResults& results, Section& s) {
   bool any_trace = false;
   const auto primary = primary_series(results);
   for (const auto& site : results.sites) {
-    const auto source = stored_source(results, site);
+    const auto& source = site.carbon;
     if (std::isfinite(site.intensity_g_per_kwh)) {
       row(site, "any time", reprice(results, primary, *source, site.pue, 0.0));
       continue;
@@ -230,16 +221,16 @@ void counterfactual(const io::LoadedResults& results, Section& s) {
       row(site, hours ? fmt::format("{} h later", hours) : "as run",
           reprice(results, primary, *source, site.pue, hours * 3600.0));
     }
-    int best_hour = 0;
-    carbon::Emissions best = reprice(results, primary, *source, site.pue, 0.0);
-    for (int hours = 1; hours < 24; ++hours) {
+    int best_hour = 1;
+    carbon::Emissions best = reprice(results, primary, *source, site.pue, 3600.0);
+    for (int hours = 2; hours < 24; ++hours) {
       const auto e = reprice(results, primary, *source, site.pue, hours * 3600.0);
       if (e.co2_g < best.co2_g) {
         best = e;
         best_hour = hours;
       }
     }
-    row(site, fmt::format("best hour of the next day ({} h later)", best_hour), best);
+    row(site, fmt::format("best start 1-23 h later ({} h later)", best_hour), best);
   }
   s.paragraphs.push_back(fmt::format(
       "Counterfactual replay: the sweep's {} kWh of device energy re-priced at each site's PUE and intensity, "

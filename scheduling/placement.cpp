@@ -10,18 +10,15 @@
 #include "base/error.hpp"
 #include "base/units.hpp"
 #include "base/utc_time.hpp"
-#include "carbon/trace_carbon_source.hpp"
+#include "carbon/emissions.hpp"
 
 namespace cs::scheduling {
 
 namespace {
 
 double intensity_now(const SiteState& site, double now_unix_s) {
-  try {
-    return site.source->intensity_g_per_kwh(now_unix_s);
-  } catch (const ConfigError&) {
-    return std::numeric_limits<double>::infinity();  // outside its trace: least attractive
-  }
+  // Outside its trace: least attractive, and never within a budget.
+  return site.source->intensity_g_per_kwh(now_unix_s).value_or(std::numeric_limits<double>::infinity());
 }
 
 /// Idle workers ordered by the facility CO2 per kWh of their site now; ties keep idle order.
@@ -131,7 +128,7 @@ class CarbonBudget final : public PlacementPolicy {
     for (const auto& w : greenest_first(c)) {
       if (static_cast<std::int64_t>(p.dispatch.size()) >= c.trials_left) break;
       const auto& site = c.sites[w.site];
-      const double expected = co2_of(c.expected_energy_j, site.pue, intensity_now(site, c.now_unix_s));
+      const double expected = carbon::co2_g(Joules{c.expected_energy_j}, site.pue, intensity_now(site, c.now_unix_s));
       if (committed + expected > budget_g_) {
         p.stop = true;
         p.stop_reason = fmt::format(
@@ -153,10 +150,6 @@ class CarbonBudget final : public PlacementPolicy {
 
 }  // namespace
 
-double co2_of(double energy_j, double pue, double intensity_g_per_kwh) {
-  return energy_j * pue / kJoulesPerKwh * intensity_g_per_kwh;
-}
-
 std::unique_ptr<PlacementPolicy> make_policy(const PolicyOptions& o) {
   if (o.name == "fifo") return std::make_unique<Fifo>();
   if (o.name == "round_robin") return std::make_unique<RoundRobin>();
@@ -176,7 +169,7 @@ std::unique_ptr<PlacementPolicy> make_policy(const PolicyOptions& o) {
 StudyPlacement make_study_placement(const study::StudyConfig& config, double start_unix_s) {
   StudyPlacement p;
   for (const auto& site : config.sites) {
-    p.sources.push_back(study::make_carbon_source(site));
+    p.sources.push_back(site.carbon);
     p.sites.push_back({site.name, site.pue, p.sources.back().get()});
   }
   const auto& s = config.scheduling;

@@ -39,7 +39,7 @@ struct PlacementContext {
 
 struct Placement {
   std::vector<int> dispatch;  ///< ranks that get a trial now, in order
-  bool stop = false;          ///< dispatch nothing more, ever (carbon budget reached)
+  bool stop = false;          ///< after `dispatch`, start nothing more, ever (carbon budget reached)
   std::string stop_reason;
   /// When the policy wants to be asked again although nothing happened (a deferral ends).
   double review_at_unix_s = std::numeric_limits<double>::infinity();
@@ -75,8 +75,5 @@ struct StudyPlacement {
 
 /// From [scheduling] and [[sites]]; the deadline counts from `start_unix_s` (pricing time).
 StudyPlacement make_study_placement(const study::StudyConfig& config, double start_unix_s);
-
-/// Facility gCO2 of `energy_j` at `pue` and `intensity_g_per_kwh`.
-double co2_of(double energy_j, double pue, double intensity_g_per_kwh);
 
 }  // namespace cs::scheduling

@@ -375,6 +375,28 @@ std::vector<std::string> string_list(TableReader& r, std::string_view key) {
   return out;
 }
 
+std::shared_ptr<const carbon::CarbonSource> trace_source(const SiteConfig& site, const std::string& path) {
+  return std::make_shared<carbon::TraceCarbonSource>(
+      path, site.interpolation == "step" ? carbon::Interpolation::kStep : carbon::Interpolation::kLinear,
+      site.extrapolation == "hold" ? carbon::Extrapolation::kHold : carbon::Extrapolation::kError);
+}
+
+/// The carbon source of a site: its constant, its region, or its trace (read and validated here).
+std::shared_ptr<const carbon::CarbonSource> make_carbon_source(const SiteConfig& site) {
+  if (!site.region.empty()) {
+    const auto hit = carbon::lookup_region(site.region);
+    return std::make_shared<carbon::ConstantCarbonSource>(
+        site.intensity_g_per_kwh,
+        fmt::format("region {} ({}): {} gCO2/kWh, {}", hit->key, hit->location, hit->intensity_g_per_kwh, hit->source));
+  }
+  if (site.trace.empty()) return std::make_shared<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
+  return trace_source(site, site.trace);
+}
+
+std::shared_ptr<const carbon::CarbonSource> make_marginal_source(const SiteConfig& site) {
+  return site.marginal_trace.empty() ? nullptr : trace_source(site, site.marginal_trace);
+}
+
 void read_sites(TableReader& root, StudyConfig& config) {
   const toml::node* node = root.find("sites");
   if (!node) root.fail(nullptr, "sites", "missing; add at least one [[sites]] table");
@@ -438,17 +460,17 @@ void read_sites(TableReader& root, StudyConfig& config) {
       if (site.extrapolation != "error" && site.extrapolation != "hold") {
         r.fail(r.find("extrapolation"), "extrapolation", "expected \"error\" or \"hold\"");
       }
-      try {
-        if (trace) make_carbon_source(site);  // the trace's own errors name its file and line
-      } catch (const ConfigError& e) {
-        r.fail(r.find("trace"), "trace", e.what());
-      }
+    }
+    try {
+      site.carbon = make_carbon_source(site);  // a trace's own errors name its file and line
+    } catch (const ConfigError& e) {
+      r.fail(r.find(trace ? "trace" : "intensity_g_per_kwh"), trace ? "trace" : "intensity_g_per_kwh", e.what());
     }
     if (const auto marginal =
             r.optional<std::string>("marginal_trace", "a path to a CSV trace of marginal intensity")) {
       site.marginal_trace = resolve(*marginal);
       try {
-        make_marginal_source(site);
+        site.marginal = make_marginal_source(site);
       } catch (const ConfigError& e) {
         r.fail(r.find("marginal_trace"), "marginal_trace", e.what());
       }
@@ -624,29 +646,6 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
 }
 
 }  // namespace
-
-namespace {
-std::shared_ptr<const carbon::CarbonSource> trace_source(const SiteConfig& site, const std::string& path) {
-  return std::make_shared<carbon::TraceCarbonSource>(
-      path, site.interpolation == "step" ? carbon::Interpolation::kStep : carbon::Interpolation::kLinear,
-      site.extrapolation == "hold" ? carbon::Extrapolation::kHold : carbon::Extrapolation::kError);
-}
-}  // namespace
-
-std::shared_ptr<const carbon::CarbonSource> make_carbon_source(const SiteConfig& site) {
-  if (!site.region.empty()) {
-    const auto hit = carbon::lookup_region(site.region);
-    return std::make_shared<carbon::ConstantCarbonSource>(
-        site.intensity_g_per_kwh,
-        fmt::format("region {} ({}): {} gCO2/kWh, {}", hit->key, hit->location, hit->intensity_g_per_kwh, hit->source));
-  }
-  if (site.trace.empty()) return std::make_shared<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
-  return trace_source(site, site.trace);
-}
-
-std::shared_ptr<const carbon::CarbonSource> make_marginal_source(const SiteConfig& site) {
-  return site.marginal_trace.empty() ? nullptr : trace_source(site, site.marginal_trace);
-}
 
 energy::MeterOptions meter_options(const StudyConfig& config) {
   return {config.energy.cpu_tdp_w, config.energy.cpu_cores, config.energy.external_log, config.energy.external_host};

@@ -27,6 +27,11 @@ struct SiteConfig {
   std::string region;                    ///< or: a region of the built-in table (sets the constant)
   std::string marginal_trace;            ///< optional marginal-intensity trace, priced beside the average one
   std::string partition;                 ///< `carbonsweep submit`: this site's `ranks` run in this Slurm partition
+  /// What the site's trials are priced at, built once by the parser from the fields above (a
+  /// trace is read and validated there) and shared by every copy of the site.
+  std::shared_ptr<const carbon::CarbonSource> carbon;
+  /// The marginal-intensity source, priced beside `carbon`; null without marginal_trace.
+  std::shared_ptr<const carbon::CarbonSource> marginal;
 };
 
 /// Pricing time: trial times are mapped to start + (wall time since the run began) x scale,
@@ -35,11 +40,6 @@ struct TimeConfig {
   std::optional<double> start_unix_s;
   double scale = 1.0;
 };
-
-/// The carbon source of a site: its constant, its region, or its trace (read and validated again).
-std::shared_ptr<const carbon::CarbonSource> make_carbon_source(const SiteConfig& site);
-/// The site's marginal-intensity trace; null when it has none.
-std::shared_ptr<const carbon::CarbonSource> make_marginal_source(const SiteConfig& site);
 
 struct DatasetConfig {
   std::string name = "fashion-mnist";

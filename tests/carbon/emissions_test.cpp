@@ -28,7 +28,7 @@ TEST(Emissions, RejectsPueBelowOne) {
 
 TEST(ConstantCarbonSource, RejectsNegativeIntensity) {
   EXPECT_THROW(ConstantCarbonSource(-5.0), ConfigError);
-  EXPECT_DOUBLE_EQ(ConstantCarbonSource(250.0).intensity_g_per_kwh(1.6e9), 250.0);
+  EXPECT_DOUBLE_EQ(*ConstantCarbonSource(250.0).intensity_g_per_kwh(1.6e9), 250.0);
 }
 
 }  // namespace

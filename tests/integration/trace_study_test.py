@@ -89,7 +89,8 @@ def main():
         assert len(idle) == 3 and idle.idle_s.sum() > 0.5, idle
         assert np.allclose(idle.energy_j, idle.idle_s * 20.0)
 
-        best = [(site, when) for site, when, _, _ in rows if when.strip().startswith("best hour")]
+        best = [(site, when) for site, when, _, _ in rows if when.strip().startswith("best start 1-23 h later")]
+        assert all(not when.strip().endswith("(0 h later)") for _, when in best), best
         assert len(best) == 3, best
         assert as_run["france"] < as_run["germany"], as_run
     print("ok")

@@ -26,7 +26,13 @@ class ResultsStoreTest : public ::testing::Test {
     m.study_toml = "[study]\nname = \"x\"\n";
     m.space = search::SearchSpace({{"lr", search::ParamKind::kFloat, 1e-3, 1e-1, true, {}},
                                    {"opt", search::ParamKind::kCategorical, 0, 1, false, {std::string("sgd")}}});
-    m.sites = {study::SiteConfig{"a", 1.2, 100.0, 1, {}, "", "linear", "error", "", "", ""}};
+    study::SiteConfig site;
+    site.name = "a";
+    site.pue = 1.2;
+    site.intensity_g_per_kwh = 100.0;
+    site.ranks = 1;
+    site.carbon = std::make_shared<carbon::ConstantCarbonSource>(100.0);
+    m.sites = {site};
     m.meters = {"estimate"};
     m.provenance = {{"tool_version", "9.9"}, {"hosts", "h1,h2"}};
     return m;
@@ -85,6 +91,25 @@ TEST_F(ResultsStoreTest, WriteThenReadBack) {
   EXPECT_EQ(loaded.trials[1].status, search::TrialStatus::kFailed);
   EXPECT_EQ(loaded.trials[1].error, "out of memory");
   EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
+TEST_F(ResultsStoreTest, SitesAreBuiltOnceSoATraceMayVanishAfterTheStudyIsRead) {
+  fs::copy_file(std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv.gz", dir_ / "fr.csv.gz");
+  std::ofstream(dir_ / "study.toml")
+      << "[study]\nname = \"x\"\nbudget_trials = 1\n[search]\nstrategy = \"random\"\n[search.space.x1]\n"
+         "type = \"float\"\nlow = 0.0\nhigh = 1.0\n[search.space.x2]\ntype = \"float\"\nlow = 0.0\nhigh = "
+         "1.0\n[model]\nfamily = \"function\"\nfunction = \"branin\"\n"
+         "[[sites]]\nname = \"fr\"\npue = 1.1\ntrace = \"fr.csv.gz\"\n";
+  const auto config = study::load_study((dir_ / "study.toml").string());
+  fs::remove(dir_ / "fr.csv.gz");  // every flush uses the source read above, never the file again
+  const auto path = (dir_ / "r.h5").string();
+  ResultsStore store(path, StudyMeta{config.toml_text, config.space, config.sites, {"estimate"}, {}});
+  store.flush();
+  store.flush();
+  const auto loaded = load_results(path);
+  ASSERT_EQ(loaded.sites.size(), 1u);
+  EXPECT_EQ(loaded.sites[0].carbon->points().size(), 18574u);
+  EXPECT_DOUBLE_EQ(loaded.sites[0].carbon->points().front().unix_s, 1576800000.0);
 }
 
 TEST_F(ResultsStoreTest, EveryColumnHasAUnitsEntry) {

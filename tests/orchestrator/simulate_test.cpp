@@ -109,6 +109,18 @@ TEST_F(Simulate, CarbonBudgetStopsDispatchingAndSaysHowFarItGot) {
   EXPECT_NE(s.stopped.find("carbon budget"), std::string::npos);
 }
 
+TEST_F(Simulate, CarbonBudgetStillStartsATrialThatFitsWhenSeveralWorkersAreIdle) {
+  // 10 g per trial, two workers that finish together: after the first wave (20 g) one more trial
+  // fits into 35 g and must start although the second idle worker's would not.
+  const auto s = run(study("[simulate]\ntrial_duration = \"1h\"\nduration_per_unit = 0\ntrial_power_w = 100\n"
+                           "[scheduling]\npolicy = \"carbon_budget\"\nbudget_g_co2 = 35\n",
+                           "[[sites]]\nname = \"a\"\npue = 1.0\nintensity_g_per_kwh = 100\n", 50),
+                     2);
+  EXPECT_EQ(s.trials, 3);
+  EXPECT_NEAR(s.trial_co2_g, 30.0, 1e-9);
+  EXPECT_NE(s.stopped.find("30 gCO2 committed"), std::string::npos) << s.stopped;
+}
+
 TEST_F(Simulate, RunsTheBayesianSamplerOnVirtualWorkers) {
   std::vector<io::TrialResult> results;
   const auto s = run(study("", cycle_site, 40, "bayes"), 3, &results);

@@ -7,7 +7,11 @@ namespace cs::orchestrator {
 namespace {
 
 study::SiteConfig site(const std::string& name, int ranks, std::vector<std::string> hosts = {}) {
-  return {name, 1.0, 0.0, ranks, std::move(hosts), "", "linear", "error", "", "", ""};
+  study::SiteConfig s;
+  s.name = name;
+  s.ranks = ranks;
+  s.hosts = std::move(hosts);
+  return s;
 }
 
 TEST(SiteMap, CountsFillSitesInOrder) {

@@ -115,7 +115,7 @@ TEST_F(Fixture, RealisticForecastsSeeOnlyThePast) {
                   ->place(context({{7, 3, kT0}}))
                   .dispatch.empty());
   EXPECT_DOUBLE_EQ(*carbon::forecast_intensity(carbon::ForecastKind::kDayAhead, cycle, kT0, kT0 + 30 * kHour),
-                   cycle.intensity_g_per_kwh(kT0 - 18 * kHour));
+                   *cycle.intensity_g_per_kwh(kT0 - 18 * kHour));
   EXPECT_DOUBLE_EQ(*carbon::forecast_intensity(carbon::ForecastKind::kPersistence, cycle, kT0, kT0 + 5 * kHour), 300.0);
   EXPECT_FALSE(carbon::forecast_intensity(carbon::ForecastKind::kOracle, cycle, kT0, kT0 + 200 * kHour));
 }

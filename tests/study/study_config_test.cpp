@@ -258,7 +258,7 @@ TEST(StudyConfigCarbon, ATraceSiteLoadsItsTraceAndTimeMapsPricing) {
   EXPECT_TRUE(std::isnan(c.sites[0].intensity_g_per_kwh));
   EXPECT_DOUBLE_EQ(*c.time.start_unix_s, 1590969600.0);
   EXPECT_DOUBLE_EQ(c.time.scale, 3600.0);
-  EXPECT_NE(make_carbon_source(c.sites[0])->describe().find("gb_2020_ci.csv.gz"), std::string::npos);
+  EXPECT_NE(c.sites[0].carbon->describe().find("gb_2020_ci.csv.gz"), std::string::npos);
 }
 
 TEST(StudyConfigCarbon, RegionsComeFromThePublishedTable) {
@@ -268,9 +268,9 @@ TEST(StudyConfigCarbon, RegionsComeFromThePublishedTable) {
   EXPECT_DOUBLE_EQ(oregon.intensity_g_per_kwh, 78.0);
   EXPECT_DOUBLE_EQ(taipei.intensity_g_per_kwh, 540.0);
   EXPECT_DOUBLE_EQ(carolina.intensity_g_per_kwh, 480.0);
-  EXPECT_NE(make_carbon_source(oregon)->describe().find("region oregon (The Dalles, Oregon, USA)"), std::string::npos);
-  EXPECT_NE(make_carbon_source(oregon)->describe().find("Google Cloud"), std::string::npos);
-  EXPECT_EQ(make_marginal_source(oregon), nullptr);
+  EXPECT_NE(oregon.carbon->describe().find("region oregon (The Dalles, Oregon, USA)"), std::string::npos);
+  EXPECT_NE(oregon.carbon->describe().find("Google Cloud"), std::string::npos);
+  EXPECT_EQ(oregon.marginal, nullptr);
 }
 
 TEST(StudyConfigCarbon, AMarginalTraceIsLoadedBesideTheAverage) {
@@ -278,9 +278,9 @@ TEST(StudyConfigCarbon, AMarginalTraceIsLoadedBesideTheAverage) {
                                             std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv.gz\"\n"),
                                 "t.toml")
                         .sites[0];
-  ASSERT_NE(make_marginal_source(site), nullptr);
-  EXPECT_DOUBLE_EQ(make_carbon_source(site)->intensity_g_per_kwh(1.6e9), 200.0);
-  EXPECT_NE(make_marginal_source(site)->describe().find("fr_2020_ci.csv.gz"), std::string::npos);
+  ASSERT_NE(site.marginal, nullptr);
+  EXPECT_DOUBLE_EQ(*site.carbon->intensity_g_per_kwh(1.6e9), 200.0);
+  EXPECT_NE(site.marginal->describe().find("fr_2020_ci.csv.gz"), std::string::npos);
 }
 
 TEST(StudyConfigCarbon, BrokenCarbonSettingsNameTheirKey) {
