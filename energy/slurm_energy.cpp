@@ -41,6 +41,12 @@ std::optional<double> parse_consumed_energy(const std::string& sacct_output) {
   return std::nullopt;
 }
 
+std::optional<ProgramOutput> run_slurm_query(const std::vector<std::string>& argv) {
+  ProgramOptions options;
+  options.time_limit = std::chrono::seconds(30);
+  return run_program(argv, options);
+}
+
 SlurmStepEnergy read_slurm_step_energy(const ProgramRunner& run, const EnvLookup& env) {
   const auto lookup = [&](const char* name) -> std::optional<std::string> {
     if (env) return env(name);

@@ -60,9 +60,13 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
-/// Runs gnuplot on a script; true on success.
-bool run_gnuplot(const std::string& gnuplot, const std::string& script) {
-  const auto result = run_program({gnuplot, script});
+/// Runs gnuplot on a script in `plots` (its relative file names land there), for at most a
+/// minute; true on success.
+bool run_gnuplot(const std::string& gnuplot, const fs::path& plots, const std::string& script) {
+  ProgramOptions options;
+  options.working_directory = plots.string();
+  options.time_limit = std::chrono::minutes(1);
+  const auto result = run_program({gnuplot, script}, options);
   return result && result->exit_code == 0;
 }
 
@@ -79,7 +83,7 @@ void render_plot(Section& section, const fs::path& plots, const std::string& gnu
   write_text(
       plots / (name + ".gp"),
       fmt::format("set terminal svg size 720,420 noenhanced font 'sans,11'\nset output '{}.svg'\n{}", name, body));
-  if (run_gnuplot(gnuplot, name + ".gp")) {
+  if (run_gnuplot(gnuplot, plots, name + ".gp")) {
     section.plots.push_back(name + ".svg");
     ++made;
   }
@@ -309,8 +313,9 @@ Section statistics_section(const io::LoadedResults& results) {
   Section s{"Statistics", {}, {}, {}};
   s.paragraphs.push_back(
       "Kruskal-Wallis H test (tie-corrected) with its chi-squared p-value and eta squared = (H - k + 1)/(n - k). "
+      "NaN or infinite values (a trial priced outside its trace has NaN CO2) are missing: counted, not ranked. "
       "The published location study found that region changes emissions but not energy.");
-  TableBlock t{{"quantity", "grouped by", "groups", "n", "H", "p", "eta^2"}, {}};
+  TableBlock t{{"quantity", "grouped by", "groups", "n", "missing", "H", "p", "eta^2"}, {}};
   const auto add = [&](const char* what, const char* by, auto value, auto key) {
     std::map<std::string, std::vector<double>> groups;
     for (const auto& r : results.trials) groups[key(r)].push_back(value(r));
@@ -321,7 +326,7 @@ Section statistics_section(const io::LoadedResults& results) {
       g.push_back(v);
     }
     const auto kw = kruskal_wallis(g);
-    t.rows.push_back({what, by, std::to_string(g.size()), std::to_string(n),
+    t.rows.push_back({what, by, std::to_string(g.size()), std::to_string(n - kw.missing), std::to_string(kw.missing),
                       kw.valid ? fmt::format("{:.3f}", kw.h) : "-", kw.valid ? fmt::format("{:.3g}", kw.p_value) : "-",
                       kw.valid ? fmt::format("{:.3f}", kw.eta_squared) : "-"});
   };
@@ -558,21 +563,6 @@ std::string to_html(const std::string& title, const std::vector<Section>& sectio
   return h + "</body></html>\n";
 }
 
-/// Runs `body` inside `dir`, so that gnuplot's relative file names land there.
-template <typename F>
-auto in_directory(const fs::path& dir, F body) {
-  const auto previous = fs::current_path();
-  fs::current_path(dir);
-  try {
-    auto result = body();
-    fs::current_path(previous);
-    return result;
-  } catch (...) {
-    fs::current_path(previous);
-    throw;
-  }
-}
-
 }  // namespace
 
 ReportFiles write_report(const ReportOptions& options) {
@@ -587,16 +577,13 @@ ReportFiles write_report(const ReportOptions& options) {
   const std::string& name = results.study_name;
   const std::string title = fmt::format("carbonsweep report: {}", name);
   int made = 0;
-  const auto sections = in_directory(plots, [&] {
-    std::vector<Section> s;
-    s.push_back(study_section(results, options.results_path));
-    s.push_back(strategy_section(results, plots, options.gnuplot, made));
-    s.push_back(site_section(results));
-    s.push_back(statistics_section(results));
-    s.push_back(tradeoff_section(results, plots, options.gnuplot, made));
-    s.push_back(measurement_section(results, plots, options.gnuplot, made));
-    return s;
-  });
+  std::vector<Section> sections;
+  sections.push_back(study_section(results, options.results_path));
+  sections.push_back(strategy_section(results, plots, options.gnuplot, made));
+  sections.push_back(site_section(results));
+  sections.push_back(statistics_section(results));
+  sections.push_back(tradeoff_section(results, plots, options.gnuplot, made));
+  sections.push_back(measurement_section(results, plots, options.gnuplot, made));
   ReportFiles files{(dir / "report.md").string(), (dir / "report.html").string(), made, ""};
   if (made < 3) files.warning = fmt::format("only {} of 3 plots were rendered; is gnuplot installed?", made);
   write_text(files.markdown, to_markdown(title, sections));

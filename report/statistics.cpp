@@ -2,6 +2,7 @@
 #include "report/statistics.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <boost/math/distributions/chi_squared.hpp>
@@ -11,11 +12,18 @@ namespace cs::report {
 KruskalWallis kruskal_wallis(const std::vector<std::vector<double>>& groups) {
   KruskalWallis out;
   std::vector<std::pair<double, std::size_t>> all;  // value, group
+  std::vector<std::size_t> sizes(groups.size(), 0);
   std::size_t k = 0;
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    if (groups[g].empty()) continue;
-    ++k;
-    for (double v : groups[g]) all.emplace_back(v, g);
+    for (double v : groups[g]) {
+      if (!std::isfinite(v)) {
+        ++out.missing;  // NaN would never equal itself below, and sorting it is undefined
+        continue;
+      }
+      all.emplace_back(v, g);
+      ++sizes[g];
+    }
+    k += sizes[g] > 0;
   }
   const auto n = all.size();
   if (k < 2 || n <= k) return out;
@@ -34,7 +42,7 @@ KruskalWallis kruskal_wallis(const std::vector<std::vector<double>>& groups) {
   const double nn = static_cast<double>(n);
   double h = 0.0;
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    if (!groups[g].empty()) h += rank_sum[g] * rank_sum[g] / static_cast<double>(groups[g].size());
+    if (sizes[g] > 0) h += rank_sum[g] * rank_sum[g] / static_cast<double>(sizes[g]);
   }
   h = 12.0 / (nn * (nn + 1.0)) * h - 3.0 * (nn + 1.0);
   const double correction = 1.0 - tie_term / (nn * nn * nn - nn);

@@ -1,6 +1,7 @@
 // Rank statistics for the report: the Kruskal-Wallis H test with its p-value and effect size.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 namespace cs::report {
@@ -11,8 +12,10 @@ struct KruskalWallis {
   double p_value = 1.0;      ///< from the chi-squared distribution with df degrees of freedom
   double eta_squared = 0.0;  ///< (H - k + 1) / (n - k), clamped at 0
   bool valid = false;        ///< false with fewer than 2 non-empty groups or n <= k
+  std::size_t missing = 0;   ///< NaN or infinite values, left out as missing
 };
 
+/// Groups of values; non-finite values are missing (counted, not ranked).
 KruskalWallis kruskal_wallis(const std::vector<std::vector<double>>& groups);
 
 }  // namespace cs::report

@@ -21,6 +21,29 @@ TEST(Subprocess, CapturesStandardOutputAndExitCode) {
   EXPECT_FALSE(run_program({"/nonexistent/program"}));
 }
 
+TEST(Subprocess, RunsInTheGivenDirectory) {
+  ProgramOptions in_share;
+  in_share.working_directory = "/usr/share";
+  const auto out = run_program({"pwd"}, in_share);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->out, "/usr/share\n");
+}
+
+TEST(Subprocess, AProgramPastItsTimeLimitIsKilled) {
+  ProgramOptions short_limit;
+  short_limit.time_limit = std::chrono::milliseconds(200);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto out = run_program({"sleep", "30"}, short_limit);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->timed_out);
+  EXPECT_EQ(out->exit_code, -1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+  // One that closes its output and goes on running is killed at the limit too.
+  const auto detached = run_program({"sh", "-c", "exec >/dev/null; sleep 30"}, short_limit);
+  ASSERT_TRUE(detached);
+  EXPECT_TRUE(detached->timed_out);
+}
+
 std::atomic<int> signals_seen{0};
 void count_signal(int) { ++signals_seen; }
 

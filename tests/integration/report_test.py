@@ -82,6 +82,27 @@ def main():
             co2 = sorted(float(x) for x in f["trials"]["co2_g"])
         assert abs(sorted(float(r[4]) for r in cc[1:])[0] * 1000 - co2[0]) < 1e-9, "emissions are kg"
 
+        # A real file whose site was priced outside its trace (every trial's CO2 is NaN, as
+        # documented): the report must finish and count the missing values, not spin.
+        old_trace = os.path.join(tmp, "old.csv")
+        open(old_trace, "w").write("Time,Carbon Intensity\n2019-01-01 00:00:00,100\n2019-01-01 01:00:00,200\n")
+        outside = os.path.join(tmp, "outside.toml")
+        open(outside, "w").write(
+            '[study]\nname = "outside"\nbudget_trials = 12\n[search]\nstrategy = "random"\n'
+            '[search.space.x1]\ntype = "float"\nlow = -5.0\nhigh = 10.0\n'
+            '[search.space.x2]\ntype = "float"\nlow = 0.0\nhigh = 15.0\n'
+            '[model]\nfamily = "function"\nfunction = "branin"\n'
+            '[[sites]]\nname = "old"\npue = 1.1\ntrace = "old.csv"\n')
+        nan_results = os.path.join(tmp, "nan.h5")
+        subprocess.run([cs, "run", outside, "-o", nan_results], capture_output=True, timeout=300)
+        with h5py.File(nan_results) as f:
+            assert all(x != x for x in f["trials"]["co2_g"]), "every trial is priced outside the trace"
+        r = subprocess.run([cs, "report", nan_results, "-o", os.path.join(tmp, "nan-report")], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        nan_md = open(os.path.join(tmp, "nan-report", "report.md")).read()
+        assert re.search(r"^\| CO2 \| site \| 1 \| 0 \| 12 \|", nan_md, re.M), "12 missing CO2 values counted"
+
         # Broken inputs.
         empty = os.path.join(tmp, "empty.h5")
         open(empty, "w").close()
