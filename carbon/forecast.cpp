@@ -10,22 +10,6 @@ constexpr double kDay_s = 86400.0;
 
 }  // namespace
 
-std::optional<ForecastKind> parse_forecast_kind(const std::string& name) {
-  if (name == "oracle") return ForecastKind::kOracle;
-  if (name == "persistence") return ForecastKind::kPersistence;
-  if (name == "day_ahead") return ForecastKind::kDayAhead;
-  return std::nullopt;
-}
-
-const char* to_string(ForecastKind kind) {
-  switch (kind) {
-    case ForecastKind::kOracle: return "oracle";
-    case ForecastKind::kPersistence: return "persistence";
-    case ForecastKind::kDayAhead: return "day_ahead";
-  }
-  return "?";
-}
-
 std::optional<double> forecast_intensity(ForecastKind kind, const CarbonSource& source, double now_unix_s,
                                          double at_unix_s) {
   switch (kind) {

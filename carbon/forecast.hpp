@@ -6,15 +6,16 @@
 #include <optional>
 #include <string>
 
+#include "base/enum_names.hpp"
 #include "carbon/carbon_source.hpp"
 
 namespace cs::carbon {
 
 enum class ForecastKind { kOracle, kPersistence, kDayAhead };
-
-/// Parses "oracle", "persistence" or "day_ahead"; nullopt otherwise.
-std::optional<ForecastKind> parse_forecast_kind(const std::string& name);
-const char* to_string(ForecastKind kind);
+inline constexpr std::array<EnumName<ForecastKind>, 3> kForecastNames{{{ForecastKind::kOracle, "oracle"},
+                                                                       {ForecastKind::kPersistence, "persistence"},
+                                                                       {ForecastKind::kDayAhead, "day_ahead"}}};
+inline std::string_view to_string(ForecastKind kind) { return enum_name(kForecastNames, kind); }
 
 /// What the intensity at `at_unix_s` is expected to be, seen from `now_unix_s`:
 /// - oracle: the source's value at `at` (perfect foresight);

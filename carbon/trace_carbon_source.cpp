@@ -129,8 +129,7 @@ std::optional<double> TraceCarbonSource::intensity_g_per_kwh(double unix_s) cons
 
 std::string TraceCarbonSource::describe() const {
   return fmt::format("trace {} ({} points, {}, {} outside)", name_, points_.size(),
-                     interpolation_ == Interpolation::kLinear ? "linear" : "step",
-                     extrapolation_ == Extrapolation::kError ? "error" : "hold");
+                     enum_name(kInterpolationNames, interpolation_), enum_name(kExtrapolationNames, extrapolation_));
 }
 
 }  // namespace cs::carbon

@@ -4,13 +4,18 @@
 #include <string>
 #include <vector>
 
+#include "base/enum_names.hpp"
 #include "carbon/carbon_source.hpp"
 
 namespace cs::carbon {
 
 enum class Interpolation { kLinear, kStep };
-/// Outside the trace's time range: refuse (kError) or hold the nearest value (kHold).
+inline constexpr std::array<EnumName<Interpolation>, 2> kInterpolationNames{
+    {{Interpolation::kLinear, "linear"}, {Interpolation::kStep, "step"}}};
+/// Outside the trace's time range: no value (kError) or hold the nearest value (kHold).
 enum class Extrapolation { kError, kHold };
+inline constexpr std::array<EnumName<Extrapolation>, 2> kExtrapolationNames{
+    {{Extrapolation::kError, "error"}, {Extrapolation::kHold, "hold"}}};
 
 class TraceCarbonSource final : public CarbonSource {
  public:

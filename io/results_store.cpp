@@ -9,7 +9,6 @@
 #include <functional>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "base/error.hpp"
 #include "carbon/trace_carbon_source.hpp"
@@ -402,20 +401,16 @@ LoadedResults load_results(const std::string& path) {
                               out.schema_version, kSchemaVersion));
   }
   out.study_toml = h5::read_string_attribute(file.get(), "study_toml");
-  std::map<std::string, std::string> interpolation;  // per trace site, from the study text
+  // The stored study, read by the study parser; its traces are not read again (the file holds
+  // the series each site was priced with).
+  std::vector<study::SiteConfig> study_sites;
   try {
-    const auto study = toml::parse(out.study_toml);
-    out.study_name = study["study"]["name"].value_or(std::string("study"));
-    out.time_scale = study["time"]["scale"].value_or(1.0);
-    if (const auto* sites = study["sites"].as_array()) {
-      for (const auto& site : *sites) {
-        if (const auto* t = site.as_table()) {
-          interpolation[(*t)["name"].value_or(std::string())] = (*t)["interpolation"].value_or(std::string("linear"));
-        }
-      }
-    }
-  } catch (const toml::parse_error&) {
-    out.study_name = "study";
+    const auto study = study::parse_study(out.study_toml, path + " (study_toml)", study::Sources::kSkip);
+    out.study_name = study.name;
+    out.time_scale = study.time.scale;
+    study_sites = study.sites;
+  } catch (const ConfigError&) {
+    out.study_name = "study";  // written by a build that took other keys: keep the trials readable
   }
   for (const char* key : kProvenanceKeys) {
     if (H5Aexists(file.get(), key) > 0) out.provenance[key] = h5::read_string_attribute(file.get(), key);
@@ -438,7 +433,9 @@ LoadedResults load_results(const std::string& path) {
     site.name = sites.get_string(row, sites.column_index("name"));
     site.pue = sites.get_double(row, sites.column_index("pue"));
     site.intensity_g_per_kwh = sites.get_double(row, sites.column_index("intensity_g_per_kwh"));
-    if (const auto it = interpolation.find(site.name); it != interpolation.end()) site.interpolation = it->second;
+    for (const auto& s : study_sites) {
+      if (s.name == site.name) site.interpolation = s.interpolation;
+    }
     const Table series = h5::read_table(carbon.get(), carbon_dataset_name(site.name));
     std::vector<carbon::TracePoint> points;
     for (std::size_t i = 0; i < series.rows(); ++i)
@@ -447,10 +444,8 @@ LoadedResults load_results(const std::string& path) {
     if (points.empty() || std::isnan(points.front().unix_s)) {
       site.carbon = std::make_shared<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
     } else {
-      site.carbon = std::make_shared<carbon::TraceCarbonSource>(
-          std::move(points),
-          site.interpolation == "step" ? carbon::Interpolation::kStep : carbon::Interpolation::kLinear,
-          carbon::Extrapolation::kHold, site.name);
+      site.carbon = std::make_shared<carbon::TraceCarbonSource>(std::move(points), site.interpolation,
+                                                                carbon::Extrapolation::kHold, site.name);
     }
     out.sites.push_back(std::move(site));
   }

@@ -24,7 +24,7 @@ double unix_now_s() {
 }
 
 std::unique_ptr<Trainer> load_trainer(const study::StudyConfig& config, int local_rank) {
-  if (config.model.family == "function") return nullptr;
+  if (config.model.family == study::ModelFamily::kFunction) return nullptr;
   const auto train = load_fashion_mnist(config.dataset.path, Split::kTrain, config.dataset.train_subset);
   const auto test = load_fashion_mnist(config.dataset.path, Split::kTest, config.dataset.test_subset);
   return std::make_unique<Trainer>(train, test, torch_device(config.training.device, local_rank));
@@ -44,8 +44,8 @@ std::vector<energy::EnergyMeter*> borrow(const std::vector<std::unique_ptr<energ
 
 }  // namespace
 
-std::string torch_device(const std::string& device, int local_rank) {
-  if (device != "cuda") return "cpu";
+std::string torch_device(study::Device device, int local_rank) {
+  if (device != study::Device::kCuda) return "cpu";
   const int count = cuda_device_count();
   return fmt::format("cuda:{}", count > 0 ? local_rank % count : 0);
 }

@@ -51,7 +51,7 @@ class TrialRunner {
 
 /// The LibTorch device of a worker: "cpu", or for [training] device = "cuda" the GPU
 /// local_rank mod the GPUs here (the binding the nvml meter assumes without CUDA_VISIBLE_DEVICES).
-std::string torch_device(const std::string& device, int local_rank);
+std::string torch_device(study::Device device, int local_rank);
 
 /// Training settings: the study's defaults, overridden by the trial's parameters.
 TrainSettings settings_for(const study::StudyConfig& config, const search::TrialSpec& spec);

@@ -201,12 +201,14 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
 
 int cmd_simulate(const std::vector<std::string>& args) {
   po::options_description options("carbonsweep simulate STUDY.toml --workers-per-site N [options]");
+  const std::string policy_help = "overrides [scheduling] policy: " + enum_choices(study::kPolicyNames);
+  const std::string forecast_help = "overrides [scheduling] forecast: " + enum_choices(carbon::kForecastNames);
   options.add_options()("workers-per-site", po::value<int>(), "virtual workers at each site")(
       "output,o", po::value<std::string>(), "results file (default: [study] output with .sim.h5)")(
       "cost-model", po::value<std::string>(), "fit the cost model on this results file (default: [simulate])")(
       "trials", po::value<std::int64_t>(), "overrides [study] budget_trials")("policy", po::value<std::string>(),
-                                                                              "overrides [scheduling] policy")(
-      "forecast", po::value<std::string>(), "overrides [scheduling] forecast")("force", "replace an existing output");
+                                                                              policy_help.c_str())(
+      "forecast", po::value<std::string>(), forecast_help.c_str())("force", "replace an existing output");
   const auto parsed = parse(args, options);
   if (!parsed) return 0;
   const auto& vm = *parsed;

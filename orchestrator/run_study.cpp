@@ -91,7 +91,7 @@ int coordinate(Transport& transport, const study::StudyConfig& config, io::Resul
                const io::ResumeReport& resumed) {
   auto sampler = search::make_study_sampler(config.space, config.arms);
   auto pruner =
-      search::make_pruner(config.pruner.name, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
+      search::make_pruner(config.pruner.kind, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
   Progress progress(std::cerr, config.budget_trials, isatty(STDERR_FILENO) == 1);
   // Pricing time, as the workers price their trials: the wall clock, or [time] start replayed at scale.
   const scheduling::WallClock clock(config.time.start_unix_s, config.time.scale, run_start_unix_s);
@@ -145,9 +145,9 @@ int coordinate(Transport& transport, const study::StudyConfig& config, io::Resul
 }  // namespace
 
 void check_runnable_here(const study::StudyConfig& config) {
-  if (config.model.family == "function") return;
+  if (config.model.family == study::ModelFamily::kFunction) return;
   nodes::check_fashion_mnist(config.dataset.path);
-  if (config.training.device == "cuda" && nodes::cuda_device_count() == 0) {
+  if (config.training.device == study::Device::kCuda && nodes::cuda_device_count() == 0) {
     throw ConfigError(
         fmt::format("{}: [training] key 'device': \"cuda\", but LibTorch here sees no CUDA device (a "
                     "CPU build of LibTorch, or no GPU on this node)",

@@ -60,7 +60,7 @@ class SimulatedCluster final : public Transport {
     r.end_unix_s = r.start_unix_s + cost.duration_s;
     r.epochs_done = 1;
     r.objective = cost.objective;
-    r.val_accuracy = config_.model.family == "function" ? std::nan("") : cost.objective;
+    r.val_accuracy = config_.model.family == study::ModelFamily::kFunction ? std::nan("") : cost.objective;
     r.energy_j = cost.power_w * cost.duration_s;
     r.train_energy_j = r.energy_j;
     r.epochs.push_back({1, 0.0, cost.objective, r.energy_j, cost.duration_s, r.energy_j, 0.0});
@@ -81,7 +81,7 @@ class SimulatedCluster final : public Transport {
     if (!ready_.empty()) {
       const int rank = ready_.front();
       ready_.pop_front();
-      return Envelope{rank, Ready{rank}};
+      return std::optional<Envelope>(std::in_place, rank, Ready{rank});
     }
     const double limit = clock_.now_unix_s() + static_cast<double>(timeout.count()) / 1000.0;
     if (!events_.empty() && events_.top().t <= limit) {
@@ -89,7 +89,8 @@ class SimulatedCluster final : public Transport {
       events_.pop();
       clock_.advance_to(e.t);
       ready_.push_back(e.rank);
-      return Envelope{e.rank, ResultReport{std::move(running_[static_cast<std::size_t>(e.rank)])}};
+      return std::optional<Envelope>(std::in_place, e.rank,
+                                     ResultReport{std::move(running_[static_cast<std::size_t>(e.rank)])});
     }
     clock_.advance_to(limit);
     return std::nullopt;
@@ -182,12 +183,34 @@ int run_simulate_command(const SimulateOptions& o) {
     if (*o.trials < 1) throw ConfigError("simulate: --trials must be >= 1");
     config.budget_trials = *o.trials;
   }
-  if (o.policy) config.scheduling.policy = *o.policy;
-  if (o.forecast) {
-    if (!carbon::parse_forecast_kind(*o.forecast)) {
-      throw ConfigError("simulate: --forecast must be oracle, persistence or day_ahead");
+  if (o.policy) {
+    const auto policy = enum_from_name(study::kPolicyNames, *o.policy);
+    if (!policy) {
+      throw ConfigError(fmt::format("simulate: --policy '{}' is not a policy; expected {}", *o.policy,
+                                    enum_choices(study::kPolicyNames)));
     }
-    config.scheduling.forecast = *o.forecast;
+    config.scheduling.policy = *policy;
+  }
+  if (o.forecast) {
+    const auto forecast = enum_from_name(carbon::kForecastNames, *o.forecast);
+    if (!forecast) {
+      throw ConfigError(fmt::format("simulate: --forecast '{}' is not a forecast; expected {}", *o.forecast,
+                                    enum_choices(carbon::kForecastNames)));
+    }
+    config.scheduling.forecast = *forecast;
+  }
+  // What a policy given on the command line needs must be in the study file.
+  if (config.scheduling.policy == study::PolicyKind::kDeferral && !(config.scheduling.max_delay_s > 0.0)) {
+    throw ConfigError(
+        fmt::format("{}: key 'max_delay' in [scheduling]: --policy deferral needs it, e.g. "
+                    "max_delay = \"6h\"",
+                    o.study_path));
+  }
+  if (config.scheduling.policy == study::PolicyKind::kCarbonBudget && !(config.scheduling.budget_g_co2 > 0.0)) {
+    throw ConfigError(
+        fmt::format("{}: key 'budget_g_co2' in [scheduling]: --policy carbon_budget needs it, e.g. "
+                    "budget_g_co2 = 500",
+                    o.study_path));
   }
   const std::string output =
       o.output ? *o.output : std::filesystem::path(config.output).replace_extension(".sim.h5").string();
@@ -208,10 +231,10 @@ int run_simulate_command(const SimulateOptions& o) {
   progress.close();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  const double kwh = 1.0 / 3.6e6;
+  const double kwh = 1.0 / kJoulesPerKwh;
   std::cout << fmt::format("simulated '{}': {} workers ({} per site x {} sites), {} trials, policy {}\n", config.name,
                            static_cast<std::size_t>(o.workers_per_site) * config.sites.size(), o.workers_per_site,
-                           config.sites.size(), s.trials, config.scheduling.policy)
+                           config.sites.size(), s.trials, study::to_string(config.scheduling.policy))
             << fmt::format("cost model: {}\n", model.describe())
             << fmt::format(
                    "makespan {:.2f} h | device {:.3f} kWh | trials {:.1f} gCO2 | idle {:.3f} kWh {:.1f} gCO2 | "

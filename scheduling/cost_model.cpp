@@ -59,7 +59,7 @@ CostModel CostModel::analytic(const study::StudyConfig& config) {
   m.power_.assign(n, 0.0);
   m.power_[0] = s.trial_power_w;
   m.objective_.assign(n, 0.0);
-  if (config.model.family == "function") {
+  if (config.model.family == study::ModelFamily::kFunction) {
     m.function_ = config.model.function;
     m.objective_noise_sd_ = config.model.noise_sd;
   }

@@ -54,7 +54,7 @@ class PlacementPolicy {
 };
 
 struct PolicyOptions {
-  std::string name = "fifo";  ///< fifo | round_robin | greenest | deferral | carbon_budget
+  study::PolicyKind kind = study::PolicyKind::kFifo;
   carbon::ForecastKind forecast = carbon::ForecastKind::kDayAhead;
   double max_delay_s = 0.0;  ///< deferral: longest a worker waits for a greener window
   double min_saving = 0.1;   ///< deferral: wait only for a window at least this much greener

@@ -32,10 +32,6 @@ bool failed(const Observation& o) { return o.status == TrialStatus::kFailed || o
 
 BayesSampler::BayesSampler(SearchSpace space, SamplerOptions options)
     : space_(std::move(space)), options_(std::move(options)) {
-  const auto& acq = acquisition_names();
-  if (std::find(acq.begin(), acq.end(), options_.acquisition) == acq.end()) {
-    throw ConfigError(fmt::format("unknown acquisition '{}': expected ei, pi or ucb", options_.acquisition));
-  }
   if (!options_.cost.empty() && options_.cost != "energy_j" && options_.cost != "co2_g") {
     throw ConfigError(fmt::format("unknown cost objective '{}': expected energy_j or co2_g", options_.cost));
   }
@@ -220,9 +216,9 @@ std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<
     for (Eigen::Index i = 0; i < cand.rows(); ++i) {
       const double improvement = mean[i] - best_y - 0.01 * sd[i];
       const double z = improvement / sd[i];
-      if (options_.acquisition == "ucb")
+      if (options_.acquisition == Acquisition::kUcb)
         a[i] = mean[i] + options_.ucb_beta * sd[i];
-      else if (options_.acquisition == "pi")
+      else if (options_.acquisition == Acquisition::kPi)
         a[i] = boost::math::cdf(normal, z);
       else
         a[i] = improvement * boost::math::cdf(normal, z) + sd[i] * boost::math::pdf(normal, z);

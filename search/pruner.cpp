@@ -43,11 +43,13 @@ bool AshaPruner::should_stop(std::int64_t, int epoch, double objective) {
   return values.size() >= static_cast<std::size_t>(eta_) && objective < sorted[keep - 1];
 }
 
-std::unique_ptr<Pruner> make_pruner(const std::string& name, int warmup_epochs, int min_trials, int eta) {
-  if (name == "none") return nullptr;
-  if (name == "median") return std::make_unique<MedianPruner>(warmup_epochs, min_trials);
-  if (name == "asha") return std::make_unique<AshaPruner>(std::max(1, warmup_epochs), eta);
-  throw ConfigError(fmt::format("unknown pruner '{}': expected none, median or asha", name));
+std::unique_ptr<Pruner> make_pruner(PrunerKind kind, int warmup_epochs, int min_trials, int eta) {
+  switch (kind) {
+    case PrunerKind::kNone: return nullptr;
+    case PrunerKind::kMedian: return std::make_unique<MedianPruner>(warmup_epochs, min_trials);
+    case PrunerKind::kAsha: return std::make_unique<AshaPruner>(std::max(1, warmup_epochs), eta);
+  }
+  return nullptr;
 }
 
 }  // namespace cs::search

@@ -7,7 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "base/enum_names.hpp"
+
 namespace cs::search {
+
+enum class PrunerKind { kNone, kMedian, kAsha };
+inline constexpr std::array<EnumName<PrunerKind>, 3> kPrunerNames{
+    {{PrunerKind::kNone, "none"}, {PrunerKind::kMedian, "median"}, {PrunerKind::kAsha, "asha"}}};
 
 class Pruner {
  public:
@@ -41,7 +47,7 @@ class AshaPruner final : public Pruner {
   std::map<int, std::vector<double>> rungs_;
 };
 
-/// "none" gives nullptr. Throws ConfigError for an unknown name.
-std::unique_ptr<Pruner> make_pruner(const std::string& name, int warmup_epochs, int min_trials, int eta);
+/// kNone gives nullptr.
+std::unique_ptr<Pruner> make_pruner(PrunerKind kind, int warmup_epochs, int min_trials, int eta);
 
 }  // namespace cs::search

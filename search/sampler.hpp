@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/enum_names.hpp"
 #include "search/space.hpp"
 #include "search/trial_spec.hpp"
 
@@ -22,20 +23,25 @@ class Sampler {
   virtual void observe(const Observation& observation) = 0;
 };
 
+/// Bayesian optimisation's acquisition function: expected improvement, probability of
+/// improvement, upper confidence bound.
+enum class Acquisition { kEi, kPi, kUcb };
+inline constexpr std::array<EnumName<Acquisition>, 3> kAcquisitionNames{
+    {{Acquisition::kEi, "ei"}, {Acquisition::kPi, "pi"}, {Acquisition::kUcb, "ucb"}}};
+
 /// One arm of a study: a strategy and its settings.
 struct SamplerOptions {
   std::string name;                 ///< the arm's label in the results; the strategy when empty
   std::string strategy = "random";  ///< random | grid | sampled_grid | bayes
   std::uint64_t seed = 0;
-  int grid_resolution = 3;         ///< values per continuous parameter for grid
-  std::string acquisition = "ei";  ///< bayes: ei | pi | ucb
+  int grid_resolution = 3;                     ///< values per continuous parameter for grid
+  Acquisition acquisition = Acquisition::kEi;  ///< bayes
   double ucb_beta = 2.0;
   int initial_points = 0;  ///< bayes: space-filling design size; 0 = max(5, 2 x parameters)
   std::string cost;        ///< bayes: empty, or "energy_j" / "co2_g" to minimise too (ParEGO)
 };
 
 const std::vector<std::string>& strategy_names();
-const std::vector<std::string>& acquisition_names();
 
 /// Throws ConfigError for an unknown strategy or acquisition.
 std::unique_ptr<Sampler> make_sampler(const SearchSpace& space, const SamplerOptions& options);

@@ -24,11 +24,6 @@ const std::vector<std::string>& strategy_names() {
   return kNames;
 }
 
-const std::vector<std::string>& acquisition_names() {
-  static const std::vector<std::string> kNames{"ei", "pi", "ucb"};
-  return kNames;
-}
-
 std::unique_ptr<Sampler> make_sampler(const SearchSpace& space, const SamplerOptions& o) {
   if (o.strategy == "random") return std::make_unique<RandomSampler>(space, o.seed, o.name);
   if (o.strategy == "grid") return std::make_unique<GridSampler>(space, o.grid_resolution, false, o.seed, o.name);

@@ -62,7 +62,7 @@ SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& 
             fmt::format("{}: site '{}' has no partition; give every site one, or none", config.path, site.name));
       }
     }
-    if (s.launcher != "srun") {
+    if (s.launcher != study::Launcher::kSrun) {
       throw ConfigError(
           fmt::format("{}: [slurm] launcher: mpirun cannot span the components of a heterogeneous "
                       "job (one per site partition); use launcher = \"srun\" (with launcher_args = "
@@ -74,7 +74,7 @@ SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& 
   const std::string study = fs::absolute(config.path).string();
   plan.script_path = output + ".sbatch";
   plan.log_path = output + ".slurm-%j.log";
-  std::string launch = s.launcher == "srun" ? "srun" : "mpirun -n \"$SLURM_NTASKS\"";
+  std::string launch = s.launcher == study::Launcher::kSrun ? "srun" : "mpirun -n \"$SLURM_NTASKS\"";
   if (any_partition) {
     std::string groups;
     for (std::size_t k = 0; k < config.sites.size(); ++k) groups += fmt::format("{}{}", k ? "," : "", k);

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "base/duration.hpp"
+#include "base/enum_names.hpp"
 #include "base/error.hpp"
 #include "base/utc_time.hpp"
 #include "carbon/forecast.hpp"
@@ -71,6 +72,17 @@ class TableReader {
     const double v = optional<double>(key, expected).value_or(fallback);
     if (!ok(v) || !std::isfinite(v)) fail(find(key), key, fmt::format("expected {}, got {}", expected, v));
     return v;
+  }
+
+  /// One of the names of `names` (an enumeration's table); `fallback` when absent.
+  template <typename E, std::size_t N>
+  E choice(std::string_view key, const std::array<EnumName<E>, N>& names, E fallback) {
+    const auto choices = enum_choices(names);
+    const auto text = optional<std::string>(key, choices.c_str());
+    if (!text) return fallback;
+    const auto value = enum_from_name(names, *text);
+    if (!value) fail(find(key), key, fmt::format("unknown {} '{}'; expected {}", key, *text, choices));
+    return *value;
   }
 
   /// A duration with units ("100ms", "2s", "6h"); `example` shows one in the error message.
@@ -195,12 +207,7 @@ search::SamplerOptions read_arm(TableReader& r, search::SamplerOptions defaults)
            fmt::format("unknown strategy '{}'; expected one of: {}", o.strategy, fmt::join(strategies, ", ")));
   }
   o.grid_resolution = static_cast<int>(positive_int(r, "grid_resolution", o.grid_resolution));
-  o.acquisition = r.optional<std::string>("acquisition", "a string").value_or(o.acquisition);
-  const auto& acquisitions = search::acquisition_names();
-  if (std::find(acquisitions.begin(), acquisitions.end(), o.acquisition) == acquisitions.end()) {
-    r.fail(r.find("acquisition"), "acquisition",
-           fmt::format("unknown acquisition '{}'; expected one of: {}", o.acquisition, fmt::join(acquisitions, ", ")));
-  }
+  o.acquisition = r.choice("acquisition", search::kAcquisitionNames, o.acquisition);
   o.ucb_beta = r.optional<double>("ucb_beta", "a number").value_or(o.ucb_beta);
   if (!(o.ucb_beta >= 0.0)) r.fail(r.find("ucb_beta"), "ucb_beta", "expected a number >= 0");
   o.initial_points = static_cast<int>(positive_int(r, "initial_points", o.initial_points));
@@ -213,7 +220,7 @@ search::SamplerOptions read_arm(TableReader& r, search::SamplerOptions defaults)
 }
 
 std::vector<std::string> parameter_names_for(const StudyConfig& config) {
-  if (config.model.family != "function") return trainable_parameter_names();
+  if (config.model.family != ModelFamily::kFunction) return trainable_parameter_names();
   const auto& f = search::test_function(config.model.function);
   std::vector<std::string> names;
   for (std::size_t i = 1; i <= (f.dims ? f.dims : 20); ++i) names.push_back(fmt::format("x{}", i));
@@ -260,11 +267,7 @@ void read_search_table(TableReader& root, StudyConfig& config) {
   if (config.objective != "val_accuracy") {
     r.fail(r.find("objective"), "objective", "expected 'val_accuracy' (maximised; for functions, -f(x))");
   }
-  config.pruner.name = r.optional<std::string>("pruner", "a string").value_or("none");
-  if (config.pruner.name != "none" && config.pruner.name != "median" && config.pruner.name != "asha") {
-    r.fail(r.find("pruner"), "pruner",
-           fmt::format("unknown pruner '{}'; expected none, median or asha", config.pruner.name));
-  }
+  config.pruner.kind = r.choice("pruner", search::kPrunerNames, search::PrunerKind::kNone);
   config.pruner.warmup_epochs = static_cast<int>(positive_int(r, "pruner_warmup_epochs", config.pruner.warmup_epochs));
   config.pruner.min_trials = static_cast<int>(positive_int(r, "pruner_min_trials", config.pruner.min_trials));
   config.pruner.eta = static_cast<int>(positive_int(r, "asha_eta", config.pruner.eta));
@@ -279,15 +282,15 @@ void read_search_table(TableReader& root, StudyConfig& config) {
     if (!node.is_table()) r.fail(&node, key, "expected a table [search.space." + key + "]");
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       r.fail(&node, key,
-             fmt::format("the {} model has no parameter '{}'; expected one of: {}", config.model.family, key,
+             fmt::format("the {} model has no parameter '{}'; expected one of: {}", to_string(config.model.family), key,
                          fmt::join(known, ", ")));
     }
     params.push_back(read_param(key, *node.as_table(), root.file()));
-    if (config.model.family == "function" && params.back().kind == search::ParamKind::kCategorical) {
+    if (config.model.family == ModelFamily::kFunction && params.back().kind == search::ParamKind::kCategorical) {
       r.fail(&node, key, "function parameters must be float or int");
     }
   }
-  if (config.model.family == "function") {
+  if (config.model.family == ModelFamily::kFunction) {
     const auto& f = search::test_function(config.model.function);
     if (f.dims != 0 && params.size() != f.dims) {
       r.fail(space, "space",
@@ -320,8 +323,8 @@ void read_model_table(TableReader& root, StudyConfig& config) {
   if (!t) return;
   TableReader r(*t, root.file(), "[model]");
   auto& m = config.model;
-  m.family = r.optional<std::string>("family", "a string").value_or(m.family);
-  if (m.family == "function") {
+  m.family = r.choice("family", kModelFamilyNames, m.family);
+  if (m.family == ModelFamily::kFunction) {
     m.function = r.required<std::string>("function", "a string: branin, hartmann6 or rosenbrock");
     try {
       search::test_function(m.function);
@@ -335,9 +338,6 @@ void read_model_table(TableReader& root, StudyConfig& config) {
     if (!(m.energy_per_epoch_j > 0.0))
       r.fail(r.find("energy_per_epoch_j"), "energy_per_epoch_j", "expected joules > 0");
     if (const auto ms = r.duration("epoch_time", "50ms")) m.epoch_time = *ms;
-  } else if (m.family != "simple_cnn") {
-    r.fail(r.find("family"), "family",
-           fmt::format("unknown model family '{}'; expected simple_cnn or function", m.family));
   }
   r.reject_unknown_keys();
 }
@@ -358,8 +358,7 @@ void read_training_table(TableReader& root, StudyConfig& config) {
   const auto threads = r.optional<std::int64_t>("threads", "an integer (0 = automatic)").value_or(0);
   if (threads < 0 || threads > 1024) r.fail(r.find("threads"), "threads", "expected an integer in [0, 1024]");
   tr.threads = static_cast<int>(threads);
-  tr.device = r.optional<std::string>("device", "\"cpu\" or \"cuda\"").value_or(tr.device);
-  if (tr.device != "cpu" && tr.device != "cuda") r.fail(r.find("device"), "device", "expected \"cpu\" or \"cuda\"");
+  tr.device = r.choice("device", kDeviceNames, tr.device);
   r.reject_unknown_keys();
 }
 
@@ -376,9 +375,7 @@ std::vector<std::string> string_list(TableReader& r, std::string_view key) {
 }
 
 std::shared_ptr<const carbon::CarbonSource> trace_source(const SiteConfig& site, const std::string& path) {
-  return std::make_shared<carbon::TraceCarbonSource>(
-      path, site.interpolation == "step" ? carbon::Interpolation::kStep : carbon::Interpolation::kLinear,
-      site.extrapolation == "hold" ? carbon::Extrapolation::kHold : carbon::Extrapolation::kError);
+  return std::make_shared<carbon::TraceCarbonSource>(path, site.interpolation, site.extrapolation);
 }
 
 /// The carbon source of a site: its constant, its region, or its trace (read and validated here).
@@ -397,7 +394,7 @@ std::shared_ptr<const carbon::CarbonSource> make_marginal_source(const SiteConfi
   return site.marginal_trace.empty() ? nullptr : trace_source(site, site.marginal_trace);
 }
 
-void read_sites(TableReader& root, StudyConfig& config) {
+void read_sites(TableReader& root, StudyConfig& config, Sources sources) {
   const toml::node* node = root.find("sites");
   if (!node) root.fail(nullptr, "sites", "missing; add at least one [[sites]] table");
   if (!node->is_array_of_tables()) root.fail(node, "sites", "expected [[sites]] tables");
@@ -452,17 +449,11 @@ void read_sites(TableReader& root, StudyConfig& config) {
       site.trace = resolve(*trace);
     }
     if (trace || r.find("marginal_trace")) {
-      site.interpolation = r.optional<std::string>("interpolation", "linear or step").value_or("linear");
-      if (site.interpolation != "linear" && site.interpolation != "step") {
-        r.fail(r.find("interpolation"), "interpolation", "expected \"linear\" or \"step\"");
-      }
-      site.extrapolation = r.optional<std::string>("extrapolation", "error or hold").value_or("error");
-      if (site.extrapolation != "error" && site.extrapolation != "hold") {
-        r.fail(r.find("extrapolation"), "extrapolation", "expected \"error\" or \"hold\"");
-      }
+      site.interpolation = r.choice("interpolation", carbon::kInterpolationNames, carbon::Interpolation::kLinear);
+      site.extrapolation = r.choice("extrapolation", carbon::kExtrapolationNames, carbon::Extrapolation::kError);
     }
     try {
-      site.carbon = make_carbon_source(site);  // a trace's own errors name its file and line
+      if (sources == Sources::kLoad) site.carbon = make_carbon_source(site);  // a trace's errors name its line
     } catch (const ConfigError& e) {
       r.fail(r.find(trace ? "trace" : "intensity_g_per_kwh"), trace ? "trace" : "intensity_g_per_kwh", e.what());
     }
@@ -470,7 +461,7 @@ void read_sites(TableReader& root, StudyConfig& config) {
             r.optional<std::string>("marginal_trace", "a path to a CSV trace of marginal intensity")) {
       site.marginal_trace = resolve(*marginal);
       try {
-        site.marginal = make_marginal_source(site);
+        if (sources == Sources::kLoad) site.marginal = make_marginal_source(site);
       } catch (const ConfigError& e) {
         r.fail(r.find("marginal_trace"), "marginal_trace", e.what());
       }
@@ -513,7 +504,7 @@ void read_profiling_table(TableReader& root, StudyConfig& config) {
   const auto every = r.optional<std::int64_t>("every", "an integer >= 1").value_or(config.profiling.every);
   if (every < 1 || every > 1'000'000) r.fail(r.find("every"), "every", "expected an integer in [1, 1000000] (steps)");
   config.profiling.every = static_cast<int>(every);
-  if (config.profiling.layers && config.model.family == "function") {
+  if (config.profiling.layers && config.model.family == ModelFamily::kFunction) {
     r.fail(r.find("layers"), "layers", "the function family has no layers to profile");
   }
   r.reject_unknown_keys();
@@ -524,26 +515,18 @@ void read_scheduling_table(TableReader& root, StudyConfig& config) {
   if (!t) return;
   TableReader r(*t, root.file(), "[scheduling]");
   auto& s = config.scheduling;
-  s.policy = r.optional<std::string>("policy", "a policy name").value_or(s.policy);
-  const auto& policies = placement_policy_names();
-  if (std::find(policies.begin(), policies.end(), s.policy) == policies.end()) {
-    r.fail(r.find("policy"), "policy",
-           fmt::format("unknown policy '{}'; expected one of: {}", s.policy, fmt::join(policies, ", ")));
-  }
-  s.forecast = r.optional<std::string>("forecast", "oracle, persistence or day_ahead").value_or(s.forecast);
-  if (!carbon::parse_forecast_kind(s.forecast)) {
-    r.fail(r.find("forecast"), "forecast", "expected \"oracle\", \"persistence\" or \"day_ahead\"");
-  }
+  s.policy = r.choice("policy", kPolicyNames, s.policy);
+  s.forecast = r.choice("forecast", carbon::kForecastNames, s.forecast);
   const auto seconds = [](std::chrono::milliseconds ms) { return std::chrono::duration<double>(ms).count(); };
   if (const auto ms = r.duration("max_delay", "6h")) s.max_delay_s = seconds(*ms);
   if (const auto ms = r.duration("deadline", "48h")) s.deadline_s = seconds(*ms);
   s.min_saving = r.number("min_saving", s.min_saving, "a fraction in [0, 1)", [](double v) { return v >= 0 && v < 1; });
   s.budget_g_co2 = r.number("budget_g_co2", 0.0, "grams of CO2 > 0", [](double v) { return v >= 0; });
   s.idle_power_w = r.number("idle_power_w", s.idle_power_w, "watts >= 0", [](double v) { return v >= 0; });
-  if (s.policy == "deferral" && s.max_delay_s <= 0.0) {
+  if (s.policy == PolicyKind::kDeferral && s.max_delay_s <= 0.0) {
     r.fail(r.find("policy"), "max_delay", "policy \"deferral\" needs max_delay, e.g. max_delay = \"6h\"");
   }
-  if (s.policy == "carbon_budget" && !(s.budget_g_co2 > 0.0)) {
+  if (s.policy == PolicyKind::kCarbonBudget && !(s.budget_g_co2 > 0.0)) {
     r.fail(r.find("policy"), "budget_g_co2", "policy \"carbon_budget\" needs budget_g_co2 = <grams>");
   }
   r.reject_unknown_keys();
@@ -575,10 +558,7 @@ void read_slurm_table(TableReader& root, StudyConfig& config) {
   if (cpus < 1 || cpus > 4096) r.fail(r.find("cpus_per_task"), "cpus_per_task", "expected an integer in [1, 4096]");
   s.cpus_per_task = static_cast<int>(cpus);
   s.mem_per_cpu = r.optional<std::string>("mem_per_cpu", "a size such as \"2G\"").value_or("");
-  s.launcher = r.optional<std::string>("launcher", "mpirun or srun").value_or(s.launcher);
-  if (s.launcher != "mpirun" && s.launcher != "srun") {
-    r.fail(r.find("launcher"), "launcher", "expected \"mpirun\" or \"srun\"");
-  }
+  s.launcher = r.choice("launcher", kLauncherNames, s.launcher);
   s.launcher_args = string_list(r, "launcher_args");
   s.environment = string_list(r, "environment");
   for (const auto& pair : s.environment) {
@@ -652,13 +632,8 @@ energy::MeterOptions meter_options(const StudyConfig& config) {
 }
 
 std::vector<std::string> recorded_meters(const StudyConfig& config) {
-  if (config.model.family == "function") return {"synthetic"};
+  if (config.model.family == ModelFamily::kFunction) return {"synthetic"};
   return config.energy.meters;
-}
-
-const std::vector<std::string>& placement_policy_names() {
-  static const std::vector<std::string> kNames{"fifo", "round_robin", "greenest", "deferral", "carbon_budget"};
-  return kNames;
 }
 
 const std::vector<std::string>& trainable_parameter_names() {
@@ -666,7 +641,7 @@ const std::vector<std::string>& trainable_parameter_names() {
   return kNames;
 }
 
-StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
+StudyConfig parse_study(const std::string& toml_text, const std::string& path, Sources sources) {
   toml::table root_table;
   try {
     root_table = toml::parse(toml_text, path);
@@ -682,7 +657,7 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path) {
   read_search_table(root, config);
   read_dataset_table(root, config);
   read_training_table(root, config);
-  read_sites(root, config);
+  read_sites(root, config, sources);
   read_energy_table(root, config);
   read_profiling_table(root, config);
   read_scheduling_table(root, config);

@@ -8,25 +8,53 @@
 #include <string>
 #include <vector>
 
+#include "base/enum_names.hpp"
 #include "carbon/carbon_source.hpp"
+#include "carbon/forecast.hpp"
+#include "carbon/trace_carbon_source.hpp"
 #include "energy/meter_factory.hpp"
+#include "search/pruner.hpp"
 #include "search/sampler.hpp"
 #include "search/space.hpp"
 
 namespace cs::study {
 
+enum class ModelFamily { kSimpleCnn, kFunction };
+inline constexpr std::array<EnumName<ModelFamily>, 2> kModelFamilyNames{
+    {{ModelFamily::kSimpleCnn, "simple_cnn"}, {ModelFamily::kFunction, "function"}}};
+
+/// cuda: the GPU local_rank mod count, as the nvml meter reads.
+enum class Device { kCpu, kCuda };
+inline constexpr std::array<EnumName<Device>, 2> kDeviceNames{{{Device::kCpu, "cpu"}, {Device::kCuda, "cuda"}}};
+
+enum class PolicyKind { kFifo, kRoundRobin, kGreenest, kDeferral, kCarbonBudget };
+inline constexpr std::array<EnumName<PolicyKind>, 5> kPolicyNames{{{PolicyKind::kFifo, "fifo"},
+                                                                   {PolicyKind::kRoundRobin, "round_robin"},
+                                                                   {PolicyKind::kGreenest, "greenest"},
+                                                                   {PolicyKind::kDeferral, "deferral"},
+                                                                   {PolicyKind::kCarbonBudget, "carbon_budget"}}};
+
+enum class Launcher { kMpirun, kSrun };
+inline constexpr std::array<EnumName<Launcher>, 2> kLauncherNames{
+    {{Launcher::kMpirun, "mpirun"}, {Launcher::kSrun, "srun"}}};
+
+inline std::string_view to_string(ModelFamily v) { return enum_name(kModelFamilyNames, v); }
+inline std::string_view to_string(Device v) { return enum_name(kDeviceNames, v); }
+inline std::string_view to_string(PolicyKind v) { return enum_name(kPolicyNames, v); }
+inline std::string_view to_string(Launcher v) { return enum_name(kLauncherNames, v); }
+
 struct SiteConfig {
   std::string name;
   double pue = 1.0;
-  double intensity_g_per_kwh = 0.0;      ///< constant carbon intensity (NaN with a trace)
-  int ranks = 0;                         ///< how many worker ranks stand here (0 = by hosts)
-  std::vector<std::string> hosts;        ///< or: the hosts whose ranks stand here
-  std::string trace;                     ///< or: a CSV trace (resolved against the study file's folder)
-  std::string interpolation = "linear";  ///< trace: linear | step
-  std::string extrapolation = "error";   ///< trace: error | hold, outside the trace's time range
-  std::string region;                    ///< or: a region of the built-in table (sets the constant)
-  std::string marginal_trace;            ///< optional marginal-intensity trace, priced beside the average one
-  std::string partition;                 ///< `carbonsweep submit`: this site's `ranks` run in this Slurm partition
+  double intensity_g_per_kwh = 0.0;  ///< constant carbon intensity (NaN with a trace)
+  int ranks = 0;                     ///< how many worker ranks stand here (0 = by hosts)
+  std::vector<std::string> hosts;    ///< or: the hosts whose ranks stand here
+  std::string trace;                 ///< or: a CSV trace (resolved against the study file's folder)
+  carbon::Interpolation interpolation = carbon::Interpolation::kLinear;  ///< of the trace
+  carbon::Extrapolation extrapolation = carbon::Extrapolation::kError;   ///< outside the trace's time range
+  std::string region;          ///< or: a region of the built-in table (sets the constant)
+  std::string marginal_trace;  ///< optional marginal-intensity trace, priced beside the average one
+  std::string partition;       ///< `carbonsweep submit`: this site's `ranks` run in this Slurm partition
   /// What the site's trials are priced at, built once by the parser from the fields above (a
   /// trace is read and validated there) and shared by every copy of the site.
   std::shared_ptr<const carbon::CarbonSource> carbon;
@@ -49,14 +77,14 @@ struct DatasetConfig {
 };
 
 struct PrunerConfig {
-  std::string name = "none";  ///< none | median | asha
-  int warmup_epochs = 1;      ///< median: epochs before pruning; asha: the first rung
-  int min_trials = 4;         ///< median: reports needed at an epoch before it prunes
-  int eta = 3;                ///< asha: reduction factor
+  search::PrunerKind kind = search::PrunerKind::kNone;
+  int warmup_epochs = 1;  ///< median: epochs before pruning; asha: the first rung
+  int min_trials = 4;     ///< median: reports needed at an epoch before it prunes
+  int eta = 3;            ///< asha: reduction factor
 };
 
 struct ModelConfig {
-  std::string family = "simple_cnn";        ///< simple_cnn | function
+  ModelFamily family = ModelFamily::kSimpleCnn;
   std::string function;                     ///< function: branin | hartmann6 | rosenbrock
   double noise_sd = 0.0;                    ///< function: Gaussian noise added to each evaluation
   double energy_per_epoch_j = 100.0;        ///< function: synthetic energy, scaled by 1 + mean unit coordinate
@@ -70,8 +98,8 @@ struct TrainingConfig {
   std::int64_t batch_size = 64;
   std::int64_t conv_blocks = 2;
   std::int64_t channels = 16;
-  int threads = 0;             ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
-  std::string device = "cpu";  ///< cpu | cuda (the GPU local_rank mod count, as the nvml meter reads)
+  int threads = 0;  ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
+  Device device = Device::kCpu;
 };
 
 struct EnergyConfig {
@@ -92,13 +120,13 @@ struct ProfilingConfig {
 
 /// [scheduling]: the placement policy and what it needs.
 struct SchedulingConfig {
-  std::string policy = "fifo";         ///< fifo | round_robin | greenest | deferral | carbon_budget
-  std::string forecast = "day_ahead";  ///< deferral: oracle | persistence | day_ahead
-  double max_delay_s = 0.0;            ///< deferral (pricing-time seconds)
-  double min_saving = 0.1;             ///< deferral: wait only for a window this much greener
-  std::optional<double> deadline_s;    ///< no trial starts too late to end by start + deadline
-  double budget_g_co2 = 0.0;           ///< carbon_budget
-  double idle_power_w = 30.0;          ///< counted while a worker has no trial
+  PolicyKind policy = PolicyKind::kFifo;
+  carbon::ForecastKind forecast = carbon::ForecastKind::kDayAhead;  ///< deferral
+  double max_delay_s = 0.0;                                         ///< deferral (pricing-time seconds)
+  double min_saving = 0.1;           ///< deferral: wait only for a window this much greener
+  std::optional<double> deadline_s;  ///< no trial starts too late to end by start + deadline
+  double budget_g_co2 = 0.0;         ///< carbon_budget
+  double idle_power_w = 30.0;        ///< counted while a worker has no trial
 };
 
 /// [simulate]: the analytic cost model of `carbonsweep simulate`.
@@ -114,8 +142,8 @@ struct SlurmConfig {
   double time_limit_s = 3600.0;
   std::string account;
   int cpus_per_task = 1;
-  std::string mem_per_cpu;                 ///< e.g. "2G"; empty: the cluster's default
-  std::string launcher = "mpirun";         ///< mpirun | srun
+  std::string mem_per_cpu;  ///< e.g. "2G"; empty: the cluster's default
+  Launcher launcher = Launcher::kMpirun;
   std::vector<std::string> launcher_args;  ///< e.g. ["--oversubscribe"], ["--mpi=pmix"]
   std::vector<std::string> environment;    ///< NAME=value pairs exported before the launch
   double signal_before_s = 120.0;          ///< SIGUSR1 this long before the time limit
@@ -149,8 +177,14 @@ struct StudyConfig {
 
 /// Reads and validates a study file. Throws ConfigError("FILE:LINE: key 'K': ...") on bad input.
 StudyConfig load_study(const std::string& path);
+/// What parse_study builds beside the typed configuration.
+enum class Sources {
+  kLoad,  ///< read each site's trace and build its carbon sources (a study about to run)
+  kSkip,  ///< leave `carbon` and `marginal` null (the study text of a results file, whose traces
+          ///< may be elsewhere now; the file holds the series it was priced with)
+};
 /// The same for TOML text already in memory; `path` only names it in messages.
-StudyConfig parse_study(const std::string& toml_text, const std::string& path);
+StudyConfig parse_study(const std::string& toml_text, const std::string& path, Sources sources = Sources::kLoad);
 
 /// The study's [energy] settings as the meters take them.
 energy::MeterOptions meter_options(const StudyConfig& config);
@@ -158,9 +192,6 @@ energy::MeterOptions meter_options(const StudyConfig& config);
 /// The meters whose energy each trial records: the configured ones, or "synthetic" for the
 /// function family.
 std::vector<std::string> recorded_meters(const StudyConfig& config);
-
-/// The placement policies a study may name in [scheduling] policy.
-const std::vector<std::string>& placement_policy_names();
 
 /// The names the simple_cnn trainer understands as search parameters.
 const std::vector<std::string>& trainable_parameter_names();

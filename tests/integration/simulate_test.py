@@ -122,7 +122,9 @@ def main():
         assert rep.returncode == 0, rep.stderr
 
         expect_bad([cs, "simulate", study("p1"), "--workers-per-site", "2", "--policy", "cheapest"],
-                   r"unknown placement policy 'cheapest'", "unknown policy flag")
+                   r"--policy 'cheapest' is not a policy; expected \"fifo\"", "unknown policy flag")
+        expect_bad([cs, "simulate", study("p10"), "--workers-per-site", "2", "--policy", "carbon_budget"],
+                   r"p10.toml: key 'budget_g_co2' in \[scheduling\]", "--policy carbon_budget without a budget")
         with open(study("p9")) as src:
             text = src.read()
         with open(os.path.join(tmp, "p9.toml"), "w") as dst:
@@ -145,7 +147,12 @@ def main():
                     os.path.join(tmp, "missing.h5")], r"missing.h5", "missing cost-model file")
         expect_bad([cs, "simulate", study("p8", 'deadline = "soon"'), "--workers-per-site", "2"], r"key 'deadline'",
                    "bad deadline")
-        for name in ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"):
+        existing = os.path.join(tmp, "p11.sim.h5")  # the default output exists: the bad flag is still named
+        open(existing, "w").write("keep")
+        expect_bad([cs, "simulate", study("p11"), "--workers-per-site", "2", "--policy", "cheapest"],
+                   r"--policy 'cheapest' is not a policy", "unknown policy flag beside an existing output")
+        assert open(existing).read() == "keep"
+        for name in ("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10"):
             assert not os.path.exists(os.path.join(tmp, f"{name}.sim.h5")), f"{name}: a file was written"
     print("ok")
 

@@ -101,9 +101,9 @@ TEST(TrainerDevice, AnUnusableDeviceIsAConfigErrorThatSaysWhy) {
       EXPECT_NE(std::string(e.what()).find("0 CUDA device(s)"), std::string::npos) << e.what();
     }
   }
-  EXPECT_EQ(torch_device("cpu", 3), "cpu");
+  EXPECT_EQ(torch_device(study::Device::kCpu, 3), "cpu");
   if (cuda_device_count() > 0) {
-    EXPECT_EQ(torch_device("cuda", cuda_device_count()), "cuda:0");  // wraps around
+    EXPECT_EQ(torch_device(study::Device::kCuda, cuda_device_count()), "cuda:0");  // wraps around
   }
 }
 

@@ -55,7 +55,7 @@ TEST_F(Fixture, FifoDispatchesIdleWorkersInOrderUpToTheTrialsLeft) {
 
 TEST_F(Fixture, RoundRobinTakesTheSitesInTurn) {
   PolicyOptions o;
-  o.name = "round_robin";
+  o.kind = study::PolicyKind::kRoundRobin;
   auto rr = make_policy(o);
   // Three idle at site 0, one at site 1: the order alternates while both sites have workers.
   EXPECT_EQ(rr->place(context({{1, 0, kT0}, {2, 0, kT0}, {3, 0, kT0}, {4, 1, kT0}})).dispatch,
@@ -66,7 +66,7 @@ TEST_F(Fixture, RoundRobinTakesTheSitesInTurn) {
 
 TEST_F(Fixture, GreenestPrefersTheLowestIntensityTimesPue) {
   PolicyOptions o;
-  o.name = "greenest";
+  o.kind = study::PolicyKind::kGreenest;
   auto greenest = make_policy(o);
   EXPECT_EQ(greenest->place(context({{1, 0, kT0}, {2, 2, kT0}, {3, 1, kT0}}, 1)).dispatch, (std::vector<int>{3}));
   sites[1].pue = 5.0;  // 50 x 5 = 250 > 200 x 1
@@ -75,7 +75,7 @@ TEST_F(Fixture, GreenestPrefersTheLowestIntensityTimesPue) {
 
 PolicyOptions deferral(carbon::ForecastKind forecast, double max_delay_s) {
   PolicyOptions o;
-  o.name = "deferral";
+  o.kind = study::PolicyKind::kDeferral;
   o.forecast = forecast;
   o.max_delay_s = max_delay_s;
   o.min_saving = 0.1;
@@ -122,7 +122,7 @@ TEST_F(Fixture, RealisticForecastsSeeOnlyThePast) {
 
 TEST_F(Fixture, CarbonBudgetStopsBeforeTheBudgetWouldBeExceeded) {
   PolicyOptions o;
-  o.name = "carbon_budget";
+  o.kind = study::PolicyKind::kCarbonBudget;
   o.budget_g_co2 = 1000.0;
   auto budget = make_policy(o);
   auto c = context({{1, 0, kT0}, {2, 1, kT0}, {3, 2, kT0}});
@@ -137,11 +137,9 @@ TEST_F(Fixture, CarbonBudgetStopsBeforeTheBudgetWouldBeExceeded) {
 
 TEST(PlacementPolicy, MissingParametersAreConfigErrors) {
   PolicyOptions o;
-  o.name = "deferral";
+  o.kind = study::PolicyKind::kDeferral;
   EXPECT_THROW(make_policy(o), ConfigError);
-  o.name = "carbon_budget";
-  EXPECT_THROW(make_policy(o), ConfigError);
-  o.name = "cheapest";
+  o.kind = study::PolicyKind::kCarbonBudget;
   EXPECT_THROW(make_policy(o), ConfigError);
 }
 

@@ -39,10 +39,10 @@ TEST(AshaPruner, PromotesTheTopThirdAtEachRung) {
 }
 
 TEST(Pruners, FactoryChecksNames) {
-  EXPECT_EQ(make_pruner("none", 1, 1, 3), nullptr);
-  EXPECT_NE(make_pruner("median", 1, 1, 3), nullptr);
-  EXPECT_NE(make_pruner("asha", 1, 1, 3), nullptr);
-  EXPECT_THROW(make_pruner("hyperband", 1, 1, 3), ConfigError);
+  EXPECT_EQ(make_pruner(PrunerKind::kNone, 1, 1, 3), nullptr);
+  EXPECT_NE(make_pruner(PrunerKind::kMedian, 1, 1, 3), nullptr);
+  EXPECT_NE(make_pruner(PrunerKind::kAsha, 1, 1, 3), nullptr);
+  EXPECT_EQ(enum_from_name(kPrunerNames, "hyperband"), std::nullopt);
   EXPECT_THROW(AshaPruner(1, 1), ConfigError);
 }
 

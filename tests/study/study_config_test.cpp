@@ -195,9 +195,9 @@ TEST(StudyConfigArms, ParsesArmsPrunerAndFunctionFamily) {
   ASSERT_EQ(c.arms.size(), 2u);
   EXPECT_EQ(c.arms[0].name, "random");
   EXPECT_EQ(c.arms[1].name, "bayes");
-  EXPECT_EQ(c.arms[1].acquisition, "pi");
-  EXPECT_EQ(c.pruner.name, "asha");
-  EXPECT_EQ(c.model.family, "function");
+  EXPECT_EQ(c.arms[1].acquisition, search::Acquisition::kPi);
+  EXPECT_EQ(c.pruner.kind, search::PrunerKind::kAsha);
+  EXPECT_EQ(c.model.family, ModelFamily::kFunction);
   EXPECT_EQ(recorded_meters(c), std::vector<std::string>{"synthetic"});
 }
 
@@ -254,7 +254,7 @@ TEST(StudyConfigCarbon, ATraceSiteLoadsItsTraceAndTimeMapsPricing) {
       trace_study("trace = \"" + std::string(CS_TRACES_DIR) + "/gb_2020_ci.csv.gz\"\ninterpolation = \"step\"\n",
                   "[time]\nstart = \"2020-06-01T00:00:00Z\"\nscale = 3600\n"),
       "t.toml");
-  EXPECT_EQ(c.sites[0].interpolation, "step");
+  EXPECT_EQ(c.sites[0].interpolation, carbon::Interpolation::kStep);
   EXPECT_TRUE(std::isnan(c.sites[0].intensity_g_per_kwh));
   EXPECT_DOUBLE_EQ(*c.time.start_unix_s, 1590969600.0);
   EXPECT_DOUBLE_EQ(c.time.scale, 3600.0);
