@@ -23,11 +23,6 @@ double co2_g(Joules device_energy, double pue, double intensity_g_per_kwh) {
   return to_kwh(device_energy) * pue * intensity_g_per_kwh;
 }
 
-Emissions emissions_at_constant_intensity(Joules device_energy, double pue, double intensity_g_per_kwh) {
-  check_pue(pue);
-  return {Joules{device_energy.value * pue}, intensity_g_per_kwh, co2_g(device_energy, pue, intensity_g_per_kwh)};
-}
-
 std::optional<Emissions> integrate_emissions(const std::vector<PowerSample>& samples, Joules device_energy,
                                              double duration_s, double pue, const CarbonSource& source,
                                              double price_start_unix_s, double time_scale) {

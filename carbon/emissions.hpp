@@ -22,9 +22,6 @@ struct Emissions {
 /// gCO2 = device energy x PUE / 3.6e6 J/kWh x intensity: the one CO2 formula.
 double co2_g(Joules device_energy, double pue, double intensity_g_per_kwh);
 
-/// emissions = device energy / 3.6e6 x PUE x intensity. Throws ConfigError for PUE < 1.
-Emissions emissions_at_constant_intensity(Joules device_energy, double pue, double intensity_g_per_kwh);
-
 /// Integrates power x PUE x intensity(t) over a trial, interval by interval of its own power
 /// samples (never mean power x mean intensity). `samples` hold one meter's series: t_s since
 /// the trial started and the mean power since the previous sample. The intensity of an

@@ -1,4 +1,4 @@
-// The EnergyMeter interface every energy source implements, and a fake for tests.
+// The EnergyMeter interface every energy source implements.
 #pragma once
 
 #include <string>
@@ -35,23 +35,6 @@ class EnergyMeter {
   bool available() const { return unavailable_reason().empty(); }
   /// Cumulative energy since an arbitrary origin. Called from one thread at a time.
   virtual Joules read() = 0;
-};
-
-/// A meter that reports a constant power against a caller-driven clock.
-class FakeMeter final : public EnergyMeter {
- public:
-  FakeMeter(std::string name, double power_w, const double* now_s)
-      : name_(std::move(name)), power_w_(power_w), now_s_(now_s) {}
-  std::string name() const override { return name_; }
-  MeterKind kind() const override { return MeterKind::kHardware; }
-  MeterScope scope() const override { return MeterScope::kNode; }
-  std::string unavailable_reason() const override { return {}; }
-  Joules read() override { return {power_w_ * *now_s_}; }
-
- private:
-  std::string name_;
-  double power_w_;
-  const double* now_s_;
 };
 
 }  // namespace cs::energy

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "tests/energy/fake_meter.hpp"
 
 namespace cs::energy {
 namespace {
