@@ -9,6 +9,7 @@
 #include "carbon/trace_carbon_source.hpp"
 #include "io/journal.hpp"
 #include "io/trial_result.hpp"
+#include "io/trial_sink.hpp"
 #include "study/study_config.hpp"
 
 namespace cs::io {
@@ -36,7 +37,7 @@ struct ResumeReport {
 
 /// Holds the study's results: a journal (PATH.journal) that makes each finished trial
 /// durable, and the HDF5 file (PATH) rewritten at checkpoints. Coordinator (rank 0) only.
-class ResultsStore {
+class ResultsStore final : public TrialSink {
  public:
   /// Checks that the output directory can be written; throws IoError naming the path if not.
   /// Creates no file.
@@ -50,15 +51,15 @@ class ResultsStore {
   ResumeReport open_for_resume();
 
   /// Records a finished trial (in memory and in the journal, not yet durable).
-  void append(TrialResult result);
+  void append(TrialResult result) override;
   /// Makes everything appended so far durable (one fsync for the group).
-  void commit();
+  void commit() override;
   /// Writes the whole file to PATH.tmp and renames it over PATH, so that a reader never
   /// sees a half-written file.
-  void flush();
+  void flush() override;
 
   /// The workers' idle time and its cost, for /idle at the next flush().
-  void set_idle(std::vector<IdleRecord> idle) { idle_ = std::move(idle); }
+  void set_idle(std::vector<IdleRecord> idle) override { idle_ = std::move(idle); }
   /// Sets a root attribute (provenance) for the next flush().
   void set_attribute(const std::string& key, const std::string& value) { meta_.provenance[key] = value; }
 

@@ -13,7 +13,7 @@
 
 namespace cs::orchestrator {
 
-Coordinator::Coordinator(Transport& transport, search::Sampler& sampler, io::ResultsStore& store, Progress& progress,
+Coordinator::Coordinator(Transport& transport, search::Sampler& sampler, io::TrialSink& store, ProgressSink& progress,
                          CoordinatorOptions options)
     : transport_(transport),
       sampler_(sampler),

@@ -8,7 +8,7 @@
 
 #include <map>
 
-#include "io/results_store.hpp"
+#include "io/trial_sink.hpp"
 #include "orchestrator/progress.hpp"
 #include "orchestrator/transport.hpp"
 #include "scheduling/clock.hpp"
@@ -46,7 +46,7 @@ struct CoordinatorOptions {
 
 class Coordinator {
  public:
-  Coordinator(Transport& transport, search::Sampler& sampler, io::ResultsStore& store, Progress& progress,
+  Coordinator(Transport& transport, search::Sampler& sampler, io::TrialSink& trials, ProgressSink& progress,
               CoordinatorOptions options);
 
   /// Takes the finished trials of an interrupted run: they are not run again, and the
@@ -73,8 +73,8 @@ class Coordinator {
 
   Transport& transport_;
   search::Sampler& sampler_;
-  io::ResultsStore& store_;
-  Progress& progress_;
+  io::TrialSink& store_;
+  ProgressSink& progress_;
   CoordinatorOptions options_;
   double completed_epoch_energy_j_ = 0.0;  ///< over completed trials, for the pruning estimate
   std::int64_t completed_epochs_ = 0;

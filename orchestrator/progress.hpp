@@ -10,16 +10,27 @@
 
 namespace cs::orchestrator {
 
-class Progress {
+/// What the coordinator tells the person watching: the progress line, or a recorder in tests.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void trial_started() = 0;
+  virtual void trial_finished(const io::TrialResult& result) = 0;
+  /// A trial finished by an earlier, interrupted run: counted, but not in the ETA's rate.
+  virtual void trial_resumed(const io::TrialResult& result) = 0;
+  /// A line for the person: a warning, why dispatching stopped.
+  virtual void note(const std::string& text) = 0;
+};
+
+class Progress final : public ProgressSink {
  public:
   /// On a TTY the line is redrawn in place; otherwise one line is printed per event (Slurm logs).
   Progress(std::ostream& out, std::int64_t total, bool tty);
 
-  void trial_started();
-  void trial_finished(const io::TrialResult& result);
-  /// A trial finished by an earlier, interrupted run: counted, but not in the ETA's rate.
-  void trial_resumed(const io::TrialResult& result);
-  void note(const std::string& text);
+  void trial_started() override;
+  void trial_finished(const io::TrialResult& result) override;
+  void trial_resumed(const io::TrialResult& result) override;
+  void note(const std::string& text) override;
   /// Ends the in-place line, if any.
   void close();
   /// Draws at most once per `interval` (a simulation finishes thousands of trials a second).

@@ -23,7 +23,7 @@
 #include "io/results_store.hpp"
 #include "nodes/fashion_mnist.hpp"
 #include "nodes/trainer.hpp"
-#include "nodes/trial_runner.hpp"
+#include "nodes/trial_executor.hpp"
 #include "orchestrator/coordinator.hpp"
 #include "orchestrator/mpi_transport.hpp"
 #include "orchestrator/signals.hpp"
@@ -200,11 +200,11 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   const int node_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const double run_start_unix_s = mpi.broadcast_from_root(
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  const auto make_runner = [&](nodes::WorkerIdentity identity) {
+  const auto make_executor = [&](nodes::WorkerIdentity identity) {
     identity.run_start_unix_s = run_start_unix_s;
     return [&config, identity] {
       nodes::set_torch_threads(identity.threads);
-      return std::make_unique<nodes::TrialRunner>(config, identity);
+      return nodes::make_trial_executor(config, identity);
     };
   };
 
@@ -213,7 +213,7 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
     InProcessHub hub(2);
     const auto site = config.sites[assign_sites(config.sites, {hosts[0]})[0]];
     const int threads = worker_threads(config.training.threads, 1, node_cores);
-    std::jthread worker([&] { run_worker(hub.endpoint(1), 0, make_runner({0, hosts[0], site, threads, 0, 1})); });
+    std::jthread worker([&] { run_worker(hub.endpoint(1), 0, make_executor({0, hosts[0], site, threads, 0, 1})); });
     try {
       return coordinate(hub.endpoint(0), config, *store, {{1, assign_sites(config.sites, {hosts[0]})[0]}},
                         run_start_unix_s, resumed);
@@ -242,8 +242,8 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   const auto& site = config.sites[worker_sites[static_cast<std::size_t>(mpi.rank() - 1)]];
   const int threads = worker_threads(config.training.threads, workers_here.count, node_cores);
   run_worker(transport, 0,
-             make_runner({mpi.rank(), hosts[static_cast<std::size_t>(mpi.rank())], site, threads, workers_here.index,
-                          workers_here.count}));
+             make_executor({mpi.rank(), hosts[static_cast<std::size_t>(mpi.rank())], site, threads, workers_here.index,
+                            workers_here.count}));
   return 0;
 }
 

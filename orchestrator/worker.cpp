@@ -16,10 +16,10 @@ Envelope wait_for(Transport& transport) {
 }  // namespace
 
 int run_worker(Transport& transport, int coordinator,
-               const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner) {
-  std::unique_ptr<nodes::TrialRunner> runner;
+               const std::function<std::unique_ptr<nodes::TrialExecutor>()>& make_executor) {
+  std::unique_ptr<nodes::TrialExecutor> executor;
   try {
-    runner = make_runner();
+    executor = make_executor();
   } catch (const std::exception& e) {
     transport.send(coordinator, Goodbye{transport.rank(), e.what()});
     return 0;
@@ -33,7 +33,7 @@ int run_worker(Transport& transport, int coordinator,
     if (!assign)
       throw MpiError(fmt::format("worker {}: unexpected message from rank {}", transport.rank(), envelope.source));
     const auto& spec = assign->spec;
-    auto result = runner->run(spec, [&](const io::EpochRecord& record) {
+    auto result = executor->run(spec, [&](const io::EpochRecord& record) {
       transport.send(coordinator, EpochReport{spec.id, record});
       const auto decision = std::get<Decision>(wait_for(transport).message);
       return decision.stop ? nodes::EpochDecision::kStop : nodes::EpochDecision::kContinue;

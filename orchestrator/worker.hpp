@@ -4,14 +4,14 @@
 #include <functional>
 #include <memory>
 
-#include "nodes/trial_runner.hpp"
+#include "nodes/trial_executor.hpp"
 #include "orchestrator/transport.hpp"
 
 namespace cs::orchestrator {
 
-/// Builds the runner (loading the dataset); if that throws, the worker says Goodbye with the
+/// Builds the trial executor (loading the dataset); if that throws, the worker says Goodbye with the
 /// reason instead of leaving the coordinator waiting. Returns the number of trials run.
 int run_worker(Transport& transport, int coordinator,
-               const std::function<std::unique_ptr<nodes::TrialRunner>()>& make_runner);
+               const std::function<std::unique_ptr<nodes::TrialExecutor>()>& make_executor);
 
 }  // namespace cs::orchestrator

@@ -2,9 +2,8 @@
 #include "orchestrator/coordinator.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -21,8 +20,6 @@ CoordinatorOptions basic_options(std::int64_t budget, std::vector<int> workers) 
   o.workers = std::move(workers);
   return o;
 }
-
-namespace fs = std::filesystem;
 
 search::SearchSpace space() { return search::SearchSpace({{"lr", search::ParamKind::kFloat, 1e-3, 1e-1, true, {}}}); }
 
@@ -50,109 +47,118 @@ void scripted_worker(Transport& t, const std::string& site) {
   }
 }
 
-class CoordinatorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    path_ = (fs::temp_directory_path() / ("cs-coord-" + std::to_string(getpid()) + ".h5")).string();
+/// Finished trials in memory: the coordinator's unit tests need no HDF5 file.
+class MemorySink final : public io::TrialSink {
+ public:
+  void append(io::TrialResult result) override {
+    results.push_back(std::move(result));
+    ++uncommitted;
   }
-  void TearDown() override {
-    fs::remove(path_);
-    fs::remove(path_ + ".journal");
-  }
+  void commit() override { uncommitted = 0; }
+  void flush() override { ++flushes; }
+  void set_idle(std::vector<io::IdleRecord> records) override { idle = std::move(records); }
 
-  CoordinatorSummary run_study(int workers, std::int64_t budget, std::string& log) {
-    InProcessHub hub(workers + 1);
-    search::RandomSampler sampler(space(), 1);
-    io::StudyMeta meta{"", space(), {}, {"estimate"}, {}};
-    store_ = std::make_unique<io::ResultsStore>(path_, meta);
-    store_->start_fresh();
-    std::ostringstream out;
-    Progress progress(out, budget, false);
-    std::vector<std::jthread> threads;
-    std::vector<int> ranks;
-    for (int w = 1; w <= workers; ++w) {
-      ranks.push_back(w);
-      threads.emplace_back([&hub, w] { scripted_worker(hub.endpoint(w), "site" + std::to_string(w)); });
-    }
-    Coordinator c(hub.endpoint(0), sampler, *store_, progress, basic_options(budget, ranks));
-    auto summary = c.run();
-    log = out.str();
-    return summary;
-  }
-
-  std::string path_;
-  std::unique_ptr<io::ResultsStore> store_;
+  std::vector<io::TrialResult> results;
+  std::vector<io::IdleRecord> idle;
+  int uncommitted = 0, flushes = 0;
 };
 
-TEST_F(CoordinatorTest, RunsExactlyTheBudgetWithDistinctIds) {
-  std::string log;
-  const auto summary = run_study(3, 20, log);
-  EXPECT_EQ(summary.trials_done, 20);
-  const auto loaded = io::load_results(path_);
-  ASSERT_EQ(loaded.trials.size(), 20u);
+/// What the person would have been told.
+class RecordingProgress final : public ProgressSink {
+ public:
+  void trial_started() override { ++started; }
+  void trial_finished(const io::TrialResult&) override { ++finished; }
+  void trial_resumed(const io::TrialResult&) override { ++resumed; }
+  void note(const std::string& text) override { notes.push_back(text); }
+
+  int started = 0, finished = 0, resumed = 0;
+  std::vector<std::string> notes;
+};
+
+struct StudyRun {
+  CoordinatorSummary summary;
+  MemorySink sink;
+  RecordingProgress progress;
+};
+
+/// A study of `budget` trials on `workers` scripted workers; `finished` are resumed first.
+std::unique_ptr<StudyRun> run_study(int workers, std::int64_t budget,
+                                    const std::vector<io::TrialResult>& finished = {}) {
+  auto run = std::make_unique<StudyRun>();
+  InProcessHub hub(workers + 1);
+  search::RandomSampler sampler(space(), 1);
+  std::vector<std::jthread> threads;
+  std::vector<int> ranks;
+  for (int w = 1; w <= workers; ++w) {
+    ranks.push_back(w);
+    threads.emplace_back([&hub, w] { scripted_worker(hub.endpoint(w), "site" + std::to_string(w)); });
+  }
+  Coordinator c(hub.endpoint(0), sampler, run->sink, run->progress, basic_options(budget, ranks));
+  if (!finished.empty()) c.resume(finished);
+  run->summary = c.run();
+  return run;
+}
+
+bool noted(const RecordingProgress& p, const std::string& text) {
+  return std::any_of(p.notes.begin(), p.notes.end(), [&](const auto& n) { return n.find(text) != std::string::npos; });
+}
+
+TEST(Coordinator, RunsExactlyTheBudgetWithDistinctIdsAndCommitsEveryResult) {
+  const auto run = run_study(3, 20);
+  EXPECT_EQ(run->summary.trials_done, 20);
+  ASSERT_EQ(run->sink.results.size(), 20u);
   std::set<std::int64_t> ids;
-  for (const auto& t : loaded.trials) ids.insert(t.spec.id);
+  for (const auto& t : run->sink.results) ids.insert(t.spec.id);
   EXPECT_EQ(ids.size(), 20u);
   EXPECT_EQ(*ids.begin(), 0);
   EXPECT_EQ(*ids.rbegin(), 19);
+  EXPECT_EQ(run->sink.uncommitted, 0);  // nothing left only in memory
+  EXPECT_GE(run->sink.flushes, 1);      // the file is written at the end
+  EXPECT_EQ(run->progress.started, 20);
+  EXPECT_EQ(run->progress.finished, 20);
 }
 
-TEST_F(CoordinatorTest, SurplusWorkersAreToldOnceAndExitCleanly) {
-  std::string log;
-  const auto summary = run_study(4, 2, log);
-  EXPECT_EQ(summary.trials_done, 2);
-  EXPECT_NE(log.find("4 workers for 2 trials; 2 worker(s) will exit without work"), std::string::npos) << log;
-  EXPECT_EQ(log.find("workers for"), log.rfind("workers for"));  // said once
+TEST(Coordinator, SurplusWorkersAreToldOnceAndExitCleanly) {
+  const auto run = run_study(4, 2);
+  EXPECT_EQ(run->summary.trials_done, 2);
+  EXPECT_TRUE(noted(run->progress, "4 workers for 2 trials; 2 worker(s) will exit without work"));
+  EXPECT_EQ(std::count_if(run->progress.notes.begin(), run->progress.notes.end(),
+                          [](const auto& n) { return n.find("workers for") != std::string::npos; }),
+            1);  // said once
 }
 
-TEST_F(CoordinatorTest, AWorkerThatLeavesIsReportedAndTheOthersFinish) {
+TEST(Coordinator, AWorkerThatLeavesIsReportedAndTheOthersFinish) {
   InProcessHub hub(3);
   search::RandomSampler sampler(space(), 1);
-  io::ResultsStore store(path_, {"", space(), {}, {"estimate"}, {}});
-  store.start_fresh();
-  std::ostringstream out;
-  Progress progress(out, 5, false);
+  MemorySink sink;
+  RecordingProgress progress;
   std::jthread good([&] { scripted_worker(hub.endpoint(1), "a"); });
   hub.endpoint(2).send(0, Goodbye{2, "dataset missing"});
-  Coordinator c(hub.endpoint(0), sampler, store, progress, basic_options(5, {1, 2}));
+  Coordinator c(hub.endpoint(0), sampler, sink, progress, basic_options(5, {1, 2}));
   const auto summary = c.run();
   EXPECT_EQ(summary.trials_done, 5);
   ASSERT_EQ(summary.notes.size(), 1u);
   EXPECT_NE(summary.notes[0].find("dataset missing"), std::string::npos);
+  EXPECT_TRUE(noted(progress, "dataset missing"));
 }
 
-TEST_F(CoordinatorTest, ResumeRunsOnlyTheUnfinishedTrialsWithTheSameParameters) {
-  std::string log;
-  run_study(2, 12, log);
-  const auto full = io::load_results(path_);
-  // An interrupted run: keep only the journal records of trials 0-4 and 9.
-  {
-    io::ResultsStore partial(path_, {"", space(), {}, {"estimate"}, {}});
-    partial.start_fresh();
-    for (const auto& r : full.trials) {
-      if (r.spec.id < 5 || r.spec.id == 9) partial.append(r);
-    }
-    partial.commit();
+TEST(Coordinator, ResumeRunsOnlyTheUnfinishedTrialsWithTheSameParameters) {
+  const auto full = run_study(2, 12);
+  // An interrupted run that finished trials 0-4 and 9.
+  std::vector<io::TrialResult> finished;
+  for (const auto& r : full->sink.results) {
+    if (r.spec.id < 5 || r.spec.id == 9) finished.push_back(r);
   }
-  InProcessHub hub(3);
-  search::RandomSampler sampler(space(), 1);
-  io::ResultsStore store(path_, {"", space(), {}, {"estimate"}, {}});
-  const auto report = store.open_for_resume();
-  EXPECT_EQ(report.recovered, 6u);
-  std::ostringstream out;
-  Progress progress(out, 12, false);
-  std::vector<std::jthread> threads;
-  for (int w = 1; w <= 2; ++w) threads.emplace_back([&hub, w] { scripted_worker(hub.endpoint(w), "s"); });
-  Coordinator c(hub.endpoint(0), sampler, store, progress, basic_options(12, {1, 2}));
-  c.resume(store.results());
-  const auto summary = c.run();
-  EXPECT_EQ(summary.trials_done, 12);
-  const auto resumed = io::load_results(path_);
-  ASSERT_EQ(resumed.trials.size(), 12u);
+  const auto resumed = run_study(2, 12, finished);
+  EXPECT_EQ(resumed->summary.trials_done, 12);
+  EXPECT_EQ(resumed->progress.resumed, 6);
+  ASSERT_EQ(resumed->sink.results.size(), 6u);  // only the unfinished ones ran again
   std::map<std::int64_t, search::TrialSpec> by_id;
-  for (const auto& t : resumed.trials)
+  for (const auto& t : finished) by_id.emplace(t.spec.id, t.spec);
+  for (const auto& t : resumed->sink.results) {
     EXPECT_TRUE(by_id.emplace(t.spec.id, t.spec).second) << "duplicate " << t.spec.id;
-  for (const auto& t : full.trials) EXPECT_EQ(by_id.at(t.spec.id), t.spec);  // same parameters per index
+  }
+  for (const auto& t : full->sink.results) EXPECT_EQ(by_id.at(t.spec.id), t.spec);  // same parameters per index
 }
 
 }  // namespace

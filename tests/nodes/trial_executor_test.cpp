@@ -1,5 +1,5 @@
 // One real trial: LibTorch training on 256 real images, metered and priced.
-#include "nodes/trial_runner.hpp"
+#include "nodes/trial_executor.hpp"
 
 #include <gtest/gtest.h>
 
@@ -34,13 +34,13 @@ interval = "10ms"
   return c;
 }
 
-TEST(TrialRunner, CompletesWithEnergyCarbonAndEpochs) {
+TEST(TrialExecutor, CompletesWithEnergyCarbonAndEpochs) {
   const auto config = small_study();
   set_torch_threads(1);
-  TrialRunner runner(config, {3, "hostA", config.sites[0], 1});
+  const auto runner = make_trial_executor(config, {3, "hostA", config.sites[0], 1});
   int reported = 0;
   const auto r =
-      runner.run({5, "random", {{"lr", 0.05}, {"batch_size", std::int64_t{32}}}}, [&](const io::EpochRecord& e) {
+      runner->run({5, "random", {{"lr", 0.05}, {"batch_size", std::int64_t{32}}}}, [&](const io::EpochRecord& e) {
         ++reported;
         EXPECT_EQ(e.epoch, reported);
         return EpochDecision::kContinue;
@@ -59,26 +59,27 @@ TEST(TrialRunner, CompletesWithEnergyCarbonAndEpochs) {
   EXPECT_GT(r.end_unix_s, r.start_unix_s);
 }
 
-TEST(TrialRunner, DivergenceIsAStatusNotAnException) {
+TEST(TrialExecutor, DivergenceIsAStatusNotAnException) {
   const auto config = small_study();
-  TrialRunner runner(config, {1, "h", config.sites[0], 1});
-  const auto r = runner.run({0, "random", {{"lr", 1e12}}}, nullptr);
+  const auto runner = make_trial_executor(config, {1, "h", config.sites[0], 1});
+  const auto r = runner->run({0, "random", {{"lr", 1e12}}}, nullptr);
   EXPECT_EQ(r.status, search::TrialStatus::kDiverged);
   EXPECT_GT(r.energy_j, 0.0);  // the energy it spent still counts
 }
 
-TEST(TrialRunner, StoppingAfterTheFirstEpochIsPruned) {
+TEST(TrialExecutor, StoppingAfterTheFirstEpochIsPruned) {
   const auto config = small_study();
-  TrialRunner runner(config, {1, "h", config.sites[0], 1});
-  const auto r = runner.run({0, "random", {{"lr", 0.01}}}, [](const io::EpochRecord&) { return EpochDecision::kStop; });
+  const auto runner = make_trial_executor(config, {1, "h", config.sites[0], 1});
+  const auto r =
+      runner->run({0, "random", {{"lr", 0.01}}}, [](const io::EpochRecord&) { return EpochDecision::kStop; });
   EXPECT_EQ(r.status, search::TrialStatus::kPruned);
   EXPECT_EQ(r.epochs_done, 1);
 }
 
-TEST(TrialRunner, BadParameterValueIsAFailedTrial) {
+TEST(TrialExecutor, BadParameterValueIsAFailedTrial) {
   const auto config = small_study();
-  TrialRunner runner(config, {1, "h", config.sites[0], 1});
-  const auto r = runner.run({0, "random", {{"batch_size", std::string("big")}}}, nullptr);
+  const auto runner = make_trial_executor(config, {1, "h", config.sites[0], 1});
+  const auto r = runner->run({0, "random", {{"batch_size", std::string("big")}}}, nullptr);
   EXPECT_EQ(r.status, search::TrialStatus::kFailed);
   EXPECT_NE(r.error.find("batch_size"), std::string::npos);
 }

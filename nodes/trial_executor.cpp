@@ -1,5 +1,5 @@
 // Trial execution: the meter session around training, and the carbon price of its energy.
-#include "nodes/trial_runner.hpp"
+#include "nodes/trial_executor.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -24,7 +24,6 @@ double unix_now_s() {
 }
 
 std::unique_ptr<Trainer> load_trainer(const study::StudyConfig& config, int local_rank) {
-  if (config.model.family == study::ModelFamily::kFunction) return nullptr;
   const auto train = load_fashion_mnist(config.dataset.path, Split::kTrain, config.dataset.train_subset);
   const auto test = load_fashion_mnist(config.dataset.path, Split::kTest, config.dataset.test_subset);
   return std::make_unique<Trainer>(train, test, torch_device(config.training.device, local_rank));
@@ -72,12 +71,97 @@ TrainSettings settings_for(const study::StudyConfig& config, const search::Trial
   return s;
 }
 
-TrialRunner::TrialRunner(const study::StudyConfig& config, WorkerIdentity identity)
+namespace {
+
+/// A record with who ran the trial, where, and when it started.
+io::TrialResult start_record(const search::TrialSpec& spec, const WorkerIdentity& identity) {
+  io::TrialResult r;
+  r.spec = spec;
+  r.site = identity.site.name;
+  r.rank = identity.rank;
+  r.host = identity.host;
+  r.threads = identity.threads;
+  r.workers_on_node = identity.workers_on_node;
+  r.pue = identity.site.pue;
+  r.start_unix_s = unix_now_s();
+  return r;
+}
+
+/// Ends the record: times, the last epoch's metrics, and the price of its energy at the site
+/// (primary meter's power series, in the study's pricing time).
+void finish_record(const study::StudyConfig& config, const WorkerIdentity& identity, io::TrialResult& r) {
+  r.end_unix_s = unix_now_s();
+  r.epochs_done = static_cast<std::int32_t>(r.epochs.size());
+  if (!r.epochs.empty()) {
+    r.train_loss = r.epochs.back().train_loss;
+    r.objective = r.epochs.back().objective;
+  }
+  const auto& time = config.time;
+  const double price_start = time.start_unix_s
+                                 ? *time.start_unix_s + (r.start_unix_s - identity.run_start_unix_s) * time.scale
+                                 : r.start_unix_s;
+  r.priced_from_unix_s = price_start;
+  std::vector<PowerSample> primary;
+  for (const auto& s : r.samples) {
+    if (s.meter == 0) primary.push_back(s);
+  }
+  io::apply_pricing(carbon::price_trial(primary, Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, identity.site.pue,
+                                        *identity.site.carbon, identity.site.marginal.get(), price_start, time.scale),
+                    r);
+}
+
+/// A CNN trained with LibTorch inside a meter session.
+class TrainingExecutor final : public TrialExecutor {
+ public:
+  TrainingExecutor(const study::StudyConfig& config, WorkerIdentity identity);
+  io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report) override {
+    auto r = start_record(spec, identity_);
+    train(spec, report, r);
+    finish_record(config_, identity_, r);
+    if (!r.epochs.empty()) r.val_accuracy = r.objective;
+    return r;
+  }
+
+ private:
+  void train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r);
+
+  const study::StudyConfig& config_;
+  WorkerIdentity identity_;
+  std::unique_ptr<Trainer> trainer_;
+  std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
+  std::vector<double> idle_power_w_;  ///< per meter; empty without [energy] idle_baseline
+};
+
+/// A synthetic test function (no training): the orchestration's own costs, and benchmarks.
+class FunctionExecutor final : public TrialExecutor {
+ public:
+  FunctionExecutor(const study::StudyConfig& config, WorkerIdentity identity)
+      : config_(config), identity_(std::move(identity)) {}
+  io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report) override {
+    auto r = start_record(spec, identity_);
+    try {
+      evaluate(spec, report, r);
+    } catch (const std::exception& e) {
+      r.status = search::TrialStatus::kFailed;
+      r.error = e.what();
+    }
+    finish_record(config_, identity_, r);
+    if (!r.epochs.empty()) r.val_accuracy = std::nan("");  // a function has no accuracy
+    return r;
+  }
+
+ private:
+  void evaluate(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) const;
+
+  const study::StudyConfig& config_;
+  WorkerIdentity identity_;
+};
+
+TrainingExecutor::TrainingExecutor(const study::StudyConfig& config, WorkerIdentity identity)
     : config_(config),
       identity_(std::move(identity)),
       trainer_(load_trainer(config, identity_.local_rank)),
-      meters_(trainer_ ? energy::make_meters(config.energy.meters, meter_options_for(config, identity_))
-                       : std::vector<std::unique_ptr<energy::EnergyMeter>>{}) {
+      meters_(energy::make_meters(config.energy.meters, meter_options_for(config, identity_))) {
   if (meters_.empty() || config.energy.idle_baseline.count() == 0) return;
   energy::MeterSession session(borrow(meters_), config.energy.interval);
   session.start();
@@ -86,52 +170,7 @@ TrialRunner::TrialRunner(const study::StudyConfig& config, WorkerIdentity identi
   for (const auto& m : idle.energy) idle_power_w_.push_back(m.energy.value / idle.duration_s);
 }
 
-TrialRunner::~TrialRunner() = default;
-
-io::TrialResult TrialRunner::run(const search::TrialSpec& spec, const EpochReporter& report) {
-  io::TrialResult r;
-  r.spec = spec;
-  r.site = identity_.site.name;
-  r.rank = identity_.rank;
-  r.host = identity_.host;
-  r.threads = identity_.threads;
-  r.workers_on_node = identity_.workers_on_node;
-  r.pue = identity_.site.pue;
-  r.start_unix_s = unix_now_s();
-  if (trainer_) {
-    train(spec, report, r);
-  } else {
-    try {
-      evaluate_function(spec, report, r);
-    } catch (const std::exception& e) {
-      r.status = search::TrialStatus::kFailed;
-      r.error = e.what();
-    }
-  }
-  r.end_unix_s = unix_now_s();
-  r.epochs_done = static_cast<std::int32_t>(r.epochs.size());
-  if (!r.epochs.empty()) {
-    r.train_loss = r.epochs.back().train_loss;
-    r.objective = r.epochs.back().objective;
-    r.val_accuracy = trainer_ ? r.objective : std::nan("");
-  }
-  // Pricing time: wall-clock, or the study's [time] start advanced at `scale` from the run's start.
-  const auto& time = config_.time;
-  const double price_start = time.start_unix_s
-                                 ? *time.start_unix_s + (r.start_unix_s - identity_.run_start_unix_s) * time.scale
-                                 : r.start_unix_s;
-  r.priced_from_unix_s = price_start;
-  std::vector<PowerSample> primary;
-  for (const auto& s : r.samples) {
-    if (s.meter == 0) primary.push_back(s);
-  }
-  io::apply_pricing(carbon::price_trial(primary, Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, identity_.site.pue,
-                                        *identity_.site.carbon, identity_.site.marginal.get(), price_start, time.scale),
-                    r);
-  return r;
-}
-
-void TrialRunner::train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) {
+void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) {
   energy::MeterSession session(borrow(meters_), config_.energy.interval);
   session.start();
   const auto primary_now_j = [&] { return session.energy_so_far().front().value; };
@@ -183,8 +222,7 @@ void TrialRunner::train(const search::TrialSpec& spec, const EpochReporter& repo
   }
 }
 
-void TrialRunner::evaluate_function(const search::TrialSpec& spec, const EpochReporter& report,
-                                    io::TrialResult& r) const {
+void FunctionExecutor::evaluate(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) const {
   // The objective is -f(x) (maximised), approached over the epochs as -f(x) - (1/e - 1/E), so
   // that pruning has curves to act on. Energy per epoch grows with the unit coordinates.
   const auto& m = config_.model;
@@ -216,6 +254,15 @@ void TrialRunner::evaluate_function(const search::TrialSpec& spec, const EpochRe
   }
   r.meters.push_back({"synthetic", "software", r.energy_j});
   r.primary_meter = "synthetic";
+}
+
+}  // namespace
+
+std::unique_ptr<TrialExecutor> make_trial_executor(const study::StudyConfig& config, WorkerIdentity identity) {
+  if (config.model.family == study::ModelFamily::kFunction) {
+    return std::make_unique<FunctionExecutor>(config, std::move(identity));
+  }
+  return std::make_unique<TrainingExecutor>(config, std::move(identity));
 }
 
 }  // namespace cs::nodes

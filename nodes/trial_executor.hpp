@@ -1,4 +1,5 @@
-// Runs one trial on this rank: trains, meters, and prices the energy at the rank's site.
+// Runs one trial on this rank (trains, or evaluates a synthetic function), meters it, and prices
+// its energy at the rank's site.
 #pragma once
 
 #include <cstdint>
@@ -28,26 +29,18 @@ struct WorkerIdentity {
 /// Called after every epoch; kStop asks the trial to end early (pruning).
 using EpochReporter = std::function<EpochDecision(const io::EpochRecord&)>;
 
-class TrialRunner {
+/// What the worker loop runs for each trial it is given.
+class TrialExecutor {
  public:
-  /// Loads the dataset subsets, builds the meters and, when configured, measures their idle
-  /// baseline (the worker sits still for [energy] idle_baseline). Throws ConfigError or MeterError.
-  TrialRunner(const study::StudyConfig& config, WorkerIdentity identity);
-  ~TrialRunner();
-
+  virtual ~TrialExecutor() = default;
   /// Never throws for a failure inside the trial: that becomes a result with a status.
-  io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report);
-
- private:
-  void train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r);
-  void evaluate_function(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) const;
-
-  const study::StudyConfig& config_;
-  WorkerIdentity identity_;
-  std::unique_ptr<Trainer> trainer_;  ///< absent for the function family
-  std::vector<std::unique_ptr<energy::EnergyMeter>> meters_;
-  std::vector<double> idle_power_w_;  ///< per meter; empty without [energy] idle_baseline
+  virtual io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report) = 0;
 };
+
+/// Training (a CNN family: loads the dataset subsets, builds the meters and, when configured,
+/// measures their idle baseline) or the synthetic function family. Throws ConfigError or
+/// MeterError. `config` must outlive the executor.
+std::unique_ptr<TrialExecutor> make_trial_executor(const study::StudyConfig& config, WorkerIdentity identity);
 
 /// The LibTorch device of a worker: "cpu", or for [training] device = "cuda" the GPU
 /// local_rank mod the GPUs here (the binding the nvml meter assumes without CUDA_VISIBLE_DEVICES).

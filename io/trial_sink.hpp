@@ -1,0 +1,24 @@
+// Where the coordinator puts finished trials: the results store, or an in-memory sink in tests.
+#pragma once
+
+#include <vector>
+
+#include "io/trial_result.hpp"
+
+namespace cs::io {
+
+/// The coordinator's side of the results: rank 0 only, one thread.
+class TrialSink {
+ public:
+  virtual ~TrialSink() = default;
+  /// Records a finished trial (not yet durable).
+  virtual void append(TrialResult result) = 0;
+  /// Makes everything appended so far durable: nothing committed is lost if the job dies.
+  virtual void commit() = 0;
+  /// Writes a checkpoint that readers can open (the HDF5 file).
+  virtual void flush() = 0;
+  /// The workers' idle time and its cost, for the next flush().
+  virtual void set_idle(std::vector<IdleRecord> idle) = 0;
+};
+
+}  // namespace cs::io
