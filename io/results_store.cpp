@@ -277,36 +277,11 @@ Table sites_table(const std::vector<study::SiteConfig>& sites) {
   return t;
 }
 
-void check_writable_directory(const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path parent = fs::absolute(path).parent_path();
-  std::error_code ec;
-  if (!fs::is_directory(parent, ec)) {
-    throw IoError(
-        fmt::format("{}: the output directory {} does not exist or is not a directory", path, parent.string()));
-  }
-  const fs::path probe = parent / fmt::format(".carbonsweep-probe-{}", getpid());
-  {
-    std::ofstream out(probe);
-    if (!out) throw IoError(fmt::format("{}: the output directory {} is not writable", path, parent.string()));
-  }
-  fs::remove(probe, ec);
-}
-
 }  // namespace
-
-std::string carbon_dataset_name(const std::string& site) {
-  std::string name = site;
-  for (char& c : name) {
-    if (c == '/') c = '_';
-  }
-  if (name.empty() || name.front() == '.') name.insert(name.begin(), '_');
-  return name;
-}
 
 ResultsStore::ResultsStore(std::string path, StudyMeta meta) : path_(std::move(path)), meta_(std::move(meta)) {
   h5::silence_error_stack();
-  check_writable_directory(path_);
+  check_output_path(path_);
 }
 
 void ResultsStore::start_fresh() {
@@ -375,13 +350,47 @@ void ResultsStore::flush() {
     h5::Handle carbon(H5Gcreate2(file.get(), "carbon", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
                       "creating /carbon in " + tmp);
     for (const auto& site : meta_.sites) {
-      h5::write_table(carbon.get(), carbon_dataset_name(site.name), carbon_table(site));
+      h5::write_table(carbon.get(), study::carbon_dataset_name(site.name), carbon_table(site));
     }
     h5::check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flushing " + tmp);
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path_, ec);
   if (ec) throw IoError(fmt::format("{}: cannot replace the results file: {}", path_, ec.message()));
+}
+
+void check_output_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) throw IoError("the output path is empty; give a file name such as results/study.h5");
+  if (path.size() > 4000)
+    throw IoError(fmt::format("{}...: the output path is longer than 4000 characters", path.substr(0, 60)));
+  for (const auto& part : fs::path(path)) {
+    if (part.native().size() > 255) {
+      throw IoError(
+          fmt::format("{}...: a name in the output path is longer than 255 characters", part.native().substr(0, 60)));
+    }
+  }
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw IoError(fmt::format("{}: the output is a directory; name a file in it", path));
+  // The nearest folder that exists must be a writable directory.
+  fs::path folder = fs::absolute(path, ec).parent_path();
+  while (!folder.empty() && !fs::exists(folder, ec) && folder != folder.parent_path()) folder = folder.parent_path();
+  if (!fs::is_directory(folder, ec)) {
+    throw IoError(fmt::format("{}: {} is not a directory", path, folder.string()));
+  }
+  if (access(folder.c_str(), W_OK) != 0) {
+    throw IoError(fmt::format("{}: the output directory {} is not writable", path, folder.string()));
+  }
+}
+
+bool open_output_folder(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path folder = fs::absolute(path).parent_path();
+  std::error_code ec;
+  if (fs::is_directory(folder, ec)) return false;
+  fs::create_directories(folder, ec);
+  if (ec) throw IoError(fmt::format("{}: cannot create the output folder {}: {}", path, folder.string(), ec.message()));
+  return true;
 }
 
 LoadedResults load_results(const std::string& path) {
@@ -436,7 +445,7 @@ LoadedResults load_results(const std::string& path) {
     for (const auto& s : study_sites) {
       if (s.name == site.name) site.interpolation = s.interpolation;
     }
-    const Table series = h5::read_table(carbon.get(), carbon_dataset_name(site.name));
+    const Table series = h5::read_table(carbon.get(), study::carbon_dataset_name(site.name));
     std::vector<carbon::TracePoint> points;
     for (std::size_t i = 0; i < series.rows(); ++i)
       points.push_back({series.get_double(i, 0), series.get_double(i, 1)});

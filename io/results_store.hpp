@@ -26,9 +26,6 @@ struct StudyMeta {
   double idle_baseline_s = 0.0;
 };
 
-/// The /carbon dataset name of a site: its name with '/' and a leading '.' replaced by '_'.
-std::string carbon_dataset_name(const std::string& site);
-
 struct ResumeReport {
   std::size_t recovered = 0;     ///< finished trials found
   std::uint64_t torn_bytes = 0;  ///< a torn last journal record, dropped
@@ -39,8 +36,8 @@ struct ResumeReport {
 /// durable, and the HDF5 file (PATH) rewritten at checkpoints. Coordinator (rank 0) only.
 class ResultsStore final : public TrialSink {
  public:
-  /// Checks that the output directory can be written; throws IoError naming the path if not.
-  /// Creates no file.
+  /// Checks that the output can be created (a file name, not a directory, within a writable
+  /// folder or one that can be made); throws IoError naming the path if not. Creates nothing.
   ResultsStore(std::string path, StudyMeta meta);
 
   /// A new study: replaces any journal and writes an empty results file.
@@ -87,6 +84,14 @@ struct LoadedResults {
   std::vector<study::SiteConfig> sites;
   std::vector<IdleRecord> idle;  ///< /idle: per worker
 };
+
+/// Checks that `path` can become the results file: not empty or too long, not a directory,
+/// within a writable folder or one that can be made. Throws IoError naming it; creates nothing,
+/// so a refused run leaves nothing behind.
+void check_output_path(const std::string& path);
+
+/// Creates the output's folder when it is missing (before the first write); true when it did.
+bool open_output_folder(const std::string& path);
 
 /// Reads a results file; throws IoError naming the path when it is not one (or a newer one).
 LoadedResults load_results(const std::string& path);

@@ -191,7 +191,10 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
   if (vm.count("output")) run.output = vm["output"].as<std::string>();
   if (vm.count("threads")) {
     run.threads = vm["threads"].as<int>();
-    if (*run.threads < 1) throw ConfigError("--threads must be >= 1");
+    if (*run.threads < 1 || *run.threads > study::max_threads()) {
+      throw ConfigError(fmt::format("--threads must be an integer in [1, {}] (four times this node's cores), got {}",
+                                    study::max_threads(), *run.threads));
+    }
   }
   run.force = vm.count("force") > 0;
   run.resume = vm.count("resume") > 0;
@@ -253,9 +256,13 @@ int cmd_submit(const std::vector<std::string>& args) {
 
 int cli_main(int argc, char** argv) {
   try {
-    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    if (argc < 2) {  // a mistake: the usage goes where errors go
+      std::cerr << "carbonsweep: error: no command given\n" << kUsage;
+      return 2;
+    }
+    if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
       std::cout << kUsage;
-      return argc < 2 ? 2 : 0;
+      return 0;
     }
     const std::string command = argv[1];
     const std::vector<std::string> args(argv + 2, argv + argc);

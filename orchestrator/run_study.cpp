@@ -48,7 +48,10 @@ study::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator
   if (options.output) config.output = *options.output;
   if (options.threads) config.training.threads = *options.threads;
   check_runnable_here(config);
-  const bool exists = std::filesystem::exists(config.output) || std::filesystem::exists(config.output + ".journal");
+  if (is_coordinator) io::check_output_path(config.output);
+  std::error_code ec;
+  const bool exists =
+      std::filesystem::exists(config.output, ec) || std::filesystem::exists(config.output + ".journal", ec);
   if (is_coordinator && exists && !options.force && !options.resume) {
     throw ConfigError(
         fmt::format("{}: results of an earlier run exist; pass --resume to continue it, --force to replace it, or "
@@ -78,6 +81,10 @@ io::StudyMeta study_meta(const study::StudyConfig& config, const std::vector<std
 
 /// Rank 0: a fresh results file, or the finished trials of an interrupted run (--resume).
 io::ResumeReport open_store(io::ResultsStore& store, const RunOptions& options) {
+  if (io::open_output_folder(store.path())) {
+    std::cerr << fmt::format("note: created the output folder {}\n",
+                             std::filesystem::absolute(store.path()).parent_path().string());
+  }
   if (!options.resume) {
     store.start_fresh();
     return {};
@@ -148,12 +155,15 @@ void check_runnable_here(const study::StudyConfig& config) {
   if (config.model.family == study::ModelFamily::kFunction) return;
   nodes::check_fashion_mnist(config.dataset.path);
   if (config.training.device == study::Device::kCuda && nodes::cuda_device_count() == 0) {
-    throw ConfigError(
-        fmt::format("{}: [training] key 'device': \"cuda\", but LibTorch here sees no CUDA device (a "
-                    "CPU build of LibTorch, or no GPU on this node)",
-                    config.path));
+    throw ConfigError(study::key_error(config, "training.device",
+                                       "\"cuda\", but LibTorch here sees no CUDA device (a CPU build of LibTorch, or "
+                                       "no GPU on this node)"));
   }
-  energy::make_meters(config.energy.meters, study::meter_options(config));  // can they read here?
+  try {
+    energy::make_meters(config.energy.meters, study::meter_options(config));  // can they read here?
+  } catch (const MeterError& e) {
+    throw ConfigError(study::key_error(config, "energy.meters", e.what()));
+  }
 }
 
 int worker_threads(int configured, int workers_on_node, int node_cores) {

@@ -8,7 +8,15 @@ namespace cs::orchestrator {
 
 namespace {
 std::atomic<int> g_signal{0};
-extern "C" void record_signal(int signal) { g_signal.store(signal); }
+extern "C" void record_signal(int signal) {
+  // A second Ctrl-C means "now": the default action ends the process at once.
+  if (signal == SIGINT && g_signal.load() != 0) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+    return;
+  }
+  g_signal.store(signal);
+}
 }  // namespace
 
 void install_stop_signals() {
@@ -17,6 +25,7 @@ void install_stop_signals() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGUSR1, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);  // Ctrl-C stops like SIGTERM (a second one ends it at once)
 }
 
 int stop_signal() { return g_signal.load(); }
@@ -25,6 +34,7 @@ const char* signal_name(int signal) {
   switch (signal) {
     case SIGTERM: return "SIGTERM";
     case SIGUSR1: return "SIGUSR1";
+    case SIGINT: return "SIGINT";
     default: return "a signal";
   }
 }

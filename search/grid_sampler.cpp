@@ -33,14 +33,30 @@ std::vector<ParamValue> axis_of(const ParamSpec& p, int resolution) {
 }
 }  // namespace
 
+std::uint64_t grid_points(const SearchSpace& space, int resolution) {
+  if (resolution < 1 || resolution > kMaxGridResolution) {
+    throw ConfigError(
+        fmt::format("grid resolution must be an integer in [1, {}], got {}", kMaxGridResolution, resolution));
+  }
+  std::uint64_t total = 1;
+  for (const auto& p : space.params()) {
+    const auto n = static_cast<std::uint64_t>(axis_of(p, resolution).size());
+    total = n != 0 && total > UINT64_MAX / n ? UINT64_MAX : total * n;
+  }
+  return total;
+}
+
 GridSampler::GridSampler(SearchSpace space, int resolution, bool shuffle, std::uint64_t seed, std::string name)
     : space_(std::move(space)), name_(name.empty() ? (shuffle ? "sampled_grid" : "grid") : std::move(name)) {
-  if (resolution < 1) throw ConfigError(fmt::format("grid resolution must be >= 1, got {}", resolution));
+  const auto points = grid_points(space_, resolution);
+  if (points > kMaxGridPoints) {
+    throw ConfigError(
+        fmt::format("the grid has {} points, more than {}: lower the resolution", points, kMaxGridPoints));
+  }
   std::size_t total = 1;
   for (const auto& p : space_.params()) {
     axes_.push_back(axis_of(p, resolution));
     total *= axes_.back().size();
-    if (total > 100'000'000) throw ConfigError("the grid has more than 1e8 points: lower the resolution");
   }
   order_.resize(total);
   std::iota(order_.begin(), order_.end(), std::size_t{0});

@@ -1,11 +1,21 @@
 // Grid search: the full factorial in a fixed order, or a seeded draw from it without replacement.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "search/sampler.hpp"
 
 namespace cs::search {
+
+/// Bounds a grid must keep: values per axis, and points in all (the visiting order is held in
+/// memory, 8 bytes a point).
+inline constexpr int kMaxGridResolution = 10'000;
+inline constexpr std::uint64_t kMaxGridPoints = 10'000'000;
+
+/// The number of points of the grid over `space` at `resolution` (saturating), without
+/// building it. Throws ConfigError for a resolution outside [1, kMaxGridResolution].
+std::uint64_t grid_points(const SearchSpace& space, int resolution);
 
 class GridSampler final : public Sampler {
  public:

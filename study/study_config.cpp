@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -172,10 +173,44 @@ search::ParamSpec read_param(const std::string& name, const toml::table& table, 
   return spec;
 }
 
-std::int64_t positive_int(TableReader& r, std::string_view key, std::int64_t fallback) {
+/// An optional integer in [lo, hi], a range a real cluster could use (so that a typo such as
+/// 2e9 is refused, not allocated); `fallback` when absent. `what` says what it counts.
+std::int64_t bounded_int(TableReader& r, std::string_view key, std::int64_t fallback, std::int64_t lo, std::int64_t hi,
+                         std::string_view what) {
   const auto v = r.optional<std::int64_t>(key, "an integer");
-  if (v && *v < 1) r.fail(r.find(key), key, fmt::format("expected an integer >= 1, got {}", *v));
+  if (v && (*v < lo || *v > hi)) {
+    r.fail(r.find(key), key, fmt::format("expected an integer in [{}, {}] ({}), got {}", lo, hi, what, *v));
+  }
   return v.value_or(fallback);
+}
+
+/// The ranges of the trainer's settings (and of search parameters that set them).
+struct SettingRange {
+  const char* name;
+  double low, high;
+  const char* what;
+};
+constexpr SettingRange kTrainingRanges[] = {{"batch_size", 1, 65536, "images per step"},
+                                            {"conv_blocks", 1, 16, "convolution blocks"},
+                                            {"channels", 1, 1024, "channels of the first block"},
+                                            {"lr", 1e-12, 10.0, "learning rate"},
+                                            {"momentum", 0.0, 0.999999, "SGD momentum"}};
+
+/// A search parameter that sets a trainer setting must stay within the setting's range.
+void check_parameter_range(TableReader& r, const toml::node& node, const search::ParamSpec& p) {
+  for (const auto& range : kTrainingRanges) {
+    if (p.name != range.name) continue;
+    const auto outside = [&](double v) { return !(v >= range.low && v <= range.high); };
+    bool bad = p.kind != search::ParamKind::kCategorical && (outside(p.low) || outside(p.high));
+    for (const auto& choice : p.choices) {
+      std::visit(
+          [&](const auto& v) {
+            if constexpr (std::is_arithmetic_v<std::decay_t<decltype(v)>>) bad |= outside(static_cast<double>(v));
+          },
+          choice);
+    }
+    if (bad) r.fail(&node, p.name, fmt::format("values must lie in [{}, {}] ({})", range.low, range.high, range.what));
+  }
 }
 
 void read_study_table(TableReader& root, StudyConfig& config) {
@@ -189,9 +224,9 @@ void read_study_table(TableReader& root, StudyConfig& config) {
   config.output = r.optional<std::string>("output", "a path").value_or(config.name + ".h5");
   if (const auto ms = r.duration("checkpoint", "10s")) config.checkpoint = *ms;
   config.budget_trials = r.required<std::int64_t>("budget_trials", "an integer >= 1");
-  if (config.budget_trials < 1) {
+  if (config.budget_trials < 1 || config.budget_trials > kMaxTrials) {
     r.fail(r.find("budget_trials"), "budget_trials",
-           fmt::format("expected an integer >= 1, got {}", config.budget_trials));
+           fmt::format("expected an integer in [1, {}] (trials), got {}", kMaxTrials, config.budget_trials));
   }
   r.reject_unknown_keys();
 }
@@ -206,17 +241,44 @@ search::SamplerOptions read_arm(TableReader& r, search::SamplerOptions defaults)
     r.fail(r.find("strategy"), "strategy",
            fmt::format("unknown strategy '{}'; expected one of: {}", o.strategy, fmt::join(strategies, ", ")));
   }
-  o.grid_resolution = static_cast<int>(positive_int(r, "grid_resolution", o.grid_resolution));
+  o.grid_resolution = static_cast<int>(
+      bounded_int(r, "grid_resolution", o.grid_resolution, 1, search::kMaxGridResolution, "values per parameter"));
   o.acquisition = r.choice("acquisition", search::kAcquisitionNames, o.acquisition);
   o.ucb_beta = r.optional<double>("ucb_beta", "a number").value_or(o.ucb_beta);
   if (!(o.ucb_beta >= 0.0)) r.fail(r.find("ucb_beta"), "ucb_beta", "expected a number >= 0");
-  o.initial_points = static_cast<int>(positive_int(r, "initial_points", o.initial_points));
+  o.initial_points = static_cast<int>(bounded_int(r, "initial_points", o.initial_points, 1, 10'000, "trials"));
   if (const auto seed = r.optional<std::int64_t>("seed", "an integer")) {
     if (*seed < 0) r.fail(r.find("seed"), "seed", "expected a non-negative integer");
     o.seed = static_cast<std::uint64_t>(*seed);
   }
+  o.cost = r.optional<std::string>("cost", "a string").value_or(o.cost);
+  if (!o.cost.empty() && o.cost != "energy_j" && o.cost != "co2_g") {
+    r.fail(r.find("cost"), "cost", fmt::format("unknown cost '{}'; expected energy_j or co2_g", o.cost));
+  }
   if (o.name.empty()) o.name = o.strategy;
   return o;
+}
+
+/// Keys of [search] that hold for the whole study, not for one arm.
+constexpr const char* kStudyWideSearchKeys[] = {"objective", "pruner", "pruner_warmup_epochs", "pruner_min_trials",
+                                                "asha_eta"};
+
+/// A grid arm must fit in memory and hold at least the arm's share of the trials.
+void check_grid(TableReader& r, const search::SamplerOptions& arm, const StudyConfig& config) {
+  if (arm.strategy != "grid" && arm.strategy != "sampled_grid") return;
+  const auto points = search::grid_points(config.space, arm.grid_resolution);
+  const auto share = config.budget_trials / static_cast<std::int64_t>(config.arms.size());
+  if (points > search::kMaxGridPoints) {
+    r.fail(r.find("arms") ? r.find("arms") : r.find("grid_resolution"), "grid_resolution",
+           fmt::format("arm '{}': the grid has {} points, more than {}; lower grid_resolution", arm.name, points,
+                       search::kMaxGridPoints));
+  }
+  if (points < static_cast<std::uint64_t>(share)) {
+    r.fail(r.find("arms") ? r.find("arms") : r.find("grid_resolution"), "grid_resolution",
+           fmt::format("arm '{}': the grid has {} points, fewer than the arm's {} trials; raise grid_resolution "
+                       "or lower budget_trials to {}",
+                       arm.name, points, share, points * config.arms.size()));
+  }
 }
 
 std::vector<std::string> parameter_names_for(const StudyConfig& config) {
@@ -233,10 +295,6 @@ void read_search_table(TableReader& root, StudyConfig& config) {
   TableReader r(*t, root.file(), "[search]");
   search::SamplerOptions defaults;
   defaults.seed = config.seed;
-  defaults.cost = r.optional<std::string>("cost", "a string").value_or("");
-  if (!defaults.cost.empty() && defaults.cost != "energy_j" && defaults.cost != "co2_g") {
-    r.fail(r.find("cost"), "cost", fmt::format("unknown cost '{}'; expected energy_j or co2_g", defaults.cost));
-  }
   const auto top = read_arm(r, defaults);
   if (const toml::node* arms = r.find("arms")) {
     if (!arms->is_array_of_tables() || arms->as_array()->empty())
@@ -246,6 +304,12 @@ void read_search_table(TableReader& root, StudyConfig& config) {
       TableReader arm_reader(*item.as_table(), root.file(), fmt::format("[[search.arms]] #{}", ++index));
       auto base = top;
       base.name.clear();
+      for (const char* key : kStudyWideSearchKeys) {
+        if (arm_reader.find(key)) {
+          arm_reader.fail(arm_reader.find(key), key,
+                          "holds for the whole study, not for one arm: set it in [search] (docs/search.md)");
+        }
+      }
       config.arms.push_back(read_arm(arm_reader, base));
       for (std::size_t i = 0; i + 1 < config.arms.size(); ++i) {
         if (config.arms[i].name == config.arms.back().name) {
@@ -268,10 +332,11 @@ void read_search_table(TableReader& root, StudyConfig& config) {
     r.fail(r.find("objective"), "objective", "expected 'val_accuracy' (maximised; for functions, -f(x))");
   }
   config.pruner.kind = r.choice("pruner", search::kPrunerNames, search::PrunerKind::kNone);
-  config.pruner.warmup_epochs = static_cast<int>(positive_int(r, "pruner_warmup_epochs", config.pruner.warmup_epochs));
-  config.pruner.min_trials = static_cast<int>(positive_int(r, "pruner_min_trials", config.pruner.min_trials));
-  config.pruner.eta = static_cast<int>(positive_int(r, "asha_eta", config.pruner.eta));
-  if (config.pruner.eta < 2) r.fail(r.find("asha_eta"), "asha_eta", "expected an integer >= 2");
+  config.pruner.warmup_epochs =
+      static_cast<int>(bounded_int(r, "pruner_warmup_epochs", config.pruner.warmup_epochs, 1, 10'000, "epochs"));
+  config.pruner.min_trials =
+      static_cast<int>(bounded_int(r, "pruner_min_trials", config.pruner.min_trials, 1, kMaxTrials, "trials"));
+  config.pruner.eta = static_cast<int>(bounded_int(r, "asha_eta", config.pruner.eta, 2, 100, "reduction factor"));
 
   const toml::table* space = r.subtable("space");
   if (!space || space->empty()) r.fail(space, "space", "the search space is empty: add [search.space.NAME] tables");
@@ -286,6 +351,7 @@ void read_search_table(TableReader& root, StudyConfig& config) {
                          fmt::join(known, ", ")));
     }
     params.push_back(read_param(key, *node.as_table(), root.file()));
+    check_parameter_range(r, node, params.back());
     if (config.model.family == ModelFamily::kFunction && params.back().kind == search::ParamKind::kCategorical) {
       r.fail(&node, key, "function parameters must be float or int");
     }
@@ -301,6 +367,7 @@ void read_search_table(TableReader& root, StudyConfig& config) {
               [](const auto& a, const auto& b) { return std::stoi(a.name.substr(1)) < std::stoi(b.name.substr(1)); });
   }
   config.space = search::SearchSpace(std::move(params));
+  for (const auto& arm : config.arms) check_grid(r, arm, config);
   r.reject_unknown_keys();
 }
 
@@ -313,8 +380,9 @@ void read_dataset_table(TableReader& root, StudyConfig& config) {
     r.fail(r.find("name"), "name", fmt::format("unknown dataset '{}'; expected fashion-mnist", config.dataset.name));
   }
   config.dataset.path = r.optional<std::string>("path", "a directory").value_or(config.dataset.path);
-  config.dataset.train_subset = positive_int(r, "train_subset", 0);
-  config.dataset.test_subset = positive_int(r, "test_subset", 0);
+  // Fashion-MNIST has 60,000 training and 10,000 test images: more is an error, not a silent cap.
+  config.dataset.train_subset = bounded_int(r, "train_subset", 0, 1, 60'000, "training images");
+  config.dataset.test_subset = bounded_int(r, "test_subset", 0, 1, 10'000, "test images");
   r.reject_unknown_keys();
 }
 
@@ -347,18 +415,17 @@ void read_training_table(TableReader& root, StudyConfig& config) {
   if (!t) return;
   TableReader r(*t, root.file(), "[training]");
   auto& tr = config.training;
-  tr.epochs = static_cast<int>(positive_int(r, "epochs", tr.epochs));
+  tr.epochs = static_cast<int>(bounded_int(r, "epochs", tr.epochs, 1, 10'000, "epochs per trial"));
   tr.lr = r.optional<double>("lr", "a number").value_or(tr.lr);
   if (!(tr.lr > 0.0)) r.fail(r.find("lr"), "lr", "expected a number > 0");
   tr.momentum = r.optional<double>("momentum", "a number").value_or(tr.momentum);
   if (!(tr.momentum >= 0.0 && tr.momentum < 1.0)) r.fail(r.find("momentum"), "momentum", "expected a number in [0, 1)");
-  tr.batch_size = positive_int(r, "batch_size", tr.batch_size);
-  tr.conv_blocks = positive_int(r, "conv_blocks", tr.conv_blocks);
-  tr.channels = positive_int(r, "channels", tr.channels);
-  const auto threads = r.optional<std::int64_t>("threads", "an integer (0 = automatic)").value_or(0);
-  if (threads < 0 || threads > 1024) r.fail(r.find("threads"), "threads", "expected an integer in [0, 1024]");
-  tr.threads = static_cast<int>(threads);
+  tr.batch_size = bounded_int(r, "batch_size", tr.batch_size, 1, 65'536, "images per step");
+  tr.conv_blocks = bounded_int(r, "conv_blocks", tr.conv_blocks, 1, 16, "convolution blocks");
+  tr.channels = bounded_int(r, "channels", tr.channels, 1, 1024, "channels of the first block");
+  tr.threads = static_cast<int>(bounded_int(r, "threads", 0, 0, max_threads(), "LibTorch threads; 0 = automatic"));
   tr.device = r.choice("device", kDeviceNames, tr.device);
+  if (const toml::node* device = r.find("device")) config.key_lines["training.device"] = device->source().begin.line;
   r.reject_unknown_keys();
 }
 
@@ -405,12 +472,22 @@ void read_sites(TableReader& root, StudyConfig& config, Sources sources) {
     SiteConfig site;
     site.name = r.required<std::string>("name", "a string");
     if (site.name.empty() || site.name.size() > 63) r.fail(r.find("name"), "name", "expected 1 to 63 characters");
+    if (std::any_of(site.name.begin(), site.name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+      r.fail(r.find("name"), "name", "a site name may not hold control characters");
+    }
     for (const auto& other : config.sites) {
       if (other.name == site.name) r.fail(r.find("name"), "name", fmt::format("site '{}' is defined twice", site.name));
+      if (carbon_dataset_name(other.name) == carbon_dataset_name(site.name)) {
+        r.fail(r.find("name"), "name",
+               fmt::format("sites '{}' and '{}' would share the results dataset /carbon/{}; rename one", other.name,
+                           site.name, carbon_dataset_name(site.name)));
+      }
     }
-    site.pue = r.required<double>("pue", "a number >= 1 (power usage effectiveness)");
-    if (!(site.pue >= 1.0) || !std::isfinite(site.pue)) {
-      r.fail(r.find("pue"), "pue", fmt::format("expected a number >= 1, got {}", site.pue));
+    site.pue = r.required<double>("pue", "a number in [1, 5] (power usage effectiveness)");
+    if (!(site.pue >= 1.0 && site.pue <= 5.0)) {
+      r.fail(
+          r.find("pue"), "pue",
+          fmt::format("expected a number in [1, 5] (power usage effectiveness; 1.1-1.6 is typical), got {}", site.pue));
     }
     const auto constant = r.optional<double>("intensity_g_per_kwh", "a number of gCO2/kWh >= 0");
     const auto trace = r.optional<std::string>("trace", "a path to a CSV trace");
@@ -466,8 +543,7 @@ void read_sites(TableReader& root, StudyConfig& config, Sources sources) {
         r.fail(r.find("marginal_trace"), "marginal_trace", e.what());
       }
     }
-    site.ranks = static_cast<int>(r.optional<std::int64_t>("ranks", "an integer").value_or(0));
-    if (site.ranks < 0) r.fail(r.find("ranks"), "ranks", "expected an integer >= 0");
+    site.ranks = static_cast<int>(bounded_int(r, "ranks", 0, 1, 100'000, "worker ranks at this site"));
     site.hosts = string_list(r, "hosts");
     site.partition = r.optional<std::string>("partition", "a Slurm partition name").value_or("");
     if (!site.partition.empty() && !site.hosts.empty()) {
@@ -589,7 +665,17 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("energy");
   if (!t) return;
   TableReader r(*t, root.file(), "[energy]");
+  // A synthetic function's energy is its model's ([model] energy_per_epoch_j): asking for a
+  // meter there would be silently ignored, so it is refused.
+  for (const char* key : {"meters", "idle_baseline", "external_log"}) {
+    if (config.model.family == ModelFamily::kFunction && r.find(key)) {
+      r.fail(r.find(key), key,
+             "the function family measures nothing: its energy is synthetic ([model] energy_per_epoch_j); remove "
+             "this key or train a network");
+    }
+  }
   if (const toml::node* meters = r.find("meters")) {
+    config.key_lines["energy.meters"] = meters->source().begin.line;
     if (!meters->is_array()) r.fail(meters, "meters", "expected an array of meter names");
     config.energy.meters.clear();
     for (const auto& m : *meters->as_array()) {
@@ -639,6 +725,24 @@ std::vector<std::string> recorded_meters(const StudyConfig& config) {
 const std::vector<std::string>& trainable_parameter_names() {
   static const std::vector<std::string> kNames{"lr", "momentum", "batch_size", "conv_blocks", "channels"};
   return kNames;
+}
+
+std::string key_error(const StudyConfig& config, const std::string& dotted, const std::string& what) {
+  const auto dot = dotted.find('.');
+  const auto it = config.key_lines.find(dotted);
+  const std::string where = it == config.key_lines.end() ? config.path : fmt::format("{}:{}", config.path, it->second);
+  return fmt::format("{}: key '{}' in [{}]: {}", where, dotted.substr(dot + 1), dotted.substr(0, dot), what);
+}
+
+int max_threads() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+std::string carbon_dataset_name(const std::string& site) {
+  std::string name = site;
+  for (char& c : name) {
+    if (c == '/') c = '_';
+  }
+  if (name.empty() || name.front() == '.') name.insert(name.begin(), '_');
+  return name;
 }
 
 StudyConfig parse_study(const std::string& toml_text, const std::string& path, Sources sources) {

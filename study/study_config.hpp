@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "carbon/forecast.hpp"
 #include "carbon/trace_carbon_source.hpp"
 #include "energy/meter_factory.hpp"
+#include "search/grid_sampler.hpp"
 #include "search/pruner.hpp"
 #include "search/sampler.hpp"
 #include "search/space.hpp"
@@ -173,7 +175,23 @@ struct StudyConfig {
   SchedulingConfig scheduling;
   SimulateConfig simulate;
   SlurmConfig slurm;
+  /// Where keys checked later, on the node that runs the study, stand in the file
+  /// ("training.device", "energy.meters" -> line), so those errors name FILE:LINE too.
+  std::map<std::string, std::int64_t> key_lines;
 };
+
+/// "FILE:LINE: key 'KEY' in [TABLE]: what" for `dotted` = "TABLE.KEY" (line omitted when unknown).
+std::string key_error(const StudyConfig& config, const std::string& dotted, const std::string& what);
+
+/// The most trials a study may ask for (simulate's largest benchmark is 1,000,000).
+inline constexpr std::int64_t kMaxTrials = 10'000'000;
+
+/// The most LibTorch threads a worker may ask for: four times this node's cores.
+int max_threads();
+
+/// The name of a site's dataset in the results file (/carbon/NAME): '/' becomes '_', and a
+/// leading '.' or an empty name gets a '_' in front. Two sites may not map to the same name.
+std::string carbon_dataset_name(const std::string& site);
 
 /// Reads and validates a study file. Throws ConfigError("FILE:LINE: key 'K': ...") on bad input.
 StudyConfig load_study(const std::string& path);

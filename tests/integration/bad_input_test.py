@@ -68,10 +68,48 @@ def main():
             ("bad flag", good, ["--threads", "0"], r"--threads"),
             ("unknown meter name", good + '\n[energy]\nmeters = ["estimate", "wattson"]\n', [], r"key 'meters'.*estimate, rapl"),
             ("negative interval", good + '\n[energy]\ninterval = "-100ms"\n', [], r"key 'interval'"),
-            ("cuda without a GPU", good + '\n[training]\ndevice = "cuda"\n', [], r"key 'device'.*no CUDA device"),
+            ("cuda without a GPU", good + '\n[training]\ndevice = "cuda"\n', [],
+             r"study\.toml:\d+: key 'device' in \[training\].*no CUDA device"),
+            ("meters for the function family",
+             good.replace("[dataset]", "[model]\nfamily = \"function\"\nfunction = \"branin\"\n\n[dataset]").replace(
+                 "[search.space.lr]\ntype = \"float\"\nlow = 1e-3\nhigh = 0.1\n",
+                 "[search.space.x1]\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n[search.space.x2]\ntype = \"float\"\n"
+                 "low = 0.0\nhigh = 1.0\n").replace("train_subset = 64\ntest_subset = 64\n", "") +
+             '\n[energy]\nmeters = ["rapl"]\n', [], r"key 'meters' in \[energy\]: the function family measures nothing"),
             ("zero idle baseline", good + '\n[energy]\nidle_baseline = "0s"\n', [], r"key 'idle_baseline'"),
             ("profiling every 0", good + '\n[profiling]\nlayers = true\nevery = 0\n', [], r"key 'every'"),
             ("unknown flag", good, ["--frobnicate"], r"frobnicate"),
+            # Every number has a range a real cluster could use: typos are refused, not allocated.
+            ("huge grid resolution",
+             good.replace("[search.space.lr]", "[search]\nstrategy = \"grid\"\ngrid_resolution = 2000000000\n\n[search.space.lr]"),
+             [], r"key 'grid_resolution'.*\[1, 10000\]"),
+            ("grid smaller than the budget",
+             good.replace("budget_trials = 2", "budget_trials = 12").replace(
+                 "[search.space.lr]", "[search]\nstrategy = \"grid\"\ngrid_resolution = 3\n\n[search.space.lr]"),
+             [], r"key 'grid_resolution'.*3 points, fewer than the arm's 12 trials"),
+            ("huge budget", good.replace("budget_trials = 2", "budget_trials = 4294967300"), [],
+             r"key 'budget_trials'.*\[1, 10000000\]"),
+            ("huge --threads", good, ["--threads", "1000000"], r"--threads must be an integer in \[1, \d+\]"),
+            ("huge channels", good + '\n[training]\nchannels = 100000\n', [], r"key 'channels'.*\[1, 1024\]"),
+            ("huge channels parameter",
+             good.replace("[dataset]", "[search.space.channels]\ntype = \"int\"\nlow = 1\nhigh = 100000\n\n[dataset]"),
+             [], r"key 'channels'.*\[1, 1024\]"),
+            ("huge PUE", good.replace("pue = 1.2", "pue = 1e308"), [], r"key 'pue'.*\[1, 5\]"),
+            ("subset larger than the dataset", good.replace("train_subset = 64", "train_subset = 1000000000"), [],
+             r"key 'train_subset'.*\[1, 60000\]"),
+            ("zero ranks", good.replace("intensity_g_per_kwh = 100", "intensity_g_per_kwh = 100\nranks = 0"), [],
+             r"key 'ranks'"),
+            ("sites sharing a dataset name",
+             good.replace('name = "a"', 'name = "x/y"') + '\n[[sites]]\nname = "x_y"\npue = 1.1\nintensity_g_per_kwh = 50\n',
+             [], r"key 'name'.*would share the results dataset /carbon/x_y"),
+            ("control character in a site name", good.replace('name = "a"', 'name = "a\\u0007"'), [],
+             r"key 'name'.*control characters"),
+            ("study-wide key in an arm",
+             good.replace("[search.space.lr]", "[[search.arms]]\nstrategy = \"random\"\npruner = \"median\"\n\n[search.space.lr]"),
+             [], r"key 'pruner'.*whole study"),
+            ("empty output path", good, ["-o", ""], r"output path is empty"),
+            ("5000-character output name", good, ["-o", "a" * 5000 + ".h5"], r"longer than"),
+            ("output that is a directory", good, ["-o", tmp, "--force"], r"is a directory"),
         ]
         failures = []
         for name, text, extra, pattern in cases:
@@ -97,12 +135,22 @@ def main():
                     failures.append(f"{name} ({command[0]}): {', '.join(problems)}: {r.stderr!r}")
                 else:
                     print(f"ok   {name} ({command[0]}): {lines[0]}")
+        leftovers = [p for p in os.listdir(os.path.dirname(tmp)) if p.startswith(os.path.basename(tmp) + ".")]
+        if leftovers:
+            failures.append(f"a refused run left {leftovers} beside the output directory")
+        # No command: the usage goes to stderr, exit 2.
+        r = subprocess.run([a.carbonsweep], capture_output=True, text=True)
+        if r.returncode != 2 or "usage:" not in r.stderr or r.stdout:
+            failures.append(f"no command: exit {r.returncode}, stdout {r.stdout!r}")
+        else:
+            print("ok   no command:", r.stderr.splitlines()[0])
         # A meter that cannot read here is an error, never a silent fallback.
         if not os.path.exists("/sys/class/powercap/intel-rapl:0"):
             with open(os.path.join(tmp, "study.toml"), "w", encoding="utf-8") as f:
                 f.write(good + '\n[energy]\nmeters = ["rapl"]\n')
             r = subprocess.run([a.carbonsweep, "run", os.path.join(tmp, "study.toml")], capture_output=True, text=True)
-            if r.returncode != 2 or "rapl" not in r.stderr or os.path.exists(output):
+            if r.returncode != 2 or not re.search(r"study\.toml:\d+: key 'meters' in \[energy\]: .*rapl", r.stderr) \
+                    or os.path.exists(output):
                 failures.append(f"unavailable rapl: exit {r.returncode}, {r.stderr!r}")
             else:
                 print("ok   unavailable rapl:", r.stderr.strip())

@@ -7,8 +7,11 @@ are positive; the run takes seconds.
 """
 import argparse
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -51,6 +54,29 @@ def main():
         assert (t.objective <= -0.397887 + 1e-9).all()
         done = t[t.status == "completed"]
         print(done.groupby("arm").objective.max())
+
+        # Ctrl-C (SIGINT) stops like SIGTERM: no new trials, the finished ones flushed, exit 3,
+        # and --resume completes the study with none lost or run twice.
+        slow = os.path.join(tmp, "slow.toml")
+        open(slow, "w").write(open(a.study).read().replace('epoch_time = "5ms"', 'epoch_time = "100ms"'))
+        interrupted = os.path.join(tmp, "interrupted.h5")
+        proc = subprocess.Popen([a.carbonsweep, "run", slow, "-o", interrupted], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 3, (proc.returncode, err[-2000:])
+        assert "SIGINT" in err and "--resume" in err, err[-2000:]
+        with h5py.File(interrupted) as f:
+            kept = len(f["trials"])
+        assert 0 < kept < 90, kept
+        resumed = subprocess.run([a.carbonsweep, "run", slow, "-o", interrupted, "--resume"], capture_output=True,
+                                 text=True, timeout=300)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        with h5py.File(interrupted) as f:
+            ids = sorted(int(i) for i in f["trials"]["trial_id"])
+        assert ids == list(range(90)), ids
+        print(f"ok   SIGINT kept {kept} trials, exit 3; --resume completed 90")
     print("ok")
 
 

@@ -93,8 +93,9 @@ def main():
             '[search.space.x2]\ntype = "float"\nlow = 0.0\nhigh = 15.0\n'
             '[model]\nfamily = "function"\nfunction = "branin"\n'
             '[[sites]]\nname = "old"\npue = 1.1\ntrace = "old.csv"\n')
-        nan_results = os.path.join(tmp, "nan.h5")
-        subprocess.run([cs, "run", outside, "-o", nan_results], capture_output=True, timeout=300)
+        nan_results = os.path.join(tmp, "new", "folder", "nan.h5")  # a missing output folder is created
+        made = subprocess.run([cs, "run", outside, "-o", nan_results], capture_output=True, text=True, timeout=300)
+        assert "note: created the output folder " + os.path.join(tmp, "new", "folder") in made.stderr, made.stderr
         with h5py.File(nan_results) as f:
             assert all(x != x for x in f["trials"]["co2_g"]), "every trial is priced outside the trace"
         r = subprocess.run([cs, "report", nan_results, "-o", os.path.join(tmp, "nan-report")], capture_output=True,

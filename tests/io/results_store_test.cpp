@@ -131,7 +131,14 @@ TEST_F(ResultsStoreTest, EveryColumnHasAUnitsEntry) {
 TEST_F(ResultsStoreTest, UnwritableDirectoryFailsBeforeAnyFileExists) {
   std::ofstream(dir_ / "plainfile") << "x";
   EXPECT_THROW(ResultsStore((dir_ / "plainfile" / "r.h5").string(), meta()), IoError);
-  EXPECT_THROW(ResultsStore((dir_ / "missing" / "r.h5").string(), meta()), IoError);
+  EXPECT_THROW(ResultsStore(dir_.string(), meta()), IoError);  // a directory is not a file name
+  EXPECT_THROW(ResultsStore("", meta()), IoError);
+  // A missing folder is made at the first write, not before: a refused run leaves nothing.
+  ResultsStore later((dir_ / "missing" / "deeper" / "r.h5").string(), meta());
+  EXPECT_FALSE(fs::exists(dir_ / "missing"));
+  EXPECT_TRUE(open_output_folder(later.path()));
+  EXPECT_TRUE(fs::is_directory(dir_ / "missing" / "deeper"));
+  EXPECT_FALSE(open_output_folder(later.path()));
 }
 
 TEST_F(ResultsStoreTest, RefusesFilesThatAreNotResults) {

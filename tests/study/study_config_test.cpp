@@ -103,8 +103,8 @@ TEST(StudyConfig, WrongTypeSaysWhatWasExpected) {
 
 TEST(StudyConfig, NegativePueIsRejectedWithItsLine) {
   const auto e = error_of(replace(kValid, "pue = 1.2", "pue = -1.2"));
-  EXPECT_TRUE(
-      std::regex_search(e, std::regex("^study\\.toml:29: key 'pue' in \\[\\[sites\\]\\] #1: expected a number >= 1")))
+  EXPECT_TRUE(std::regex_search(
+      e, std::regex("^study\\.toml:29: key 'pue' in \\[\\[sites\\]\\] #1: expected a number in \\[1, 5\\]")))
       << e;
 }
 
