@@ -7,10 +7,10 @@
 
 namespace cs {
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, bool allow_zero) {
   double value = 0.0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || !std::isfinite(value) || value <= 0.0) return std::nullopt;
+  if (ec != std::errc{} || !std::isfinite(value) || value < 0.0 || (value == 0.0 && !allow_zero)) return std::nullopt;
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
   double ms_per_unit = 0.0;
   if (unit == "ms")
@@ -26,7 +26,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   else
     return std::nullopt;
   const double ms = std::round(value * ms_per_unit);
-  if (ms < 1.0) return std::nullopt;
+  if (ms < 1.0 && value != 0.0) return std::nullopt;  // under a millisecond, but not zero
+  if (ms > 1e15) return std::nullopt;                 // beyond 30,000 years: a typo, and no int64 fits it
+
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 

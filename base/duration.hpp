@@ -7,7 +7,8 @@
 
 namespace cs {
 
-/// nullopt when the text is not a positive number followed by ms, s, min, h or d.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+/// nullopt when the text is not a positive number (or zero, with `allow_zero`) followed by ms,
+/// s, min, h or d.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, bool allow_zero = false);
 
 }  // namespace cs

@@ -140,8 +140,8 @@ bool Coordinator::on_ready(int worker) {
 }
 
 void Coordinator::on_epoch(int worker, const EpochReport& report) {
-  const bool stop =
-      options_.pruner && options_.pruner->should_stop(report.trial_id, report.record.epoch, report.record.objective);
+  if (!options_.pruner) return;  // the worker does not wait for an answer (protocol 3)
+  const bool stop = options_.pruner->should_stop(report.trial_id, report.record.epoch, report.record.objective);
   transport_.send(worker, Decision{report.trial_id, stop});
 }
 
@@ -221,9 +221,12 @@ CoordinatorSummary Coordinator::run() {
       std::visit(
           [&](auto& m) {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, Ready>) {
+            const auto becomes_idle = [&] {
               const auto site = options_.worker_site.find(source);
               idle_.push_back({source, site == options_.worker_site.end() ? 0 : site->second, clock_.now_unix_s()});
+            };
+            if constexpr (std::is_same_v<T, Ready>) {
+              becomes_idle();
             } else if constexpr (std::is_same_v<T, ResultReport>) {
               if (const auto it = running_co2_g_.find(source); it != running_co2_g_.end()) {
                 running_co2_sum_g_ -= it->second;
@@ -231,6 +234,7 @@ CoordinatorSummary Coordinator::run() {
               }
               count(m.result);
               progress_.trial_finished(m.result);
+              becomes_idle();  // a result is also the worker's request for the next trial
             } else if constexpr (std::is_same_v<T, Goodbye>) {
               --active;
               std::erase_if(idle_, [&](const scheduling::IdleWorker& w) { return w.rank == source; });

@@ -13,6 +13,13 @@
 
 namespace cs::orchestrator {
 
+// Waiting polls MPI_Iprobe with sleeps from 10 us doubling to 200 us: a message waits at most
+// about 200 us, and an idle coordinator costs about 2% of a core (measured: 50 us to 5 ms gave
+// 13.2 s for 2,000 zero-work trials on 3 workers, this 2.9 s; bench/orchestration.sh).
+// A blocking MPI_Probe would spin a core in Open MPI, which a coordinator sharing a node with
+// its workers must not do.
+constexpr long kFirstPauseUs = 10, kLongestPauseUs = 200;
+
 void mpi_check(int code, const char* what) {
   if (code == MPI_SUCCESS) return;
   char text[MPI_MAX_ERROR_STRING] = {};
@@ -86,7 +93,7 @@ void MpiTransport::send(int destination, const Message& message) {
 
 std::optional<Envelope> MpiTransport::receive(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto pause = std::chrono::microseconds(50);
+  auto pause = std::chrono::microseconds(kFirstPauseUs);
   while (true) {
     int flag = 0;
     MPI_Status status{};
@@ -102,7 +109,7 @@ std::optional<Envelope> MpiTransport::receive(std::chrono::milliseconds timeout)
     }
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(5000));
+    pause = std::min(pause * 2, std::chrono::microseconds(kLongestPauseUs));
   }
 }
 

@@ -13,7 +13,9 @@
 
 namespace cs::orchestrator {
 
-inline constexpr std::uint8_t kProtocolVersion = 2;
+/// 3: a ResultReport also says the worker is ready for its next trial (no separate Ready), and
+/// an EpochReport is answered with a Decision only when the study has a pruner.
+inline constexpr std::uint8_t kProtocolVersion = 3;
 
 /// A worker is ready for a trial.
 struct Ready {

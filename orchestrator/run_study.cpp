@@ -223,7 +223,10 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
     InProcessHub hub(2);
     const auto site = config.sites[assign_sites(config.sites, {hosts[0]})[0]];
     const int threads = worker_threads(config.training.threads, 1, node_cores);
-    std::jthread worker([&] { run_worker(hub.endpoint(1), 0, make_executor({0, hosts[0], site, threads, 0, 1})); });
+    std::jthread worker([&] {
+      run_worker(hub.endpoint(1), 0, config.pruner.kind != search::PrunerKind::kNone,
+                 make_executor({0, hosts[0], site, threads, 0, 1}));
+    });
     try {
       return coordinate(hub.endpoint(0), config, *store, {{1, assign_sites(config.sites, {hosts[0]})[0]}},
                         run_start_unix_s, resumed);
@@ -251,7 +254,7 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   }
   const auto& site = config.sites[worker_sites[static_cast<std::size_t>(mpi.rank() - 1)]];
   const int threads = worker_threads(config.training.threads, workers_here.count, node_cores);
-  run_worker(transport, 0,
+  run_worker(transport, 0, config.pruner.kind != search::PrunerKind::kNone,
              make_executor({mpi.rank(), hosts[static_cast<std::size_t>(mpi.rank())], site, threads, workers_here.index,
                             workers_here.count}));
   return 0;

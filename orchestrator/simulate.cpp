@@ -26,7 +26,7 @@ namespace cs::orchestrator {
 namespace {
 
 /// The virtual workers: an Assign schedules the trial's end on the clock; receive() delivers
-/// the earliest end as a ResultReport (and the worker's next Ready), moving the clock to it.
+/// the earliest end as a ResultReport (which also asks for the next trial), moving the clock to it.
 class SimulatedCluster final : public Transport {
  public:
   SimulatedCluster(scheduling::VirtualClock& clock, const study::StudyConfig& config,
@@ -88,7 +88,6 @@ class SimulatedCluster final : public Transport {
       const Event e = events_.top();
       events_.pop();
       clock_.advance_to(e.t);
-      ready_.push_back(e.rank);
       return std::optional<Envelope>(std::in_place, e.rank,
                                      ResultReport{std::move(running_[static_cast<std::size_t>(e.rank)])});
     }

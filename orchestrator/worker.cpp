@@ -15,7 +15,7 @@ Envelope wait_for(Transport& transport) {
 }
 }  // namespace
 
-int run_worker(Transport& transport, int coordinator,
+int run_worker(Transport& transport, int coordinator, bool epochs_answered,
                const std::function<std::unique_ptr<nodes::TrialExecutor>()>& make_executor) {
   std::unique_ptr<nodes::TrialExecutor> executor;
   try {
@@ -25,8 +25,8 @@ int run_worker(Transport& transport, int coordinator,
     return 0;
   }
   int trials = 0;
+  transport.send(coordinator, Ready{transport.rank()});  // later, each result asks for the next trial
   while (true) {
-    transport.send(coordinator, Ready{transport.rank()});
     const auto envelope = wait_for(transport);
     if (std::holds_alternative<Shutdown>(envelope.message)) return trials;
     const auto* assign = std::get_if<Assign>(&envelope.message);
@@ -35,8 +35,14 @@ int run_worker(Transport& transport, int coordinator,
     const auto& spec = assign->spec;
     auto result = executor->run(spec, [&](const io::EpochRecord& record) {
       transport.send(coordinator, EpochReport{spec.id, record});
-      const auto decision = std::get<Decision>(wait_for(transport).message);
-      return decision.stop ? nodes::EpochDecision::kStop : nodes::EpochDecision::kContinue;
+      if (!epochs_answered) return nodes::EpochDecision::kContinue;
+      const auto answer = wait_for(transport);
+      const auto* decision = std::get_if<Decision>(&answer.message);
+      if (!decision) {
+        throw MpiError(
+            fmt::format("worker {}: expected a pruning decision from rank {}", transport.rank(), answer.source));
+      }
+      return decision->stop ? nodes::EpochDecision::kStop : nodes::EpochDecision::kContinue;
     });
     transport.send(coordinator, ResultReport{std::move(result)});
     ++trials;

@@ -11,7 +11,8 @@ namespace cs::orchestrator {
 
 /// Builds the trial executor (loading the dataset); if that throws, the worker says Goodbye with the
 /// reason instead of leaving the coordinator waiting. Returns the number of trials run.
-int run_worker(Transport& transport, int coordinator,
+/// `epochs_answered`: the study has a pruner, so each EpochReport waits for its Decision.
+int run_worker(Transport& transport, int coordinator, bool epochs_answered,
                const std::function<std::unique_ptr<nodes::TrialExecutor>()>& make_executor);
 
 }  // namespace cs::orchestrator

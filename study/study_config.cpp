@@ -87,10 +87,11 @@ class TableReader {
   }
 
   /// A duration with units ("100ms", "2s", "6h"); `example` shows one in the error message.
-  std::optional<std::chrono::milliseconds> duration(std::string_view key, const char* example) {
+  std::optional<std::chrono::milliseconds> duration(std::string_view key, const char* example,
+                                                    bool allow_zero = false) {
     const auto text = optional<std::string>(key, fmt::format("a duration such as \"{}\"", example).c_str());
     if (!text) return std::nullopt;
-    const auto ms = parse_duration(*text);
+    const auto ms = parse_duration(*text, allow_zero);
     if (!ms) {
       fail(find(key), key,
            fmt::format("'{}' is not a positive duration; write a number and a unit (ms, s, min, h, d), e.g. \"{}\"",
@@ -405,7 +406,7 @@ void read_model_table(TableReader& root, StudyConfig& config) {
         r.optional<double>("energy_per_epoch_j", "a number of joules").value_or(m.energy_per_epoch_j);
     if (!(m.energy_per_epoch_j > 0.0))
       r.fail(r.find("energy_per_epoch_j"), "energy_per_epoch_j", "expected joules > 0");
-    if (const auto ms = r.duration("epoch_time", "50ms")) m.epoch_time = *ms;
+    if (const auto ms = r.duration("epoch_time", "50ms", true)) m.epoch_time = *ms;  // "0s": zero-work trials
   }
   r.reject_unknown_keys();
 }

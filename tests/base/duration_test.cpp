@@ -20,5 +20,13 @@ TEST(Duration, RejectsMissingUnitsZeroAndNegative) {
   }
 }
 
+TEST(Duration, ZeroOnlyWhereAllowed) {
+  EXPECT_FALSE(parse_duration("0s").has_value());
+  EXPECT_EQ(parse_duration("0s", true)->count(), 0);
+  EXPECT_EQ(parse_duration("0ms", true)->count(), 0);
+  EXPECT_FALSE(parse_duration("-1s", true).has_value());
+  EXPECT_FALSE(parse_duration("1e300d").has_value());
+}
+
 }  // namespace
 }  // namespace cs

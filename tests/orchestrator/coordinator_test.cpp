@@ -25,8 +25,8 @@ search::SearchSpace space() { return search::SearchSpace({{"lr", search::ParamKi
 
 /// A worker that answers every assignment at once with a synthetic result.
 void scripted_worker(Transport& t, const std::string& site) {
+  t.send(0, Ready{t.rank()});  // protocol 3: afterwards each result asks for the next trial
   while (true) {
-    t.send(0, Ready{t.rank()});
     auto e = t.receive(std::chrono::seconds(10));
     ASSERT_TRUE(e.has_value());
     if (std::holds_alternative<Shutdown>(e->message)) return;
@@ -39,10 +39,7 @@ void scripted_worker(Transport& t, const std::string& site) {
     r.energy_j = r.facility_energy_j = 10.0;
     r.co2_g = 1.0;
     r.objective = r.val_accuracy;
-    t.send(0, EpochReport{spec.id, {1, 0.1, r.objective, 10.0, 0.1}});
-    const auto decision = t.receive(std::chrono::seconds(10));
-    ASSERT_TRUE(decision && std::holds_alternative<Decision>(decision->message));
-    EXPECT_FALSE(std::get<Decision>(decision->message).stop);  // no pruner
+    t.send(0, EpochReport{spec.id, {1, 0.1, r.objective, 10.0, 0.1}});  // no pruner: no answer
     t.send(0, ResultReport{r});
   }
 }
