@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -100,6 +101,12 @@ int coordinate(Transport& transport, const study::StudyConfig& config, io::Resul
   auto pruner =
       search::make_pruner(config.pruner.kind, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
   Progress progress(std::cerr, config.budget_trials, isatty(STDERR_FILENO) == 1);
+  for (std::size_t s = 0; s < config.sites.size(); ++s) {
+    if (std::none_of(worker_site.begin(), worker_site.end(), [&](const auto& w) { return w.second == s; })) {
+      progress.note(fmt::format("warning: site '{}' has no worker ({} worker rank(s) for {} sites): it runs no trials",
+                                config.sites[s].name, worker_site.size(), config.sites.size()));
+    }
+  }
   // Pricing time, as the workers price their trials: the wall clock, or [time] start replayed at scale.
   const scheduling::WallClock clock(config.time.start_unix_s, config.time.scale, run_start_unix_s);
   auto placement = scheduling::make_study_placement(config, clock.now_unix_s());

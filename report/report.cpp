@@ -274,7 +274,8 @@ Section site_section(const io::LoadedResults& results) {
   Section s{"Sites", {}, {}, {}};
   struct Totals {
     int trials = 0;
-    double device_j = 0, facility_j = 0, co2 = 0, intensity_sum = 0, co2_marginal = 0;
+    double device_j = 0, facility_j = 0, co2 = 0, priced_facility_j = 0, co2_marginal = 0;
+    int unpriced = 0;  ///< trials with no CO2 (priced outside their trace)
     bool marginal = false;
   };
   std::map<std::string, Totals> sites;
@@ -284,18 +285,25 @@ Section site_section(const io::LoadedResults& results) {
     ++t.trials;
     t.device_j += r.energy_j;
     t.facility_j += r.facility_energy_j;
-    t.co2 += r.co2_g;
-    t.intensity_sum += r.intensity_g_per_kwh;
+    if (std::isfinite(r.co2_g)) {
+      t.co2 += r.co2_g;
+      t.priced_facility_j += r.facility_energy_j;
+    } else {
+      ++t.unpriced;
+    }
     if (!std::isnan(r.co2_marginal_g)) {
       t.co2_marginal += r.co2_marginal_g;
       t.marginal = any_marginal = true;
     }
   }
-  TableBlock t{{"site", "trials", "device kWh", "facility kWh", "gCO2", "mean intensity gCO2/kWh"}, {}};
+  // The intensity column is gCO2 per facility kWh: the energy-weighted mean the trials saw.
+  TableBlock t{{"site", "trials", "device kWh", "facility kWh", "gCO2", "gCO2 per facility kWh", "not priced"}, {}};
   if (any_marginal) t.header.push_back("gCO2 (marginal)");
   for (const auto& [name, v] : sites) {
-    t.rows.push_back({name, std::to_string(v.trials), kwh(v.device_j), kwh(v.facility_j), fmt::format("{:.4f}", v.co2),
-                      fmt::format("{:.1f}", v.intensity_sum / v.trials)});
+    t.rows.push_back(
+        {name, std::to_string(v.trials), kwh(v.device_j), kwh(v.facility_j), fmt::format("{:.4f}", v.co2),
+         v.priced_facility_j > 0 ? fmt::format("{:.1f}", v.co2 / (v.priced_facility_j / kJoulesPerKwh)) : "-",
+         std::to_string(v.unpriced)});
     if (any_marginal) t.rows.back().push_back(v.marginal ? fmt::format("{:.4f}", v.co2_marginal) : "no trace");
   }
   if (any_marginal) {

@@ -10,7 +10,7 @@ root = pathlib.Path(sys.argv[1])
 links = {}
 for cmake in root.glob("*/CMakeLists.txt"):
     text = cmake.read_text()
-    for name, body in re.findall(r"target_link_libraries\(cs_(\w+)\s(.*?)\)", text, re.S):
+    for name, body in re.findall(r"cs_library\((\w+)\s(.*?)\)", text, re.S):
         links.setdefault(name, set()).update(re.findall(r"cs::(\w+)", body))
 
 
