@@ -103,6 +103,13 @@ def main():
         assert r.returncode == 0, r.stderr
         nan_md = open(os.path.join(tmp, "nan-report", "report.md")).read()
         assert re.search(r"^\| CO2 \| site \| 1 \| 0 \| 12 \|", nan_md, re.M), "12 missing CO2 values counted"
+        assert re.search(r"^\| old \| 12 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| - \| 12 \|", nan_md, re.M), \
+            "the sites table counts the 12 unpriced trials and claims no intensity"
+        # The intensity column is gCO2 per facility kWh (energy-weighted), not a mean over trials.
+        row = re.search(r"^\| fr \| 90 \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| 0 \|", md, re.M)
+        assert row, "the fr row of the sites table"
+        facility_kwh, co2, per_kwh = float(row.group(2)), float(row.group(3)), float(row.group(4))
+        assert abs(per_kwh - co2 / facility_kwh) <= 0.1 + 0.01 * per_kwh, row.group(0)
 
         # Broken inputs.
         empty = os.path.join(tmp, "empty.h5")
