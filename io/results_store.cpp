@@ -36,34 +36,71 @@ Column i32(const char* name, const char* units = "") { return {name, ColumnType:
 
 std::string meter_column(const std::string& meter) { return "energy_" + meter + "_j"; }
 
-/// One /trials column: its definition, and how it is written from and read into a result.
-struct TrialField {
+/// One column of a table of records R: its definition, and how it is written from and read
+/// into a record. Every dataset is written and read through one list of these (HighFive's
+/// CompoundType idea), and columns are found by name when read.
+template <typename R>
+struct Field {
   Column column;
-  std::function<void(Table&, std::size_t, const TrialResult&)> write;
-  std::function<void(const Table&, std::size_t, std::size_t, TrialResult&)> read;
+  std::function<void(Table&, std::size_t, const R&)> write;
+  std::function<void(const Table&, std::size_t, std::size_t, R&)> read;  ///< no-op for derived columns
 };
 
-template <typename Member>
-TrialField number(Column column, Member TrialResult::*member) {
-  return {std::move(column),
-          [member](Table& t, std::size_t c, const TrialResult& r) {
-            if constexpr (std::is_same_v<Member, double>)
-              t.set(c, r.*member);
-            else
-              t.set(c, std::int64_t{r.*member});
-          },
-          [member](const Table& t, std::size_t row, std::size_t c, TrialResult& r) {
-            if constexpr (std::is_same_v<Member, double>)
-              r.*member = t.get_double(row, c);
-            else
-              r.*member = static_cast<Member>(t.get_int(row, c));
-          }};
+void put(Table& t, std::size_t c, double v) { t.set(c, v); }
+void put(Table& t, std::size_t c, const std::string& v) { t.set(c, v); }
+template <typename I>
+requires std::is_integral_v<I>
+void put(Table& t, std::size_t c, I v) { t.set(c, static_cast<std::int64_t>(v)); }
+void take(const Table& t, std::size_t row, std::size_t c, double& v) { v = t.get_double(row, c); }
+void take(const Table& t, std::size_t row, std::size_t c, std::string& v) { v = t.get_string(row, c); }
+template <typename I>
+requires std::is_integral_v<I>
+void take(const Table& t, std::size_t row, std::size_t c, I& v) { v = static_cast<I>(t.get_int(row, c)); }
+
+/// A column stored in the record at `at(record)`: a generic lambda returning a reference to the
+/// member (const or not, so the one accessor serves writing and reading).
+template <typename R, typename At>
+Field<R> field(Column column, At at) {
+  return {std::move(column), [at](Table& t, std::size_t c, const R& r) { put(t, c, at(r)); },
+          [at](const Table& t, std::size_t row, std::size_t c, R& r) { take(t, row, c, at(r)); }};
 }
 
-TrialField string(Column column, std::string TrialResult::*member) {
-  return {
-      std::move(column), [member](Table& t, std::size_t c, const TrialResult& r) { t.set(c, r.*member); },
-      [member](const Table& t, std::size_t row, std::size_t c, TrialResult& r) { r.*member = t.get_string(row, c); }};
+/// A column holding the record's member `m`.
+template <typename R, typename M>
+Field<R> member(Column column, M R::*m) {
+  return field<R>(
+      std::move(column), [m](auto& r) -> auto& { return r.*m; });
+}
+
+/// A column computed from the record when written, not read back.
+template <typename R, typename Value>
+Field<R> derived(Column column, Value value) {
+  return {std::move(column), [value](Table& t, std::size_t c, const R& r) { put(t, c, value(r)); },
+          [](const Table&, std::size_t, std::size_t, R&) {}};
+}
+
+template <typename R>
+Table write_rows(const std::vector<Field<R>>& fields, const std::vector<R>& rows) {
+  std::vector<Column> columns;
+  for (const auto& f : fields) columns.push_back(f.column);
+  Table t(std::move(columns));
+  for (const auto& r : rows) {
+    t.add_row();
+    for (std::size_t c = 0; c < fields.size(); ++c) fields[c].write(t, c, r);
+  }
+  return t;
+}
+
+/// The table's rows as records, every field found by its column name (IoError when absent).
+template <typename R>
+std::vector<R> read_rows(const std::vector<Field<R>>& fields, const Table& t) {
+  std::vector<std::size_t> at;
+  for (const auto& f : fields) at.push_back(t.column_index(f.column.name));
+  std::vector<R> rows(t.rows());
+  for (std::size_t row = 0; row < t.rows(); ++row) {
+    for (std::size_t k = 0; k < fields.size(); ++k) fields[k].read(t, row, at[k], rows[row]);
+  }
+  return rows;
 }
 
 search::TrialStatus parse_status(const std::string& text) {
@@ -74,33 +111,31 @@ search::TrialStatus parse_status(const std::string& text) {
   return search::TrialStatus::kFailed;
 }
 
-std::vector<TrialField> trial_fields(const std::vector<std::string>& meters) {
-  std::vector<TrialField> f{
-      {i64("trial_id"), [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, r.spec.id); },
-       [](const Table& t, std::size_t row, std::size_t c, TrialResult& r) { r.spec.id = t.get_int(row, c); }},
-      {text("arm"), [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, r.spec.arm); },
-       [](const Table& t, std::size_t row, std::size_t c, TrialResult& r) { r.spec.arm = t.get_string(row, c); }},
-      string(text("site"), &TrialResult::site),
-      number(i32("rank"), &TrialResult::rank),
-      string(text("host"), &TrialResult::host),
+std::vector<Field<TrialResult>> trial_fields(const std::vector<std::string>& meters) {
+  std::vector<Field<TrialResult>> f{
+      field<TrialResult>(
+          i64("trial_id"), [](auto& r) -> auto& { return r.spec.id; }),
+      field<TrialResult>(
+          text("arm"), [](auto& r) -> auto& { return r.spec.arm; }),
+      member(text("site"), &TrialResult::site),
+      member(i32("rank"), &TrialResult::rank),
+      member(text("host"), &TrialResult::host),
       {text("status", 16),
        [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, std::string(search::to_string(r.status))); },
        [](const Table& t, std::size_t row, std::size_t c, TrialResult& r) {
          r.status = parse_status(t.get_string(row, c));
        }},
-      string(text("error", kErrorLen), &TrialResult::error),
-      number(i32("threads"), &TrialResult::threads),
-      number(f64("start_unix_s", "s"), &TrialResult::start_unix_s),
-      number(f64("end_unix_s", "s"), &TrialResult::end_unix_s),
-      {f64("duration_s", "s"),
-       [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, r.end_unix_s - r.start_unix_s); },
-       [](const Table&, std::size_t, std::size_t, TrialResult&) {}},
-      number(i32("epochs", "1"), &TrialResult::epochs_done),
-      number(f64("train_loss", "1"), &TrialResult::train_loss),
-      number(f64("val_accuracy", "1"), &TrialResult::val_accuracy),
-      number(f64("objective", "1"), &TrialResult::objective),
-      string(text("primary_meter", 16), &TrialResult::primary_meter),
-      number(f64("energy_j", "J"), &TrialResult::energy_j),
+      member(text("error", kErrorLen), &TrialResult::error),
+      member(i32("threads"), &TrialResult::threads),
+      member(f64("start_unix_s", "s"), &TrialResult::start_unix_s),
+      member(f64("end_unix_s", "s"), &TrialResult::end_unix_s),
+      derived<TrialResult>(f64("duration_s", "s"), [](const TrialResult& r) { return r.end_unix_s - r.start_unix_s; }),
+      member(i32("epochs", "1"), &TrialResult::epochs_done),
+      member(f64("train_loss", "1"), &TrialResult::train_loss),
+      member(f64("val_accuracy", "1"), &TrialResult::val_accuracy),
+      member(f64("objective", "1"), &TrialResult::objective),
+      member(text("primary_meter", 16), &TrialResult::primary_meter),
+      member(f64("energy_j", "J"), &TrialResult::energy_j),
   };
   for (const auto& m : meters) {
     f.push_back({{meter_column(m), ColumnType::kFloat64, "J", 0},
@@ -115,35 +150,27 @@ std::vector<TrialField> trial_fields(const std::vector<std::string>& meters) {
                    r.meters.push_back({m, "", t.get_double(row, c)});
                  }});
   }
-  for (auto extra : {number(f64("pue", "1"), &TrialResult::pue),
-                     number(f64("facility_energy_j", "J"), &TrialResult::facility_energy_j),
-                     number(f64("intensity_g_per_kwh", "gCO2/kWh"), &TrialResult::intensity_g_per_kwh),
-                     number(f64("co2_g", "gCO2"), &TrialResult::co2_g),
-                     number(f64("co2_marginal_g", "gCO2"), &TrialResult::co2_marginal_g),
-                     number(f64("priced_from_unix_s", "s"), &TrialResult::priced_from_unix_s),
-                     number(f64("pruning_saved_energy_j", "J"), &TrialResult::pruning_saved_energy_j),
-                     number(f64("sampler_cpu_s", "s"), &TrialResult::sampler_cpu_s),
-                     number(f64("train_energy_j", "J"), &TrialResult::train_energy_j),
-                     number(f64("eval_energy_j", "J"), &TrialResult::eval_energy_j),
-                     number(f64("idle_power_w", "W"), &TrialResult::idle_power_w),
-                     number(f64("net_energy_j", "J"), &TrialResult::net_energy_j),
-                     number(i32("workers_on_node", "1"), &TrialResult::workers_on_node),
-                     number(i32("profiled_steps", "1"), &TrialResult::profiled_steps)}) {
+  for (auto extra : {member(f64("pue", "1"), &TrialResult::pue),
+                     member(f64("facility_energy_j", "J"), &TrialResult::facility_energy_j),
+                     member(f64("intensity_g_per_kwh", "gCO2/kWh"), &TrialResult::intensity_g_per_kwh),
+                     member(f64("co2_g", "gCO2"), &TrialResult::co2_g),
+                     member(f64("co2_marginal_g", "gCO2"), &TrialResult::co2_marginal_g),
+                     member(f64("priced_from_unix_s", "s"), &TrialResult::priced_from_unix_s),
+                     member(f64("pruning_saved_energy_j", "J"), &TrialResult::pruning_saved_energy_j),
+                     member(f64("sampler_cpu_s", "s"), &TrialResult::sampler_cpu_s),
+                     member(f64("train_energy_j", "J"), &TrialResult::train_energy_j),
+                     member(f64("eval_energy_j", "J"), &TrialResult::eval_energy_j),
+                     member(f64("idle_power_w", "W"), &TrialResult::idle_power_w),
+                     member(f64("net_energy_j", "J"), &TrialResult::net_energy_j),
+                     member(i32("workers_on_node", "1"), &TrialResult::workers_on_node),
+                     member(i32("profiled_steps", "1"), &TrialResult::profiled_steps)}) {
     f.push_back(std::move(extra));
   }
   return f;
 }
 
 Table trials_table(const std::vector<TrialResult>& results, const std::vector<std::string>& meters) {
-  const auto fields = trial_fields(meters);
-  std::vector<Column> columns;
-  for (const auto& f : fields) columns.push_back(f.column);
-  Table t(std::move(columns));
-  for (const auto& r : results) {
-    t.add_row();
-    for (std::size_t c = 0; c < fields.size(); ++c) fields[c].write(t, c, r);
-  }
-  return t;
+  return write_rows(trial_fields(meters), results);
 }
 
 Table params_table(const std::vector<TrialResult>& results, const search::SearchSpace& space) {
@@ -169,112 +196,144 @@ Table params_table(const std::vector<TrialResult>& results, const search::Search
   return t;
 }
 
-Table epochs_table(const std::vector<TrialResult>& results) {
-  Table t({i64("trial_id"), i32("epoch", "1"), f64("train_loss", "1"), f64("objective", "1"), f64("energy_j", "J"),
-           f64("duration_s", "s"), f64("train_energy_j", "J"), f64("eval_energy_j", "J")});
+/// A row of a per-trial child table: the trial it belongs to, and the child record.
+template <typename Child>
+struct ChildRow {
+  std::int64_t trial_id = 0;
+  Child value;
+  double share = 0.0;  ///< /layers: the layer type's share of the profiled time (derived)
+  std::string meter;   ///< /samples: the meter's name (the record holds its index)
+};
+
+template <typename Child, typename Get>
+std::vector<ChildRow<Child>> child_rows(const std::vector<TrialResult>& results, Get children) {
+  std::vector<ChildRow<Child>> rows;
   for (const auto& r : results) {
-    for (const auto& e : r.epochs) {
-      t.add_row();
-      t.set(0, r.spec.id);
-      t.set(1, std::int64_t{e.epoch});
-      t.set(2, e.train_loss);
-      t.set(3, e.objective);
-      t.set(4, e.energy_j);
-      t.set(5, e.duration_s);
-      t.set(6, e.train_energy_j);
-      t.set(7, e.eval_energy_j);
-    }
+    for (const auto& child : children(r)) rows.push_back({r.spec.id, child, 0.0, {}});
   }
-  return t;
+  return rows;
+}
+
+template <typename Child>
+Field<ChildRow<Child>> trial_id_field() {
+  return member(i64("trial_id"), &ChildRow<Child>::trial_id);
+}
+
+using EpochRow = ChildRow<EpochRecord>;
+std::vector<Field<EpochRow>> epoch_fields() {
+  return {trial_id_field<EpochRecord>(),
+          field<EpochRow>(
+              i32("epoch", "1"), [](auto& r) -> auto& { return r.value.epoch; }),
+          field<EpochRow>(
+              f64("train_loss", "1"), [](auto& r) -> auto& { return r.value.train_loss; }),
+          field<EpochRow>(
+              f64("objective", "1"), [](auto& r) -> auto& { return r.value.objective; }),
+          field<EpochRow>(
+              f64("energy_j", "J"), [](auto& r) -> auto& { return r.value.energy_j; }),
+          field<EpochRow>(
+              f64("duration_s", "s"), [](auto& r) -> auto& { return r.value.duration_s; }),
+          field<EpochRow>(
+              f64("train_energy_j", "J"), [](auto& r) -> auto& { return r.value.train_energy_j; }),
+          field<EpochRow>(
+              f64("eval_energy_j", "J"), [](auto& r) -> auto& { return r.value.eval_energy_j; })};
+}
+
+using LayerRow = ChildRow<LayerEnergy>;
+std::vector<Field<LayerRow>> layer_fields() {
+  return {trial_id_field<LayerEnergy>(),
+          field<LayerRow>(
+              text("layer_type", 16), [](auto& r) -> auto& { return r.value.type; }),
+          field<LayerRow>(
+              f64("time_s", "s"), [](auto& r) -> auto& { return r.value.time_s; }),
+          derived<LayerRow>(f64("time_share", "1"), [](const LayerRow& r) { return r.share; }),
+          field<LayerRow>(
+              f64("energy_j", "J"), [](auto& r) -> auto& { return r.value.energy_j; })};
+}
+
+using SampleRow = ChildRow<PowerSample>;
+std::vector<Field<SampleRow>> sample_fields() {
+  return {trial_id_field<PowerSample>(), member(text("meter", 16), &SampleRow::meter),
+          field<SampleRow>(
+              f64("t_s", "s"), [](auto& r) -> auto& { return r.value.t_s; }),
+          field<SampleRow>(
+              f64("power_w", "W"), [](auto& r) -> auto& { return r.value.power_w; })};
+}
+
+std::vector<Field<IdleRecord>> idle_fields() {
+  return {member(i32("rank"), &IdleRecord::rank), member(text("site"), &IdleRecord::site),
+          member(f64("idle_s", "s"), &IdleRecord::idle_s), member(f64("energy_j", "J"), &IdleRecord::energy_j),
+          member(f64("co2_g", "gCO2"), &IdleRecord::co2_g)};
+}
+
+/// /carbon/<site>: the intensity series a site was priced with (one NaN-time row for a constant).
+std::vector<Field<carbon::TracePoint>> carbon_fields() {
+  return {member(f64("unix_s", "s"), &carbon::TracePoint::unix_s),
+          member(f64("intensity_g_per_kwh", "gCO2/kWh"), &carbon::TracePoint::intensity_g_per_kwh)};
+}
+
+std::vector<Field<study::SiteConfig>> site_fields() {
+  return {member(text("name"), &study::SiteConfig::name), member(f64("pue", "1"), &study::SiteConfig::pue),
+          derived<study::SiteConfig>(text("carbon_source", 128),
+                                     [](const study::SiteConfig& s) { return s.carbon->describe(); }),
+          member(f64("intensity_g_per_kwh", "gCO2/kWh"), &study::SiteConfig::intensity_g_per_kwh)};
+}
+
+/// /meters: written from the study's meter list (read by the report through the trials' columns).
+struct MeterRow {
+  std::string meter, kind, scope;
+  std::int32_t primary = 0, apportioned = 0;
+  double interval_s = 0.0, idle_baseline_s = 0.0;
+};
+std::vector<Field<MeterRow>> meter_fields() {
+  return {member(text("meter", 16), &MeterRow::meter),
+          member(text("kind", 16), &MeterRow::kind),
+          member(text("scope", 16), &MeterRow::scope),
+          member(i32("primary", "1"), &MeterRow::primary),
+          member(i32("apportioned", "1"), &MeterRow::apportioned),
+          member(f64("interval_s", "s"), &MeterRow::interval_s),
+          member(f64("idle_baseline_s", "s"), &MeterRow::idle_baseline_s)};
+}
+
+Table epochs_table(const std::vector<TrialResult>& results) {
+  return write_rows(epoch_fields(), child_rows<EpochRecord>(results, [](const TrialResult& r) { return r.epochs; }));
 }
 
 Table layers_table(const std::vector<TrialResult>& results) {
-  Table t({i64("trial_id"), text("layer_type", 16), f64("time_s", "s"), f64("time_share", "1"), f64("energy_j", "J")});
+  std::vector<LayerRow> rows;
   for (const auto& r : results) {
     double total_s = 0.0;
     for (const auto& l : r.layers) total_s += l.time_s;
-    for (const auto& l : r.layers) {
-      t.add_row();
-      t.set(0, r.spec.id);
-      t.set(1, l.type);
-      t.set(2, l.time_s);
-      t.set(3, total_s > 0.0 ? l.time_s / total_s : 0.0);
-      t.set(4, l.energy_j);
-    }
+    for (const auto& l : r.layers) rows.push_back({r.spec.id, l, total_s > 0.0 ? l.time_s / total_s : 0.0, {}});
   }
-  return t;
-}
-
-Table meters_table(const StudyMeta& meta) {
-  Table t({text("meter", 16), text("kind", 16), text("scope", 16), i32("primary", "1"), i32("apportioned", "1"),
-           f64("interval_s", "s"), f64("idle_baseline_s", "s")});
-  for (std::size_t i = 0; i < meta.meters.size(); ++i) {
-    const auto traits = energy::meter_traits(meta.meters[i]);
-    t.add_row();
-    t.set(0, meta.meters[i]);
-    t.set(1, std::string(energy::to_string(traits.kind)));
-    t.set(2, std::string(energy::to_string(traits.scope)));
-    t.set(3, std::int64_t{i == 0});
-    t.set(4, std::int64_t{traits.scope == energy::MeterScope::kNode});
-    t.set(5, meta.meter_interval_s);
-    t.set(6, meta.idle_baseline_s);
-  }
-  return t;
-}
-
-Table idle_table(const std::vector<IdleRecord>& idle) {
-  Table t({i32("rank"), text("site"), f64("idle_s", "s"), f64("energy_j", "J"), f64("co2_g", "gCO2")});
-  for (const auto& r : idle) {
-    t.add_row();
-    t.set(0, std::int64_t{r.rank});
-    t.set(1, r.site);
-    t.set(2, r.idle_s);
-    t.set(3, r.energy_j);
-    t.set(4, r.co2_g);
-  }
-  return t;
-}
-
-/// The intensity series a site was priced with: a trace's points, or one row for a constant.
-Table carbon_table(const study::SiteConfig& site) {
-  Table t({f64("unix_s", "s"), f64("intensity_g_per_kwh", "gCO2/kWh")});
-  for (const auto& p : site.carbon->points()) {
-    t.add_row();
-    t.set(0, p.unix_s);
-    t.set(1, p.intensity_g_per_kwh);
-  }
-  if (site.carbon->points().empty()) {
-    t.add_row();
-    t.set(0, std::nan(""));
-    t.set(1, site.intensity_g_per_kwh);
-  }
-  return t;
+  return write_rows(layer_fields(), rows);
 }
 
 Table samples_table(const std::vector<TrialResult>& results) {
-  Table t({i64("trial_id"), text("meter", 16), f64("t_s", "s"), f64("power_w", "W")});
+  std::vector<SampleRow> rows;
   for (const auto& r : results) {
     for (const auto& s : r.samples) {
-      t.add_row();
-      t.set(0, r.spec.id);
-      t.set(1, s.meter < r.meters.size() ? r.meters[s.meter].meter : std::string("?"));
-      t.set(2, s.t_s);
-      t.set(3, s.power_w);
+      rows.push_back({r.spec.id, s, 0.0, s.meter < r.meters.size() ? r.meters[s.meter].meter : std::string("?")});
     }
   }
-  return t;
+  return write_rows(sample_fields(), rows);
 }
 
-Table sites_table(const std::vector<study::SiteConfig>& sites) {
-  Table t({text("name"), f64("pue", "1"), text("carbon_source", 128), f64("intensity_g_per_kwh", "gCO2/kWh")});
-  for (const auto& s : sites) {
-    t.add_row();
-    t.set(0, s.name);
-    t.set(1, s.pue);
-    t.set(2, s.carbon->describe());
-    t.set(3, s.intensity_g_per_kwh);
+Table meters_table(const StudyMeta& meta) {
+  std::vector<MeterRow> rows;
+  for (std::size_t i = 0; i < meta.meters.size(); ++i) {
+    const auto traits = energy::meter_traits(meta.meters[i]);
+    rows.push_back({meta.meters[i], std::string(energy::to_string(traits.kind)),
+                    std::string(energy::to_string(traits.scope)), i == 0, traits.scope == energy::MeterScope::kNode,
+                    meta.meter_interval_s, meta.idle_baseline_s});
   }
-  return t;
+  return write_rows(meter_fields(), rows);
+}
+
+Table carbon_table(const study::SiteConfig& site) {
+  const auto points = site.carbon->points();
+  std::vector<carbon::TracePoint> rows(points.begin(), points.end());
+  if (rows.empty()) rows.push_back({std::nan(""), site.intensity_g_per_kwh});
+  return write_rows(carbon_fields(), rows);
 }
 
 }  // namespace
@@ -343,10 +402,10 @@ void ResultsStore::flush() {
     h5::write_table(file.get(), "params", params_table(results_, meta_.space));
     h5::write_table(file.get(), "epochs", epochs_table(results_));
     h5::write_table(file.get(), "samples", samples_table(results_));
-    h5::write_table(file.get(), "sites", sites_table(meta_.sites));
+    h5::write_table(file.get(), "sites", write_rows(site_fields(), meta_.sites));
     h5::write_table(file.get(), "layers", layers_table(results_));
     h5::write_table(file.get(), "meters", meters_table(meta_));
-    h5::write_table(file.get(), "idle", idle_table(idle_));
+    h5::write_table(file.get(), "idle", write_rows(idle_fields(), idle_));
     h5::Handle carbon(H5Gcreate2(file.get(), "carbon", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
                       "creating /carbon in " + tmp);
     for (const auto& site : meta_.sites) {
@@ -393,6 +452,93 @@ bool open_output_folder(const std::string& path) {
   return true;
 }
 
+namespace {
+
+/// /sites with each site's carbon source rebuilt from /carbon/<site>: the series it was priced
+/// with, held beyond its ends (a re-pricing may shift past them).
+std::vector<study::SiteConfig> load_sites(hid_t file, const std::string& path,
+                                          const std::vector<study::SiteConfig>& study_sites) {
+  if (H5Lexists(file, "carbon", H5P_DEFAULT) <= 0) throw IoError(fmt::format("{}: no /carbon group", path));
+  h5::Handle group(H5Gopen2(file, "carbon", H5P_DEFAULT), H5Gclose, "opening /carbon in " + path);
+  auto sites = read_rows(site_fields(), h5::read_table(file, "sites"));
+  for (auto& site : sites) {
+    for (const auto& s : study_sites) {
+      if (s.name == site.name) site.interpolation = s.interpolation;
+    }
+    auto points = read_rows(carbon_fields(), h5::read_table(group.get(), study::carbon_dataset_name(site.name)));
+    if (points.empty() || std::isnan(points.front().unix_s)) {
+      site.carbon = std::make_shared<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
+    } else {
+      site.carbon = std::make_shared<carbon::TraceCarbonSource>(std::move(points), site.interpolation,
+                                                                carbon::Extrapolation::kHold, site.name);
+    }
+  }
+  return sites;
+}
+
+/// /params: one column per search parameter, typed as written.
+void attach_params(const Table& params, const std::map<std::int64_t, std::size_t>& by_id,
+                   std::vector<TrialResult>& trials) {
+  const std::size_t id_column = params.column_index("trial_id");
+  for (std::size_t row = 0; row < params.rows(); ++row) {
+    const auto it = by_id.find(params.get_int(row, id_column));
+    if (it == by_id.end()) continue;
+    auto& spec = trials[it->second].spec;
+    for (std::size_t c = 0; c < params.columns().size(); ++c) {
+      if (c == id_column) continue;
+      const auto& column = params.columns()[c];
+      search::ParamValue v;
+      if (column.type == ColumnType::kString)
+        v = params.get_string(row, c);
+      else if (column.type == ColumnType::kFloat64)
+        v = params.get_double(row, c);
+      else
+        v = params.get_int(row, c);
+      spec.params.push_back({column.name, v});
+    }
+  }
+}
+
+/// Hands each child row to its trial (rows of trials not in /trials are dropped).
+template <typename Child, typename Add>
+void attach(const std::vector<ChildRow<Child>>& rows, const std::map<std::int64_t, std::size_t>& by_id,
+            std::vector<TrialResult>& trials, Add add) {
+  for (const auto& row : rows) {
+    if (const auto it = by_id.find(row.trial_id); it != by_id.end()) add(trials[it->second], row);
+  }
+}
+
+/// /trials with their parameters, epochs, layer shares and power samples.
+std::vector<TrialResult> load_trials(hid_t file) {
+  const Table table = h5::read_table(file, "trials");
+  std::vector<std::string> meters;  // from the energy_<meter>_j columns
+  for (const auto& c : table.columns()) {
+    if (c.name.starts_with("energy_") && c.name.ends_with("_j") && c.name != "energy_j") {
+      meters.push_back(c.name.substr(7, c.name.size() - 9));
+    }
+  }
+  auto trials = read_rows(trial_fields(meters), table);
+  std::map<std::int64_t, std::size_t> by_id;
+  for (std::size_t i = 0; i < trials.size(); ++i) by_id[trials[i].spec.id] = i;
+  attach_params(h5::read_table(file, "params"), by_id, trials);
+  attach(read_rows(epoch_fields(), h5::read_table(file, "epochs")), by_id, trials,
+         [](TrialResult& t, const EpochRow& row) { t.epochs.push_back(row.value); });
+  attach(read_rows(layer_fields(), h5::read_table(file, "layers")), by_id, trials,
+         [](TrialResult& t, const LayerRow& row) { t.layers.push_back(row.value); });
+  attach(read_rows(sample_fields(), h5::read_table(file, "samples")), by_id, trials,
+         [](TrialResult& t, const SampleRow& row) {
+           std::size_t index = 0;  // the record names its meter by index into the trial's meters
+           while (index < t.meters.size() && t.meters[index].meter != row.meter) ++index;
+           if (index == t.meters.size()) return;
+           PowerSample sample = row.value;
+           sample.meter = index;
+           t.samples.push_back(sample);
+         });
+  return trials;
+}
+
+}  // namespace
+
 LoadedResults load_results(const std::string& path) {
   h5::silence_error_stack();
   std::error_code ec;
@@ -424,97 +570,9 @@ LoadedResults load_results(const std::string& path) {
   for (const char* key : kProvenanceKeys) {
     if (H5Aexists(file.get(), key) > 0) out.provenance[key] = h5::read_string_attribute(file.get(), key);
   }
-  const Table trials = h5::read_table(file.get(), "trials");
-  const Table params = h5::read_table(file.get(), "params");
-  const Table epochs = h5::read_table(file.get(), "epochs");
-  const Table sites = h5::read_table(file.get(), "sites");
-  const Table layers = h5::read_table(file.get(), "layers");
-  const Table samples = h5::read_table(file.get(), "samples");
-  const Table idle = h5::read_table(file.get(), "idle");
-  for (std::size_t row = 0; row < idle.rows(); ++row) {
-    out.idle.push_back({static_cast<std::int32_t>(idle.get_int(row, 0)), idle.get_string(row, 1),
-                        idle.get_double(row, 2), idle.get_double(row, 3), idle.get_double(row, 4)});
-  }
-  if (H5Lexists(file.get(), "carbon", H5P_DEFAULT) <= 0) throw IoError(fmt::format("{}: no /carbon group", path));
-  h5::Handle carbon(H5Gopen2(file.get(), "carbon", H5P_DEFAULT), H5Gclose, "opening /carbon in " + path);
-  for (std::size_t row = 0; row < sites.rows(); ++row) {
-    study::SiteConfig site;
-    site.name = sites.get_string(row, sites.column_index("name"));
-    site.pue = sites.get_double(row, sites.column_index("pue"));
-    site.intensity_g_per_kwh = sites.get_double(row, sites.column_index("intensity_g_per_kwh"));
-    for (const auto& s : study_sites) {
-      if (s.name == site.name) site.interpolation = s.interpolation;
-    }
-    const Table series = h5::read_table(carbon.get(), study::carbon_dataset_name(site.name));
-    std::vector<carbon::TracePoint> points;
-    for (std::size_t i = 0; i < series.rows(); ++i)
-      points.push_back({series.get_double(i, 0), series.get_double(i, 1)});
-    // The series the site was priced with, held beyond its ends (a re-pricing may shift past them).
-    if (points.empty() || std::isnan(points.front().unix_s)) {
-      site.carbon = std::make_shared<carbon::ConstantCarbonSource>(site.intensity_g_per_kwh);
-    } else {
-      site.carbon = std::make_shared<carbon::TraceCarbonSource>(std::move(points), site.interpolation,
-                                                                carbon::Extrapolation::kHold, site.name);
-    }
-    out.sites.push_back(std::move(site));
-  }
-  std::vector<std::string> meters;
-  for (const auto& c : trials.columns()) {
-    if (c.name.starts_with("energy_") && c.name.ends_with("_j") && c.name != "energy_j") {
-      meters.push_back(c.name.substr(7, c.name.size() - 9));
-    }
-  }
-  std::vector<std::pair<TrialField, std::size_t>> readers;
-  for (auto& f : trial_fields(meters)) {
-    const std::size_t c = trials.column_index(f.column.name);
-    readers.emplace_back(std::move(f), c);
-  }
-  std::map<std::int64_t, std::size_t> by_id;
-  for (std::size_t row = 0; row < trials.rows(); ++row) {
-    TrialResult r;
-    for (const auto& [field, c] : readers) field.read(trials, row, c, r);
-    by_id[r.spec.id] = out.trials.size();
-    out.trials.push_back(std::move(r));
-  }
-  for (std::size_t row = 0; row < params.rows(); ++row) {
-    const auto it = by_id.find(params.get_int(row, 0));
-    if (it == by_id.end()) continue;
-    auto& spec = out.trials[it->second].spec;
-    for (std::size_t c = 1; c < params.columns().size(); ++c) {
-      const auto& column = params.columns()[c];
-      search::ParamValue v;
-      if (column.type == ColumnType::kString)
-        v = params.get_string(row, c);
-      else if (column.type == ColumnType::kFloat64)
-        v = params.get_double(row, c);
-      else
-        v = params.get_int(row, c);
-      spec.params.push_back({column.name, v});
-    }
-  }
-  for (std::size_t row = 0; row < epochs.rows(); ++row) {
-    const auto it = by_id.find(epochs.get_int(row, 0));
-    if (it == by_id.end()) continue;
-    out.trials[it->second].epochs.push_back(
-        {static_cast<std::int32_t>(epochs.get_int(row, 1)), epochs.get_double(row, 2), epochs.get_double(row, 3),
-         epochs.get_double(row, 4), epochs.get_double(row, 5), epochs.get_double(row, 6), epochs.get_double(row, 7)});
-  }
-  for (std::size_t row = 0; row < layers.rows(); ++row) {
-    const auto it = by_id.find(layers.get_int(row, 0));
-    if (it == by_id.end()) continue;
-    out.trials[it->second].layers.push_back(
-        {layers.get_string(row, 1), layers.get_double(row, 2), layers.get_double(row, 4)});
-  }
-  for (std::size_t row = 0; row < samples.rows(); ++row) {
-    const auto it = by_id.find(samples.get_int(row, 0));
-    if (it == by_id.end()) continue;
-    auto& trial = out.trials[it->second];
-    const std::string meter = samples.get_string(row, 1);
-    std::size_t index = 0;
-    while (index < trial.meters.size() && trial.meters[index].meter != meter) ++index;
-    if (index == trial.meters.size()) continue;
-    trial.samples.push_back({samples.get_double(row, 2), index, samples.get_double(row, 3)});
-  }
+  out.idle = read_rows(idle_fields(), h5::read_table(file.get(), "idle"));
+  out.sites = load_sites(file.get(), path, study_sites);
+  out.trials = load_trials(file.get());
   return out;
 }
 
