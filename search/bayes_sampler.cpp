@@ -129,71 +129,68 @@ void BayesSampler::observe(const Observation& o) {
   observed_.push_back(o);
 }
 
-std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) {
-  const auto usable = std::count_if(observed_.begin(), observed_.end(), [](const auto& o) { return !failed(o); });
-  if (trial_id < initial_points_ || usable < 2) {
-    if (trial_id < initial_points_) return decode(trial_id, latin_hypercube_point(trial_id));
-    std::vector<double> u(space_.size());
-    for (std::size_t k = 0; k < u.size(); ++k)
-      u[k] = counter_uniform(options_.seed, kStreamCandidates + k, static_cast<std::uint64_t>(trial_id));
-    return decode(trial_id, u);
-  }
+TrialSpec BayesSampler::design_point(std::int64_t trial_id) const {
+  if (trial_id < initial_points_) return decode(trial_id, latin_hypercube_point(trial_id));
+  std::vector<double> u(space_.size());
+  for (std::size_t k = 0; k < u.size(); ++k)
+    u[k] = counter_uniform(options_.seed, kStreamCandidates + k, static_cast<std::uint64_t>(trial_id));
+  return decode(trial_id, u);
+}
 
-  // Training set, with a subset of data beyond kMaxGpPoints.
-  const Eigen::VectorXd all_y = targets(trial_id);
+std::vector<std::size_t> BayesSampler::training_rows(const Eigen::VectorXd& all_y) const {
   std::vector<std::size_t> rows(observed_.size());
   std::iota(rows.begin(), rows.end(), std::size_t{0});
-  if (rows.size() > kMaxGpPoints) {
-    std::sort(rows.begin(), rows.end(), [&](auto a, auto b) {
-      return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)];
-    });
-    const std::size_t best = kMaxGpPoints / 3;
-    std::vector<std::size_t> rest(rows.begin() + static_cast<std::ptrdiff_t>(best), rows.end());
-    std::sort(rest.begin(), rest.end(), [&](auto a, auto b) {
-      return counter_uniform(options_.seed, kStreamSubset + observed_.size(), a) <
-             counter_uniform(options_.seed, kStreamSubset + observed_.size(), b);
-    });
-    rows.resize(best);
-    rows.insert(rows.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(kMaxGpPoints - best));
-  }
-  const auto n = static_cast<Eigen::Index>(rows.size());
-  const auto d = static_cast<Eigen::Index>(encoded_dims_);
-  Eigen::MatrixXd x(n, d);
-  Eigen::VectorXd y(n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    x.row(i) = encode(observed_u_[rows[static_cast<std::size_t>(i)]]).transpose();
-    y[i] = all_y[static_cast<Eigen::Index>(rows[static_cast<std::size_t>(i)])];
-  }
+  if (rows.size() <= kMaxGpPoints) return rows;
+  // Beyond kMaxGpPoints: the best third, and a seeded draw of the rest (subset of data).
+  std::sort(rows.begin(), rows.end(),
+            [&](auto a, auto b) { return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)]; });
+  const std::size_t best = kMaxGpPoints / 3;
+  std::vector<std::size_t> rest(rows.begin() + static_cast<std::ptrdiff_t>(best), rows.end());
+  std::sort(rest.begin(), rest.end(), [&](auto a, auto b) {
+    return counter_uniform(options_.seed, kStreamSubset + observed_.size(), a) <
+           counter_uniform(options_.seed, kStreamSubset + observed_.size(), b);
+  });
+  rows.resize(best);
+  rows.insert(rows.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(kMaxGpPoints - best));
+  return rows;
+}
+
+bool BayesSampler::fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
   // Hyperparameters are refitted while data are few, then whenever the data grew by 10%;
   // ParEGO's targets change with every weight, so it always refits.
   const bool refit = !gp_.fitted() || observed_.size() < 60 || !options_.cost.empty() ||
                      static_cast<double>(observed_.size()) >= 1.1 * static_cast<double>(fitted_at_);
-  if (refit) {
-    const auto seed = options_.seed + static_cast<std::uint64_t>(trial_id);
-    if (n > kMaxFitPoints) {
-      // Every k-th row of the (best third, then random) selection: a mixed subset.
-      const Eigen::Index step = (n + kMaxFitPoints - 1) / kMaxFitPoints;
-      Eigen::MatrixXd xf(0, d);
-      Eigen::VectorXd yf(0);
-      for (Eigen::Index i = 0; i < n; i += step) {
-        xf.conservativeResize(xf.rows() + 1, d);
-        yf.conservativeResize(yf.size() + 1);
-        xf.row(xf.rows() - 1) = x.row(i);
-        yf[yf.size() - 1] = y[i];
-      }
-      gp_.fit(xf, yf, seed, 2, 30);
-      gp_.condition(x, y);
-    } else {
-      gp_.fit(x, y, seed, 2, observed_.size() < 60 ? 50 : 30);
+  if (!refit) return false;
+  const auto seed = options_.seed + static_cast<std::uint64_t>(trial_id);
+  const Eigen::Index n = x.rows(), d = x.cols();
+  if (n > kMaxFitPoints) {
+    // Every k-th row of the (best third, then random) selection: a mixed subset.
+    const Eigen::Index step = (n + kMaxFitPoints - 1) / kMaxFitPoints;
+    Eigen::MatrixXd xf(0, d);
+    Eigen::VectorXd yf(0);
+    for (Eigen::Index i = 0; i < n; i += step) {
+      xf.conservativeResize(xf.rows() + 1, d);
+      yf.conservativeResize(yf.size() + 1);
+      xf.row(xf.rows() - 1) = x.row(i);
+      yf[yf.size() - 1] = y[i];
     }
-    fitted_at_ = observed_.size();
+    gp_.fit(xf, yf, seed, 2, 30);
+    gp_.condition(x, y);
+  } else {
+    gp_.fit(x, y, seed, 2, observed_.size() < 60 ? 50 : 30);
   }
-  const double best_y = y.maxCoeff();
+  fitted_at_ = observed_.size();
+  return true;
+}
+
+std::vector<Eigen::VectorXd> BayesSampler::condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                                                                std::span<const TrialSpec> pending, bool refitted) {
   // Constant liar: each pending trial is assumed to return the worst value seen.
   std::vector<Eigen::VectorXd> taken;
   for (const auto& u : observed_u_) taken.push_back(encode(u));
+  const Eigen::Index n = x.rows();
   if (!pending.empty()) {
-    Eigen::MatrixXd xp(n + static_cast<Eigen::Index>(pending.size()), d);
+    Eigen::MatrixXd xp(n + static_cast<Eigen::Index>(pending.size()), x.cols());
     Eigen::VectorXd yp(xp.rows());
     xp.topRows(n) = x;
     yp.head(n) = y;
@@ -204,53 +201,62 @@ std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<
       taken.push_back(e);
     }
     gp_.condition(xp, yp);
-  } else if (!refit) {
+  } else if (!refitted) {
     gp_.condition(x, y);
   }
+  return taken;
+}
 
+Eigen::VectorXd BayesSampler::acquisition(const Eigen::MatrixXd& cand, double best_y) const {
   const boost::math::normal normal;
-  const auto acquisition = [&](const Eigen::MatrixXd& cand) {
-    Eigen::VectorXd mean, sd;
-    gp_.predict(cand, mean, sd);
-    Eigen::VectorXd a(cand.rows());
-    for (Eigen::Index i = 0; i < cand.rows(); ++i) {
-      const double improvement = mean[i] - best_y - 0.01 * sd[i];
-      const double z = improvement / sd[i];
-      if (options_.acquisition == Acquisition::kUcb)
-        a[i] = mean[i] + options_.ucb_beta * sd[i];
-      else if (options_.acquisition == Acquisition::kPi)
-        a[i] = boost::math::cdf(normal, z);
-      else
-        a[i] = improvement * boost::math::cdf(normal, z) + sd[i] * boost::math::pdf(normal, z);
-    }
-    return a;
-  };
+  Eigen::VectorXd mean, sd;
+  gp_.predict(cand, mean, sd);
+  Eigen::VectorXd a(cand.rows());
+  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
+    const double improvement = mean[i] - best_y - 0.01 * sd[i];
+    const double z = improvement / sd[i];
+    if (options_.acquisition == Acquisition::kUcb)
+      a[i] = mean[i] + options_.ucb_beta * sd[i];
+    else if (options_.acquisition == Acquisition::kPi)
+      a[i] = boost::math::cdf(normal, z);
+    else
+      a[i] = improvement * boost::math::cdf(normal, z) + sd[i] * boost::math::pdf(normal, z);
+  }
+  return a;
+}
 
+BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y) const {
   const auto p = space_.size();
   const auto seed_index = static_cast<std::uint64_t>(trial_id) * 1'000'003ULL;
-  std::vector<std::vector<double>> cands;
-  const int candidates = n <= kSmallHistory ? kCandidatesSmall : kCandidatesLarge;
-  for (int c = 0; c < candidates; ++c) {
+  Candidates c;
+  const int count = n <= kSmallHistory ? kCandidatesSmall : kCandidatesLarge;
+  for (int i = 0; i < count; ++i) {
     std::vector<double> u(p);
     for (std::size_t k = 0; k < p; ++k)
-      u[k] = counter_uniform(options_.seed, kStreamCandidates + k, seed_index + static_cast<std::uint64_t>(c));
-    cands.push_back(std::move(u));
+      u[k] = counter_uniform(options_.seed, kStreamCandidates + k, seed_index + static_cast<std::uint64_t>(i));
+    c.units.push_back(std::move(u));
   }
-  Eigen::MatrixXd cx(static_cast<Eigen::Index>(cands.size()), d);
-  for (std::size_t c = 0; c < cands.size(); ++c) cx.row(static_cast<Eigen::Index>(c)) = encode(cands[c]).transpose();
-  Eigen::VectorXd score = acquisition(cx);
+  Eigen::MatrixXd cx(static_cast<Eigen::Index>(c.units.size()), static_cast<Eigen::Index>(encoded_dims_));
+  for (std::size_t i = 0; i < c.units.size(); ++i)
+    cx.row(static_cast<Eigen::Index>(i)) = encode(c.units[i]).transpose();
+  c.score = acquisition(cx, best_y);
+  return c;
+}
 
+void BayesSampler::refine(std::int64_t trial_id, double best_y, Candidates& c) const {
   // Local refinement: Gaussian-free pattern steps around the best few, shrinking.
-  std::vector<std::size_t> order(cands.size());
+  const auto p = space_.size();
+  const auto seed_index = static_cast<std::uint64_t>(trial_id) * 1'000'003ULL;
+  std::vector<std::size_t> order(c.units.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::partial_sort(order.begin(), order.begin() + kRefineStarts, order.end(), [&](auto a, auto b) {
-    return score[static_cast<Eigen::Index>(a)] > score[static_cast<Eigen::Index>(b)];
+    return c.score[static_cast<Eigen::Index>(a)] > c.score[static_cast<Eigen::Index>(b)];
   });
   for (int s = 0; s < kRefineStarts; ++s) {
-    std::vector<double> best_u = cands[order[static_cast<std::size_t>(s)]];
-    double best_score = score[static_cast<Eigen::Index>(order[static_cast<std::size_t>(s)])];
-    double radius = 0.1;
-    Eigen::MatrixXd trial_x(kRefineSteps, d);
+    std::vector<double> best_u = c.units[order[static_cast<std::size_t>(s)]];
+    double best_score = c.score[static_cast<Eigen::Index>(order[static_cast<std::size_t>(s)])];
+    const double radius = 0.1;
+    Eigen::MatrixXd trial_x(kRefineSteps, static_cast<Eigen::Index>(encoded_dims_));
     std::vector<std::vector<double>> trial_u;
     for (int step = 0; step < kRefineSteps; ++step) {
       std::vector<double> u = best_u;
@@ -263,30 +269,54 @@ std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<
       trial_x.row(step) = encode(u).transpose();
       trial_u.push_back(std::move(u));
     }
-    const Eigen::VectorXd trial_score = acquisition(trial_x);
+    const Eigen::VectorXd trial_score = acquisition(trial_x, best_y);
     for (int step = 0; step < kRefineSteps; ++step) {
       if (trial_score[step] > best_score) {
         best_score = trial_score[step];
         best_u = trial_u[static_cast<std::size_t>(step)];
       }
     }
-    cands.push_back(best_u);
-    score.conservativeResize(score.size() + 1);
-    score[score.size() - 1] = best_score;
+    c.units.push_back(best_u);
+    c.score.conservativeResize(c.score.size() + 1);
+    c.score[c.score.size() - 1] = best_score;
   }
+}
 
+TrialSpec BayesSampler::best_distinct(std::int64_t trial_id, const Candidates& c,
+                                      const std::vector<Eigen::VectorXd>& taken) const {
   // The best candidate that is not already observed or pending (distinct suggestions).
-  std::vector<std::size_t> ranked(cands.size());
+  std::vector<std::size_t> ranked(c.units.size());
   std::iota(ranked.begin(), ranked.end(), std::size_t{0});
-  std::sort(ranked.begin(), ranked.end(),
-            [&](auto a, auto b) { return score[static_cast<Eigen::Index>(a)] > score[static_cast<Eigen::Index>(b)]; });
-  for (auto c : ranked) {
-    const Eigen::VectorXd e = encode(cands[c]);
+  std::sort(ranked.begin(), ranked.end(), [&](auto a, auto b) {
+    return c.score[static_cast<Eigen::Index>(a)] > c.score[static_cast<Eigen::Index>(b)];
+  });
+  for (auto i : ranked) {
+    const Eigen::VectorXd e = encode(c.units[i]);
     const bool duplicate =
         std::any_of(taken.begin(), taken.end(), [&](const auto& t) { return (t - e).norm() < 1e-9; });
-    if (!duplicate) return decode(trial_id, cands[c]);
+    if (!duplicate) return decode(trial_id, c.units[i]);
   }
-  return decode(trial_id, cands[ranked.front()]);
+  return decode(trial_id, c.units[ranked.front()]);
+}
+
+std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) {
+  const auto usable = std::count_if(observed_.begin(), observed_.end(), [](const auto& o) { return !failed(o); });
+  if (trial_id < initial_points_ || usable < 2) return design_point(trial_id);
+  const Eigen::VectorXd all_y = targets(trial_id);
+  const auto rows = training_rows(all_y);
+  const auto n = static_cast<Eigen::Index>(rows.size());
+  Eigen::MatrixXd x(n, static_cast<Eigen::Index>(encoded_dims_));
+  Eigen::VectorXd y(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    x.row(i) = encode(observed_u_[rows[static_cast<std::size_t>(i)]]).transpose();
+    y[i] = all_y[static_cast<Eigen::Index>(rows[static_cast<std::size_t>(i)])];
+  }
+  const bool refitted = fit_model(trial_id, x, y);
+  const double best_y = y.maxCoeff();
+  const auto taken = condition_on_pending(x, y, pending, refitted);
+  auto candidates = random_candidates(trial_id, n, best_y);
+  refine(trial_id, best_y, candidates);
+  return best_distinct(trial_id, candidates, taken);
 }
 
 }  // namespace cs::search

@@ -30,6 +30,25 @@ class BayesSampler final : public Sampler {
   std::vector<double> latin_hypercube_point(std::int64_t index) const;
   Eigen::VectorXd targets(std::int64_t trial_id) const;
 
+  /// Candidate points in unit coordinates and their acquisition values.
+  struct Candidates {
+    std::vector<std::vector<double>> units;
+    Eigen::VectorXd score;
+  };
+  /// One suggestion, step by step: the space-filling design (before the GP has data), the GP's
+  /// training rows, its fit, the constant liar for pending trials, random candidates, their
+  /// local refinement, and the best one not already observed or pending.
+  TrialSpec design_point(std::int64_t trial_id) const;
+  std::vector<std::size_t> training_rows(const Eigen::VectorXd& all_y) const;
+  bool fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, const Eigen::VectorXd& y);
+  std::vector<Eigen::VectorXd> condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                                                    std::span<const TrialSpec> pending, bool refitted);
+  Eigen::VectorXd acquisition(const Eigen::MatrixXd& candidates, double best_y) const;
+  Candidates random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y) const;
+  void refine(std::int64_t trial_id, double best_y, Candidates& candidates) const;
+  TrialSpec best_distinct(std::int64_t trial_id, const Candidates& candidates,
+                          const std::vector<Eigen::VectorXd>& taken) const;
+
   SearchSpace space_;
   SamplerOptions options_;
   int initial_points_;
