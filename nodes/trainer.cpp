@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -148,82 +149,113 @@ Trainer::~Trainer() = default;
 Trainer::Trainer(Trainer&&) noexcept = default;
 Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 
+namespace {
+
+/// The profiled steps so far: time per layer type, their measured energy, and how many.
+struct LayerTally {
+  std::map<std::string, Clock::duration> time;
+  Clock::duration total{};
+  double energy_j = 0.0;
+  int steps = 0;
+
+  void add(const LayerProfiler& profiler, Clock::duration step_time, double step_energy_j) {
+    Clock::duration in_layers{};
+    for (const auto& [type, d] : profiler.totals()) {
+      time[type] += d;
+      in_layers += d;
+    }
+    time["other"] += std::max(step_time - in_layers, Clock::duration::zero());  // loss, optimiser, data
+    total += step_time;
+    energy_j += step_energy_j;
+    ++steps;
+  }
+
+  /// The measured energy of the profiled steps, attributed to the layer types by time share.
+  std::vector<LayerTime> shares() const {
+    std::vector<LayerTime> out;
+    for (const auto& [type, d] : time) {
+      const double share = total.count() > 0 ? seconds(d) / seconds(total) : 0.0;
+      out.push_back({type, seconds(d), energy_j * share});
+    }
+    return out;
+  }
+};
+
+/// One pass over the training images in a seeded random order; the mean loss, or nothing
+/// when the loss became NaN or infinite. `step` counts steps across epochs (profiling cadence).
+std::optional<double> train_epoch(SimpleCnn& model, torch::optim::Optimizer& optimiser, const torch::Tensor& x,
+                                  const torch::Tensor& y, const torch::Device& device, const TrainSettings& s,
+                                  const TrainCallbacks& callbacks, std::int64_t& step, LayerTally& tally) {
+  model->train();
+  const std::int64_t n = x.size(0);
+  const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+  double loss_sum = 0.0;
+  std::int64_t batches = 0;
+  for (std::int64_t start = 0; start < n; start += s.batch_size, ++step) {
+    const auto idx = order.slice(0, start, std::min(start + s.batch_size, n));
+    const bool profile = callbacks.profile_every > 0 && step % callbacks.profile_every == 0;
+    LayerProfiler profiler(device.is_cuda());
+    const double energy_before_j = profile ? callbacks.energy_now_j() : 0.0;
+    const auto step_start = settled_now(profile && profiler.cuda());
+    optimiser.zero_grad();
+    const auto images = x.index_select(0, idx);
+    auto loss = torch::nn::functional::cross_entropy(
+        profile ? model->profiled_forward(images, profiler) : model->forward(images), y.index_select(0, idx));
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) return std::nullopt;
+    loss.backward();
+    if (profile) profiler.backward_done(settled_now(profiler.cuda()));
+    optimiser.step();
+    if (profile) {
+      tally.add(profiler, settled_now(profiler.cuda()) - step_start, callbacks.energy_now_j() - energy_before_j);
+    }
+    loss_sum += value;
+    ++batches;
+  }
+  return loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1));
+}
+
+/// Accuracy on the test images, in batches of 1024 under no-grad.
+double evaluate(SimpleCnn& model, const torch::Tensor& x, const torch::Tensor& y) {
+  model->eval();
+  torch::NoGradGuard no_grad;
+  double correct = 0.0;
+  const std::int64_t m = x.size(0);
+  for (std::int64_t start = 0; start < m; start += 1024) {
+    const auto logits = model->forward(x.slice(0, start, std::min(start + 1024, m)));
+    correct += logits.argmax(1).eq(y.slice(0, start, std::min(start + 1024, m))).sum().item<double>();
+  }
+  return correct / static_cast<double>(m);
+}
+
+}  // namespace
+
 TrainOutcome Trainer::train(const TrainSettings& s, const TrainCallbacks& callbacks) {
   torch::manual_seed(s.seed);
   SimpleCnn model(s.conv_blocks, s.channels, impl_->side);
   model->to(impl_->device);
   torch::optim::SGD optimiser(model->parameters(), torch::optim::SGDOptions(s.lr).momentum(s.momentum));
-  const std::int64_t n = impl_->train_x.size(0);
   TrainOutcome outcome;
-  std::map<std::string, Clock::duration> layer_time;
-  double profiled_energy_j = 0.0;
-  Clock::duration profiled_time{};
+  LayerTally tally;
   std::int64_t step = 0;
   for (int epoch = 1; epoch <= s.epochs; ++epoch) {
     const auto t0 = Clock::now();
-    model->train();
-    const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(impl_->device);
-    double loss_sum = 0.0;
-    std::int64_t batches = 0;
-    for (std::int64_t start = 0; start < n; start += s.batch_size, ++step) {
-      const auto idx = order.slice(0, start, std::min(start + s.batch_size, n));
-      const bool profile = callbacks.profile_every > 0 && step % callbacks.profile_every == 0;
-      LayerProfiler profiler(impl_->device.is_cuda());
-      const double energy_before_j = profile ? callbacks.energy_now_j() : 0.0;
-      const auto step_start = settled_now(profile && profiler.cuda());
-      optimiser.zero_grad();
-      const auto images = impl_->train_x.index_select(0, idx);
-      auto loss = torch::nn::functional::cross_entropy(
-          profile ? model->profiled_forward(images, profiler) : model->forward(images),
-          impl_->train_y.index_select(0, idx));
-      const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        outcome.diverged = true;
-        return outcome;
-      }
-      loss.backward();
-      if (profile) profiler.backward_done(settled_now(profiler.cuda()));
-      optimiser.step();
-      if (profile) {
-        const auto step_time = settled_now(profiler.cuda()) - step_start;
-        Clock::duration in_layers{};
-        for (const auto& [type, d] : profiler.totals()) {
-          layer_time[type] += d;
-          in_layers += d;
-        }
-        layer_time["other"] += std::max(step_time - in_layers, Clock::duration::zero());  // loss, optimiser, data
-        profiled_time += step_time;
-        profiled_energy_j += callbacks.energy_now_j() - energy_before_j;
-        ++outcome.profiled_steps;
-      }
-      loss_sum += value;
-      ++batches;
+    const auto loss =
+        train_epoch(model, optimiser, impl_->train_x, impl_->train_y, impl_->device, s, callbacks, step, tally);
+    if (!loss) {
+      outcome.diverged = true;
+      return outcome;
     }
     if (callbacks.on_eval_start) callbacks.on_eval_start();
-    model->eval();
-    double correct = 0.0;
-    {
-      torch::NoGradGuard no_grad;
-      const std::int64_t m = impl_->test_x.size(0);
-      for (std::int64_t start = 0; start < m; start += 1024) {
-        const auto logits = model->forward(impl_->test_x.slice(0, start, std::min(start + 1024, m)));
-        correct += logits.argmax(1).eq(impl_->test_y.slice(0, start, std::min(start + 1024, m))).sum().item<double>();
-      }
-      correct /= static_cast<double>(m);
-    }
-    EpochOutcome e{epoch, loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1)), correct,
-                   seconds(Clock::now() - t0)};
-    outcome.epochs.push_back(e);
-    if (callbacks.on_epoch && callbacks.on_epoch(e) == EpochDecision::kStop) {
+    const double accuracy = evaluate(model, impl_->test_x, impl_->test_y);
+    outcome.epochs.push_back({epoch, *loss, accuracy, seconds(Clock::now() - t0)});
+    if (callbacks.on_epoch && callbacks.on_epoch(outcome.epochs.back()) == EpochDecision::kStop) {
       outcome.stopped = epoch < s.epochs;
       break;
     }
   }
-  // The measured energy of the profiled steps, attributed to the layer types by time share.
-  for (const auto& [type, d] : layer_time) {
-    const double share = profiled_time.count() > 0 ? seconds(d) / seconds(profiled_time) : 0.0;
-    outcome.layers.push_back({type, seconds(d), profiled_energy_j * share});
-  }
+  outcome.layers = tally.shares();
+  outcome.profiled_steps = tally.steps;
   return outcome;
 }
 

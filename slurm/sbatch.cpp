@@ -36,11 +36,14 @@ std::string format_time_limit(double seconds) {
   return fmt::format("{}-{:02}:{:02}:00", minutes / (24 * 60), (minutes / 60) % 24, minutes % 60);
 }
 
-SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& carbonsweep) {
-  namespace fs = std::filesystem;
-  SubmitPlan plan;
-  plan.ntasks = 1;
-  bool any_partition = false;
+namespace {
+
+/// The job's task count (a coordinator plus every site's ranks); throws ConfigError when the
+/// sites cannot size a job, or name partitions (a heterogeneous job) for a launcher that
+/// cannot span them. Sets `heterogeneous`.
+int job_tasks(const study::StudyConfig& config, bool& heterogeneous) {
+  int ntasks = 1;
+  heterogeneous = false;
   for (const auto& site : config.sites) {
     if (site.ranks < 1) {
       throw ConfigError(
@@ -48,49 +51,51 @@ SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& 
                       "give ranks = N (hosts lists are for jobs you launch yourself)",
                       config.path, site.name));
     }
-    plan.ntasks += site.ranks;
-    any_partition |= !site.partition.empty();
+    ntasks += site.ranks;
+    heterogeneous |= !site.partition.empty();
   }
-  const auto& s = config.slurm;
+  if (!heterogeneous) return ntasks;
   // Sites in their own partitions: a heterogeneous job, one component per site in [[sites]]
   // order, the coordinator first in the first one, so that MPI ranks fill the sites' `ranks`
   // in order, as site_map assigns them.
-  if (any_partition) {
-    for (const auto& site : config.sites) {
-      if (site.partition.empty()) {
-        throw ConfigError(
-            fmt::format("{}: site '{}' has no partition; give every site one, or none", config.path, site.name));
-      }
-    }
-    if (s.launcher != study::Launcher::kSrun) {
+  for (const auto& site : config.sites) {
+    if (site.partition.empty()) {
       throw ConfigError(
-          fmt::format("{}: [slurm] launcher: mpirun cannot span the components of a heterogeneous "
-                      "job (one per site partition); use launcher = \"srun\" (with launcher_args = "
-                      "[\"--mpi=pmix\"] for Debian's Open MPI)",
-                      config.path));
+          fmt::format("{}: site '{}' has no partition; give every site one, or none", config.path, site.name));
     }
   }
-  const std::string output = fs::absolute(config.output).string();
-  const std::string study = fs::absolute(config.path).string();
-  plan.script_path = output + ".sbatch";
-  plan.log_path = output + ".slurm-%j.log";
+  if (config.slurm.launcher != study::Launcher::kSrun) {
+    throw ConfigError(
+        fmt::format("{}: [slurm] launcher: mpirun cannot span the components of a heterogeneous "
+                    "job (one per site partition); use launcher = \"srun\" (with launcher_args = "
+                    "[\"--mpi=pmix\"] for Debian's Open MPI)",
+                    config.path));
+  }
+  return ntasks;
+}
+
+/// The launcher's command line, before the carbonsweep command.
+std::string launch_line(const study::StudyConfig& config, bool heterogeneous) {
+  const auto& s = config.slurm;
   std::string launch = s.launcher == study::Launcher::kSrun ? "srun" : "mpirun -n \"$SLURM_NTASKS\"";
-  if (any_partition) {
+  if (heterogeneous) {
     std::string groups;
     for (std::size_t k = 0; k < config.sites.size(); ++k) groups += fmt::format("{}{}", k ? "," : "", k);
     launch += " --het-group=" + groups;
   }
   for (const auto& a : s.launcher_args) launch += fmt::format(" {}", quoted(a));
+  return launch;
+}
 
+/// The #SBATCH lines: job-wide options, then one component per site (heterogeneous) or one.
+std::string sbatch_header(const study::StudyConfig& config, const SubmitPlan& plan, bool heterogeneous) {
+  const auto& s = config.slurm;
   std::string job_name = "carbonsweep-" + config.name;
   for (char& c : job_name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
   }
-  if (output.find_first_of(" \t\n'\"") != std::string::npos) {
-    throw ConfigError(
-        fmt::format("{}: #SBATCH --output cannot hold spaces or quotes; choose another output path", output));
-  }
-  std::string h = fmt::format("#!/bin/bash\n# Written by `carbonsweep submit` for {}\n", study);
+  std::string h = fmt::format("#!/bin/bash\n# Written by `carbonsweep submit` for {}\n",
+                              std::filesystem::absolute(config.path).string());
   // Job-wide options (the first component carries them in a heterogeneous job).
   h += fmt::format("#SBATCH --job-name={}\n", job_name);
   h += fmt::format("#SBATCH --time={}\n", format_time_limit(s.time_limit_s));
@@ -107,7 +112,7 @@ SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& 
     if (!s.mem_per_cpu.empty()) c += fmt::format("#SBATCH --mem-per-cpu={}\n", s.mem_per_cpu);
     return c;
   };
-  if (any_partition) {
+  if (heterogeneous) {
     for (std::size_t k = 0; k < config.sites.size(); ++k) {
       if (k > 0) h += "#SBATCH hetjob\n";
       h += component(config.sites[k].partition, config.sites[k].ranks + (k == 0 ? 1 : 0));
@@ -115,12 +120,19 @@ SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& 
   } else {
     h += component(s.partition, plan.ntasks);
   }
-  h += "\nif [ \"$(id -u)\" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi\n";
-  for (const auto& pair : s.environment) {
+  return h;
+}
+
+/// The script's body: environment, resume on a requeue, and the signal relay to the launcher.
+std::string script_body(const study::StudyConfig& config, const std::string& launch, const std::string& output,
+                        const std::string& carbonsweep) {
+  std::string b =
+      "\nif [ \"$(id -u)\" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi\n";
+  for (const auto& pair : config.slurm.environment) {
     const auto eq = pair.find('=');
-    h += fmt::format("export {}={}\n", pair.substr(0, eq), quoted(pair.substr(eq + 1)));
+    b += fmt::format("export {}={}\n", pair.substr(0, eq), quoted(pair.substr(eq + 1)));
   }
-  h += fmt::format(
+  b += fmt::format(
       "resume=\n"
       "if [ -e {out} ] || [ -e {out}.journal ]; then resume=--resume; fi  # a requeued or resubmitted job goes on\n"
       "{launch} {exe} run {study} -o {out} $resume &\n"
@@ -132,8 +144,25 @@ SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& 
       "  kill -0 \"$pid\" 2>/dev/null || exit \"$status\"  # still running: the wait was cut by a signal\n"
       "done\n",
       fmt::arg("out", quoted(output)), fmt::arg("launch", launch), fmt::arg("exe", quoted(carbonsweep)),
-      fmt::arg("study", quoted(study)));
-  plan.script = h;
+      fmt::arg("study", quoted(std::filesystem::absolute(config.path).string())));
+  return b;
+}
+
+}  // namespace
+
+SubmitPlan plan_submission(const study::StudyConfig& config, const std::string& carbonsweep) {
+  SubmitPlan plan;
+  bool heterogeneous = false;
+  plan.ntasks = job_tasks(config, heterogeneous);
+  const std::string output = std::filesystem::absolute(config.output).string();
+  if (output.find_first_of(" \t\n'\"") != std::string::npos) {
+    throw ConfigError(
+        fmt::format("{}: #SBATCH --output cannot hold spaces or quotes; choose another output path", output));
+  }
+  plan.script_path = output + ".sbatch";
+  plan.log_path = output + ".slurm-%j.log";
+  plan.script = sbatch_header(config, plan, heterogeneous) +
+                script_body(config, launch_line(config, heterogeneous), output, carbonsweep);
   return plan;
 }
 
