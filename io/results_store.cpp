@@ -103,14 +103,6 @@ std::vector<R> read_rows(const std::vector<Field<R>>& fields, const Table& t) {
   return rows;
 }
 
-search::TrialStatus parse_status(const std::string& text) {
-  for (auto s : {search::TrialStatus::kCompleted, search::TrialStatus::kFailed, search::TrialStatus::kDiverged,
-                 search::TrialStatus::kPruned}) {
-    if (text == search::to_string(s)) return s;
-  }
-  return search::TrialStatus::kFailed;
-}
-
 std::vector<Field<TrialResult>> trial_fields(const std::vector<std::string>& meters) {
   std::vector<Field<TrialResult>> f{
       field<TrialResult>(
@@ -123,7 +115,8 @@ std::vector<Field<TrialResult>> trial_fields(const std::vector<std::string>& met
       {text("status", 16),
        [](Table& t, std::size_t c, const TrialResult& r) { t.set(c, std::string(search::to_string(r.status))); },
        [](const Table& t, std::size_t row, std::size_t c, TrialResult& r) {
-         r.status = parse_status(t.get_string(row, c));
+         r.status =
+             enum_from_name(search::kTrialStatusNames, t.get_string(row, c)).value_or(search::TrialStatus::kFailed);
        }},
       member(text("error", kErrorLen), &TrialResult::error),
       member(i32("threads"), &TrialResult::threads),

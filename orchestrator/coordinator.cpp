@@ -185,6 +185,67 @@ void Coordinator::count(const io::TrialResult& result) {
   }
 }
 
+std::vector<Envelope> Coordinator::take_batch(double review_at) {
+  // Take what has arrived; results in one batch share one fsync (group commit). Wake up when a
+  // deferral the policy asked for ends.
+  std::vector<Envelope> batch;
+  auto wait = options_.idle_wait;
+  if (std::isfinite(review_at)) wait = std::min(wait, clock_.wait_for(review_at - clock_.now_unix_s()));
+  if (auto first = transport_.receive(wait)) batch.push_back(std::move(*first));
+  while (!batch.empty() && batch.size() < 256) {
+    auto more = transport_.receive(std::chrono::milliseconds(0));
+    if (!more) break;
+    batch.push_back(std::move(*more));
+  }
+  return batch;
+}
+
+int Coordinator::handle(Envelope& envelope) {
+  const int source = envelope.source;
+  int left = 0;
+  const auto becomes_idle = [&] {
+    const auto site = options_.worker_site.find(source);
+    idle_.push_back({source, site == options_.worker_site.end() ? 0 : site->second, clock_.now_unix_s()});
+  };
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, Ready>) {
+          becomes_idle();
+        } else if constexpr (std::is_same_v<T, ResultReport>) {
+          if (const auto it = running_co2_g_.find(source); it != running_co2_g_.end()) {
+            running_co2_sum_g_ -= it->second;
+            running_co2_g_.erase(it);
+          }
+          count(m.result);
+          progress_.trial_finished(m.result);
+          becomes_idle();  // a result is also the worker's request for the next trial
+        } else if constexpr (std::is_same_v<T, Goodbye>) {
+          left = 1;
+          std::erase_if(idle_, [&](const scheduling::IdleWorker& w) { return w.rank == source; });
+          summary_.notes.push_back(fmt::format("rank {} left the study: {}", m.rank, m.reason));
+          progress_.note("warning: " + summary_.notes.back());
+        } else if constexpr (std::is_same_v<T, EpochReport>) {
+          on_epoch(source, m);
+        } else {
+          throw MpiError(fmt::format("coordinator: unexpected message from rank {}", source));
+        }
+      },
+      envelope.message);
+  return left;
+}
+
+void Coordinator::check_stop_signal() {
+  if (summary_.interrupted || !options_.stop_signal) return;
+  if (const int signal = options_.stop_signal()) {
+    summary_.interrupted = stopped_ = true;
+    summary_.stopped = fmt::format("interrupted by {}", signal_name(signal));
+    progress_.note(fmt::format("note: {}: no more trials are started; the {} running finish and are kept",
+                               summary_.stopped, pending_.size()));
+    store_.flush();
+  }
+}
+
 CoordinatorSummary Coordinator::run() {
   const auto worker_count = static_cast<std::int64_t>(options_.workers.size());
   const auto remaining = static_cast<std::int64_t>(todo_.size());
@@ -195,19 +256,8 @@ CoordinatorSummary Coordinator::run() {
   std::int64_t active = worker_count;
   auto last_checkpoint = std::chrono::steady_clock::now();
   double review_at = std::numeric_limits<double>::infinity();
-  std::vector<Envelope> batch;
   while (active > 0) {
-    // Take what has arrived; results in one batch share one fsync (group commit). Wake up
-    // when a deferral the policy asked for ends.
-    batch.clear();
-    auto wait = options_.idle_wait;
-    if (std::isfinite(review_at)) wait = std::min(wait, clock_.wait_for(review_at - clock_.now_unix_s()));
-    if (auto first = transport_.receive(wait)) batch.push_back(std::move(*first));
-    while (!batch.empty() && batch.size() < 256) {
-      auto more = transport_.receive(std::chrono::milliseconds(0));
-      if (!more) break;
-      batch.push_back(std::move(*more));
-    }
+    auto batch = take_batch(review_at);
     bool any_result = false;
     for (auto& e : batch) {
       if (auto* r = std::get_if<ResultReport>(&e.message)) {
@@ -216,47 +266,8 @@ CoordinatorSummary Coordinator::run() {
       }
     }
     if (any_result) store_.commit();  // durable before any of them counts as done
-    for (auto& envelope : batch) {
-      const int source = envelope.source;
-      std::visit(
-          [&](auto& m) {
-            using T = std::decay_t<decltype(m)>;
-            const auto becomes_idle = [&] {
-              const auto site = options_.worker_site.find(source);
-              idle_.push_back({source, site == options_.worker_site.end() ? 0 : site->second, clock_.now_unix_s()});
-            };
-            if constexpr (std::is_same_v<T, Ready>) {
-              becomes_idle();
-            } else if constexpr (std::is_same_v<T, ResultReport>) {
-              if (const auto it = running_co2_g_.find(source); it != running_co2_g_.end()) {
-                running_co2_sum_g_ -= it->second;
-                running_co2_g_.erase(it);
-              }
-              count(m.result);
-              progress_.trial_finished(m.result);
-              becomes_idle();  // a result is also the worker's request for the next trial
-            } else if constexpr (std::is_same_v<T, Goodbye>) {
-              --active;
-              std::erase_if(idle_, [&](const scheduling::IdleWorker& w) { return w.rank == source; });
-              summary_.notes.push_back(fmt::format("rank {} left the study: {}", m.rank, m.reason));
-              progress_.note("warning: " + summary_.notes.back());
-            } else if constexpr (std::is_same_v<T, EpochReport>) {
-              on_epoch(source, m);
-            } else {
-              throw MpiError(fmt::format("coordinator: unexpected message from rank {}", source));
-            }
-          },
-          envelope.message);
-    }
-    if (!summary_.interrupted && options_.stop_signal) {
-      if (const int signal = options_.stop_signal()) {
-        summary_.interrupted = stopped_ = true;
-        summary_.stopped = fmt::format("interrupted by {}", signal_name(signal));
-        progress_.note(fmt::format("note: {}: no more trials are started; the {} running finish and are kept",
-                                   summary_.stopped, pending_.size()));
-        store_.flush();
-      }
-    }
+    for (auto& envelope : batch) active -= handle(envelope);
+    check_stop_signal();
     active -= dispatch(review_at);
     if (any_result && std::chrono::steady_clock::now() - last_checkpoint >= options_.checkpoint) {
       store_.flush();

@@ -70,6 +70,12 @@ class Coordinator {
   void record(io::TrialResult& result);
   void count(const io::TrialResult& result);
   void on_epoch(int worker, const EpochReport& report);
+  /// The messages that have arrived, waiting at most until `review_at` (pricing time) or idle_wait.
+  std::vector<Envelope> take_batch(double review_at);
+  /// Acts on one message; returns 1 when its worker left the study.
+  int handle(Envelope& envelope);
+  /// A stop signal stops dispatching and flushes the file at once.
+  void check_stop_signal();
 
   Transport& transport_;
   search::Sampler& sampler_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/enum_names.hpp"
+#include "search/counter_random.hpp"
 #include "search/space.hpp"
 #include "search/trial_spec.hpp"
 
@@ -45,11 +46,5 @@ const std::vector<std::string>& strategy_names();
 
 /// Throws ConfigError for an unknown strategy or acquisition.
 std::unique_ptr<Sampler> make_sampler(const SearchSpace& space, const SamplerOptions& options);
-
-/// A uniform number in [0, 1) that depends only on (seed, stream, index): a counter-based
-/// generator, so draws do not depend on call order.
-double counter_uniform(std::uint64_t seed, std::uint64_t stream, std::uint64_t index);
-/// A standard normal draw from two counter-based uniforms (Box-Muller), likewise order-free.
-double counter_normal(std::uint64_t seed, std::uint64_t index);
 
 }  // namespace cs::search

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/enum_names.hpp"
 #include "search/space.hpp"
 
 namespace cs::search {
@@ -17,8 +18,12 @@ struct TrialSpec {
 };
 
 enum class TrialStatus { kCompleted, kFailed, kDiverged, kPruned };
+inline constexpr std::array<EnumName<TrialStatus>, 4> kTrialStatusNames{{{TrialStatus::kCompleted, "completed"},
+                                                                         {TrialStatus::kFailed, "failed"},
+                                                                         {TrialStatus::kDiverged, "diverged"},
+                                                                         {TrialStatus::kPruned, "pruned"}}};
 
-const char* to_string(TrialStatus status);
+inline std::string_view to_string(TrialStatus status) { return enum_name(kTrialStatusNames, status); }
 
 struct Observation {
   TrialSpec spec;

@@ -290,13 +290,8 @@ std::vector<std::string> parameter_names_for(const StudyConfig& config) {
   return names;
 }
 
-void read_search_table(TableReader& root, StudyConfig& config) {
-  const toml::table* t = root.subtable("search");
-  if (!t) root.fail(nullptr, "search", "missing table [search]");
-  TableReader r(*t, root.file(), "[search]");
-  search::SamplerOptions defaults;
-  defaults.seed = config.seed;
-  const auto top = read_arm(r, defaults);
+/// [[search.arms]], or the one arm [search] itself describes (`top`).
+void read_arms(TableReader& r, TableReader& root, const search::SamplerOptions& top, StudyConfig& config) {
   if (const toml::node* arms = r.find("arms")) {
     if (!arms->is_array_of_tables() || arms->as_array()->empty())
       r.fail(arms, "arms", "expected [[search.arms]] tables");
@@ -323,22 +318,10 @@ void read_search_table(TableReader& root, StudyConfig& config) {
   } else {
     config.arms.push_back(top);
   }
-  if (config.budget_trials % static_cast<std::int64_t>(config.arms.size()) != 0) {
-    r.fail(r.find("arms"), "arms",
-           fmt::format("budget_trials ({}) must divide equally over the {} arms", config.budget_trials,
-                       config.arms.size()));
-  }
-  config.objective = r.optional<std::string>("objective", "a string").value_or("val_accuracy");
-  if (config.objective != "val_accuracy") {
-    r.fail(r.find("objective"), "objective", "expected 'val_accuracy' (maximised; for functions, -f(x))");
-  }
-  config.pruner.kind = r.choice("pruner", search::kPrunerNames, search::PrunerKind::kNone);
-  config.pruner.warmup_epochs =
-      static_cast<int>(bounded_int(r, "pruner_warmup_epochs", config.pruner.warmup_epochs, 1, 10'000, "epochs"));
-  config.pruner.min_trials =
-      static_cast<int>(bounded_int(r, "pruner_min_trials", config.pruner.min_trials, 1, kMaxTrials, "trials"));
-  config.pruner.eta = static_cast<int>(bounded_int(r, "asha_eta", config.pruner.eta, 2, 100, "reduction factor"));
+}
 
+/// [search.space.NAME]: the parameters the model family takes, in the function's order.
+std::vector<search::ParamSpec> read_space(TableReader& r, TableReader& root, const StudyConfig& config) {
   const toml::table* space = r.subtable("space");
   if (!space || space->empty()) r.fail(space, "space", "the search space is empty: add [search.space.NAME] tables");
   std::vector<search::ParamSpec> params;
@@ -367,7 +350,33 @@ void read_search_table(TableReader& root, StudyConfig& config) {
     std::sort(params.begin(), params.end(),
               [](const auto& a, const auto& b) { return std::stoi(a.name.substr(1)) < std::stoi(b.name.substr(1)); });
   }
-  config.space = search::SearchSpace(std::move(params));
+  return params;
+}
+
+void read_search_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("search");
+  if (!t) root.fail(nullptr, "search", "missing table [search]");
+  TableReader r(*t, root.file(), "[search]");
+  search::SamplerOptions defaults;
+  defaults.seed = config.seed;
+  read_arms(r, root, read_arm(r, defaults), config);
+  if (config.budget_trials % static_cast<std::int64_t>(config.arms.size()) != 0) {
+    r.fail(r.find("arms"), "arms",
+           fmt::format("budget_trials ({}) must divide equally over the {} arms", config.budget_trials,
+                       config.arms.size()));
+  }
+  config.objective = r.optional<std::string>("objective", "a string").value_or("val_accuracy");
+  if (config.objective != "val_accuracy") {
+    r.fail(r.find("objective"), "objective", "expected 'val_accuracy' (maximised; for functions, -f(x))");
+  }
+  config.pruner.kind = r.choice("pruner", search::kPrunerNames, search::PrunerKind::kNone);
+  config.pruner.warmup_epochs =
+      static_cast<int>(bounded_int(r, "pruner_warmup_epochs", config.pruner.warmup_epochs, 1, 10'000, "epochs"));
+  config.pruner.min_trials =
+      static_cast<int>(bounded_int(r, "pruner_min_trials", config.pruner.min_trials, 1, kMaxTrials, "trials"));
+  config.pruner.eta = static_cast<int>(bounded_int(r, "asha_eta", config.pruner.eta, 2, 100, "reduction factor"));
+
+  config.space = search::SearchSpace(read_space(r, root, config));
   for (const auto& arm : config.arms) check_grid(r, arm, config);
   r.reject_unknown_keys();
 }
@@ -462,95 +471,109 @@ std::shared_ptr<const carbon::CarbonSource> make_marginal_source(const SiteConfi
   return site.marginal_trace.empty() ? nullptr : trace_source(site, site.marginal_trace);
 }
 
+/// A site's name and PUE; the name must stay distinct from the others' as a dataset name.
+void read_site_identity(TableReader& r, const std::vector<SiteConfig>& others, SiteConfig& site) {
+  site.name = r.required<std::string>("name", "a string");
+  if (site.name.empty() || site.name.size() > 63) r.fail(r.find("name"), "name", "expected 1 to 63 characters");
+  if (std::any_of(site.name.begin(), site.name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    r.fail(r.find("name"), "name", "a site name may not hold control characters");
+  }
+  for (const auto& other : others) {
+    if (other.name == site.name) r.fail(r.find("name"), "name", fmt::format("site '{}' is defined twice", site.name));
+    if (carbon_dataset_name(other.name) == carbon_dataset_name(site.name)) {
+      r.fail(r.find("name"), "name",
+             fmt::format("sites '{}' and '{}' would share the results dataset /carbon/{}; rename one", other.name,
+                         site.name, carbon_dataset_name(site.name)));
+    }
+  }
+  site.pue = r.required<double>("pue", "a number in [1, 5] (power usage effectiveness)");
+  if (!(site.pue >= 1.0 && site.pue <= 5.0)) {
+    r.fail(
+        r.find("pue"), "pue",
+        fmt::format("expected a number in [1, 5] (power usage effectiveness; 1.1-1.6 is typical), got {}", site.pue));
+  }
+}
+
+/// Exactly one carbon source (a constant, a region of the table, or a trace), an optional
+/// marginal trace, and, with `Sources::kLoad`, the sources themselves, built once here.
+void read_site_carbon(TableReader& r, Sources sources, SiteConfig& site) {
+  const auto constant = r.optional<double>("intensity_g_per_kwh", "a number of gCO2/kWh >= 0");
+  const auto trace = r.optional<std::string>("trace", "a path to a CSV trace");
+  const auto region = r.optional<std::string>("region", "a region name such as \"us-west1\" or \"oregon\"");
+  if (constant.has_value() + trace.has_value() + region.has_value() != 1) {
+    r.fail(r.find(trace    ? "trace"
+                  : region ? "region"
+                           : "intensity_g_per_kwh"),
+           "intensity_g_per_kwh",
+           "give exactly one carbon source: intensity_g_per_kwh = <gCO2/kWh>, region = \"us-west1\" or trace = "
+           "\"file.csv\"");
+  }
+  namespace fs = std::filesystem;
+  const auto resolve = [&](const std::string& path) {
+    return fs::path(path).is_absolute() ? path : (fs::path(r.file()).parent_path() / path).string();
+  };
+  if (region) {
+    const auto hit = carbon::lookup_region(*region);
+    if (!hit) {
+      std::vector<std::string> keys;
+      for (const auto& row : carbon::region_table()) keys.push_back(row.key);
+      r.fail(r.find("region"), "region",
+             fmt::format("unknown region '{}'; the built-in table (docs/carbon.md) has: {}", *region,
+                         fmt::join(keys, ", ")));
+    }
+    site.region = hit->key;
+    site.intensity_g_per_kwh = hit->intensity_g_per_kwh;
+  } else if (constant) {
+    site.intensity_g_per_kwh = *constant;
+    if (!(site.intensity_g_per_kwh >= 0.0) || !std::isfinite(site.intensity_g_per_kwh)) {
+      r.fail(r.find("intensity_g_per_kwh"), "intensity_g_per_kwh",
+             fmt::format("expected a number >= 0, got {}", site.intensity_g_per_kwh));
+    }
+  } else {
+    site.intensity_g_per_kwh = std::nan("");
+    site.trace = resolve(*trace);
+  }
+  if (trace || r.find("marginal_trace")) {
+    site.interpolation = r.choice("interpolation", carbon::kInterpolationNames, carbon::Interpolation::kLinear);
+    site.extrapolation = r.choice("extrapolation", carbon::kExtrapolationNames, carbon::Extrapolation::kError);
+  }
+  try {
+    if (sources == Sources::kLoad) site.carbon = make_carbon_source(site);  // a trace's errors name its line
+  } catch (const ConfigError& e) {
+    r.fail(r.find(trace ? "trace" : "intensity_g_per_kwh"), trace ? "trace" : "intensity_g_per_kwh", e.what());
+  }
+  if (const auto marginal = r.optional<std::string>("marginal_trace", "a path to a CSV trace of marginal intensity")) {
+    site.marginal_trace = resolve(*marginal);
+    try {
+      if (sources == Sources::kLoad) site.marginal = make_marginal_source(site);
+    } catch (const ConfigError& e) {
+      r.fail(r.find("marginal_trace"), "marginal_trace", e.what());
+    }
+  }
+}
+
+/// Where the site's workers come from: a rank count, a host list, or (for submit) a partition.
+void read_site_ranks(TableReader& r, SiteConfig& site) {
+  site.ranks = static_cast<int>(bounded_int(r, "ranks", 0, 1, 100'000, "worker ranks at this site"));
+  site.hosts = string_list(r, "hosts");
+  site.partition = r.optional<std::string>("partition", "a Slurm partition name").value_or("");
+  if (!site.partition.empty() && !site.hosts.empty()) {
+    r.fail(r.find("partition"), "partition", "give either a partition (with ranks) or hosts, not both");
+  }
+  if (site.ranks > 0 && !site.hosts.empty()) r.fail(r.find("hosts"), "hosts", "give either ranks or hosts, not both");
+}
+
 void read_sites(TableReader& root, StudyConfig& config, Sources sources) {
   const toml::node* node = root.find("sites");
   if (!node) root.fail(nullptr, "sites", "missing; add at least one [[sites]] table");
   if (!node->is_array_of_tables()) root.fail(node, "sites", "expected [[sites]] tables");
   int index = 0;
   for (const auto& item : *node->as_array()) {
-    ++index;
-    TableReader r(*item.as_table(), root.file(), fmt::format("[[sites]] #{}", index));
+    TableReader r(*item.as_table(), root.file(), fmt::format("[[sites]] #{}", ++index));
     SiteConfig site;
-    site.name = r.required<std::string>("name", "a string");
-    if (site.name.empty() || site.name.size() > 63) r.fail(r.find("name"), "name", "expected 1 to 63 characters");
-    if (std::any_of(site.name.begin(), site.name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
-      r.fail(r.find("name"), "name", "a site name may not hold control characters");
-    }
-    for (const auto& other : config.sites) {
-      if (other.name == site.name) r.fail(r.find("name"), "name", fmt::format("site '{}' is defined twice", site.name));
-      if (carbon_dataset_name(other.name) == carbon_dataset_name(site.name)) {
-        r.fail(r.find("name"), "name",
-               fmt::format("sites '{}' and '{}' would share the results dataset /carbon/{}; rename one", other.name,
-                           site.name, carbon_dataset_name(site.name)));
-      }
-    }
-    site.pue = r.required<double>("pue", "a number in [1, 5] (power usage effectiveness)");
-    if (!(site.pue >= 1.0 && site.pue <= 5.0)) {
-      r.fail(
-          r.find("pue"), "pue",
-          fmt::format("expected a number in [1, 5] (power usage effectiveness; 1.1-1.6 is typical), got {}", site.pue));
-    }
-    const auto constant = r.optional<double>("intensity_g_per_kwh", "a number of gCO2/kWh >= 0");
-    const auto trace = r.optional<std::string>("trace", "a path to a CSV trace");
-    const auto region = r.optional<std::string>("region", "a region name such as \"us-west1\" or \"oregon\"");
-    if (constant.has_value() + trace.has_value() + region.has_value() != 1) {
-      r.fail(r.find(trace    ? "trace"
-                    : region ? "region"
-                             : "intensity_g_per_kwh"),
-             "intensity_g_per_kwh",
-             "give exactly one carbon source: intensity_g_per_kwh = <gCO2/kWh>, region = \"us-west1\" or trace = "
-             "\"file.csv\"");
-    }
-    namespace fs = std::filesystem;
-    const auto resolve = [&](const std::string& path) {
-      return fs::path(path).is_absolute() ? path : (fs::path(r.file()).parent_path() / path).string();
-    };
-    if (region) {
-      const auto hit = carbon::lookup_region(*region);
-      if (!hit) {
-        std::vector<std::string> keys;
-        for (const auto& row : carbon::region_table()) keys.push_back(row.key);
-        r.fail(r.find("region"), "region",
-               fmt::format("unknown region '{}'; the built-in table (docs/carbon.md) has: {}", *region,
-                           fmt::join(keys, ", ")));
-      }
-      site.region = hit->key;
-      site.intensity_g_per_kwh = hit->intensity_g_per_kwh;
-    } else if (constant) {
-      site.intensity_g_per_kwh = *constant;
-      if (!(site.intensity_g_per_kwh >= 0.0) || !std::isfinite(site.intensity_g_per_kwh)) {
-        r.fail(r.find("intensity_g_per_kwh"), "intensity_g_per_kwh",
-               fmt::format("expected a number >= 0, got {}", site.intensity_g_per_kwh));
-      }
-    } else {
-      site.intensity_g_per_kwh = std::nan("");
-      site.trace = resolve(*trace);
-    }
-    if (trace || r.find("marginal_trace")) {
-      site.interpolation = r.choice("interpolation", carbon::kInterpolationNames, carbon::Interpolation::kLinear);
-      site.extrapolation = r.choice("extrapolation", carbon::kExtrapolationNames, carbon::Extrapolation::kError);
-    }
-    try {
-      if (sources == Sources::kLoad) site.carbon = make_carbon_source(site);  // a trace's errors name its line
-    } catch (const ConfigError& e) {
-      r.fail(r.find(trace ? "trace" : "intensity_g_per_kwh"), trace ? "trace" : "intensity_g_per_kwh", e.what());
-    }
-    if (const auto marginal =
-            r.optional<std::string>("marginal_trace", "a path to a CSV trace of marginal intensity")) {
-      site.marginal_trace = resolve(*marginal);
-      try {
-        if (sources == Sources::kLoad) site.marginal = make_marginal_source(site);
-      } catch (const ConfigError& e) {
-        r.fail(r.find("marginal_trace"), "marginal_trace", e.what());
-      }
-    }
-    site.ranks = static_cast<int>(bounded_int(r, "ranks", 0, 1, 100'000, "worker ranks at this site"));
-    site.hosts = string_list(r, "hosts");
-    site.partition = r.optional<std::string>("partition", "a Slurm partition name").value_or("");
-    if (!site.partition.empty() && !site.hosts.empty()) {
-      r.fail(r.find("partition"), "partition", "give either a partition (with ranks) or hosts, not both");
-    }
-    if (site.ranks > 0 && !site.hosts.empty()) r.fail(r.find("hosts"), "hosts", "give either ranks or hosts, not both");
+    read_site_identity(r, config.sites, site);
+    read_site_carbon(r, sources, site);
+    read_site_ranks(r, site);
     r.reject_unknown_keys();
     config.sites.push_back(std::move(site));
   }

@@ -1,4 +1,6 @@
 // Builds the sampler an arm names.
+#include "search/sampler.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -8,16 +10,6 @@
 #include "search/random_sampler.hpp"
 
 namespace cs::search {
-
-const char* to_string(TrialStatus status) {
-  switch (status) {
-    case TrialStatus::kCompleted: return "completed";
-    case TrialStatus::kFailed: return "failed";
-    case TrialStatus::kDiverged: return "diverged";
-    case TrialStatus::kPruned: return "pruned";
-  }
-  return "unknown";
-}
 
 const std::vector<std::string>& strategy_names() {
   static const std::vector<std::string> kNames{"random", "grid", "sampled_grid", "bayes"};
