@@ -178,17 +178,88 @@ int worker_threads(int configured, int workers_on_node, int node_cores) {
   return std::max(1, node_cores / std::max(1, workers_on_node));
 }
 
-int run_study(int* argc, char*** argv, const RunOptions& options) {
-  MpiSession mpi(argc, argv);
-  install_stop_signals();  // SIGTERM / SIGUSR1: finish cleanly, keep everything finished
-  const bool is_coordinator = mpi.rank() == 0;
-  const auto hosts = mpi.all_hosts();
+namespace {
 
-  // Every rank checks the input; the lowest failing rank prints its one-line error and all
-  // exit 2. Only once all agree does rank 0 create or reopen the results (a second agreement).
+/// A study every rank has agreed to run: its configuration, rank 0's results store and what it
+/// resumed, the ranks' hosts, and the run's start (rank 0's clock) for pricing time.
+struct AgreedStudy {
   study::StudyConfig config;
   std::unique_ptr<io::ResultsStore> store;
   io::ResumeReport resumed;
+  std::vector<std::string> hosts;
+  double run_start_unix_s = 0.0;
+  int node_cores = 1;
+};
+
+/// How a worker builds its trial executor (loading the dataset) once it runs.
+std::function<std::unique_ptr<nodes::TrialExecutor>()> executor_for(const AgreedStudy& study,
+                                                                    nodes::WorkerIdentity identity) {
+  identity.run_start_unix_s = study.run_start_unix_s;
+  return [&config = study.config, identity] {
+    nodes::set_torch_threads(identity.threads);
+    return nodes::make_trial_executor(config, identity);
+  };
+}
+
+bool pruned(const study::StudyConfig& config) { return config.pruner.kind != search::PrunerKind::kNone; }
+
+/// One rank alone: the coordinator and one worker in one process, over in-process queues.
+int run_in_one_process(AgreedStudy& study) {
+  InProcessHub hub(2);
+  const auto site_index = assign_sites(study.config.sites, {study.hosts[0]})[0];
+  const int threads = worker_threads(study.config.training.threads, 1, study.node_cores);
+  std::jthread worker([&] {
+    run_worker(hub.endpoint(1), 0, pruned(study.config),
+               executor_for(study, {0, study.hosts[0], study.config.sites[site_index], threads, 0, 1}));
+  });
+  try {
+    return coordinate(hub.endpoint(0), study.config, *study.store, {{1, site_index}}, study.run_start_unix_s,
+                      study.resumed);
+  } catch (...) {
+    hub.endpoint(0).send(1, Shutdown{"the coordinator failed"});  // let the worker thread end
+    throw;
+  }
+}
+
+/// Rank 0 coordinates over MPI; every other rank is a worker at the site the map gives it.
+int run_on_ranks(MpiSession& mpi, AgreedStudy& study) {
+  MpiTransport transport(mpi);
+  const bool is_coordinator = mpi.rank() == 0;
+  const auto workers_here = mpi.count_on_node(!is_coordinator);
+  const std::vector<std::string> worker_hosts(study.hosts.begin() + 1, study.hosts.end());
+  const auto worker_sites = assign_sites(study.config.sites, worker_hosts);
+  if (is_coordinator) {
+    std::map<int, std::size_t> worker_site;
+    for (int r = 1; r < mpi.size(); ++r) worker_site[r] = worker_sites[static_cast<std::size_t>(r - 1)];
+    try {
+      return coordinate(transport, study.config, *study.store, worker_site, study.run_start_unix_s, study.resumed);
+    } catch (const std::exception& e) {
+      // The workers wait for this rank; end the whole job rather than leave it hanging.
+      std::cerr << "carbonsweep: error: " << e.what() << '\n';
+      MPI_Abort(MPI_COMM_WORLD, 1);
+      return 1;
+    }
+  }
+  const auto rank = static_cast<std::size_t>(mpi.rank());
+  const auto& site = study.config.sites[worker_sites[rank - 1]];
+  const int threads = worker_threads(study.config.training.threads, workers_here.count, study.node_cores);
+  run_worker(
+      transport, 0, pruned(study.config),
+      executor_for(study, {mpi.rank(), study.hosts[rank], site, threads, workers_here.index, workers_here.count}));
+  return 0;
+}
+
+}  // namespace
+
+int run_study(int* argc, char*** argv, const RunOptions& options) {
+  MpiSession mpi(argc, argv);
+  install_stop_signals();  // SIGTERM / SIGINT / SIGUSR1: finish cleanly, keep everything finished
+  const bool is_coordinator = mpi.rank() == 0;
+  AgreedStudy study;
+  study.hosts = mpi.all_hosts();
+
+  // Every rank checks the input; the lowest failing rank prints its one-line error and all
+  // exit 2. Only once all agree does rank 0 create or reopen the results (a second agreement).
   const auto agree = [&mpi](const std::function<void()>& step) {
     std::string error;
     try {
@@ -201,70 +272,23 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
     return failing < 0;
   };
   if (!agree([&] {
-        config = load_and_check(options, is_coordinator);
+        study.config = load_and_check(options, is_coordinator);
         if (is_coordinator) {
-          store = std::make_unique<io::ResultsStore>(config.output, study_meta(config, hosts, mpi.library_version()));
+          study.store = std::make_unique<io::ResultsStore>(
+              study.config.output, study_meta(study.config, study.hosts, mpi.library_version()));
         }
       })) {
     return 2;
   }
   if (!agree([&] {
-        if (is_coordinator) resumed = open_store(*store, options);
+        if (is_coordinator) study.resumed = open_store(*study.store, options);
       })) {
     return 2;
   }
-
-  const int node_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const double run_start_unix_s = mpi.broadcast_from_root(
+  study.node_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  study.run_start_unix_s = mpi.broadcast_from_root(
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  const auto make_executor = [&](nodes::WorkerIdentity identity) {
-    identity.run_start_unix_s = run_start_unix_s;
-    return [&config, identity] {
-      nodes::set_torch_threads(identity.threads);
-      return nodes::make_trial_executor(config, identity);
-    };
-  };
-
-  if (mpi.size() == 1) {
-    // One rank alone: the coordinator and one worker in one process, over in-process queues.
-    InProcessHub hub(2);
-    const auto site = config.sites[assign_sites(config.sites, {hosts[0]})[0]];
-    const int threads = worker_threads(config.training.threads, 1, node_cores);
-    std::jthread worker([&] {
-      run_worker(hub.endpoint(1), 0, config.pruner.kind != search::PrunerKind::kNone,
-                 make_executor({0, hosts[0], site, threads, 0, 1}));
-    });
-    try {
-      return coordinate(hub.endpoint(0), config, *store, {{1, assign_sites(config.sites, {hosts[0]})[0]}},
-                        run_start_unix_s, resumed);
-    } catch (...) {
-      hub.endpoint(0).send(1, Shutdown{"the coordinator failed"});  // let the worker thread end
-      throw;
-    }
-  }
-
-  MpiTransport transport(mpi);
-  const auto workers_here = mpi.count_on_node(!is_coordinator);
-  const std::vector<std::string> worker_hosts(hosts.begin() + 1, hosts.end());
-  const auto worker_sites = assign_sites(config.sites, worker_hosts);
-  if (is_coordinator) {
-    std::map<int, std::size_t> worker_site;
-    for (int r = 1; r < mpi.size(); ++r) worker_site[r] = worker_sites[static_cast<std::size_t>(r - 1)];
-    try {
-      return coordinate(transport, config, *store, worker_site, run_start_unix_s, resumed);
-    } catch (const std::exception& e) {
-      // The workers wait for this rank; end the whole job rather than leave it hanging.
-      std::cerr << "carbonsweep: error: " << e.what() << '\n';
-      MPI_Abort(MPI_COMM_WORLD, 1);
-      return 1;
-    }
-  }
-  const auto& site = config.sites[worker_sites[static_cast<std::size_t>(mpi.rank() - 1)]];
-  const int threads = worker_threads(config.training.threads, workers_here.count, node_cores);
-  run_worker(transport, 0, config.pruner.kind != search::PrunerKind::kNone,
-             make_executor({mpi.rank(), hosts[static_cast<std::size_t>(mpi.rank())], site, threads, workers_here.index,
-                            workers_here.count}));
-  return 0;
+  return mpi.size() == 1 ? run_in_one_process(study) : run_on_ranks(mpi, study);
 }
 
 }  // namespace cs::orchestrator
