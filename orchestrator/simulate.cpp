@@ -176,10 +176,16 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
   return s;
 }
 
-int run_simulate_command(const SimulateOptions& o) {
-  auto config = study::load_study(o.study_path);
+namespace {
+
+/// The command line's --trials, --policy and --forecast over the study file's values; what a
+/// policy given there needs must be in the study file.
+void apply_overrides(const SimulateOptions& o, study::StudyConfig& config) {
   if (o.trials) {
-    if (*o.trials < 1) throw ConfigError("simulate: --trials must be >= 1");
+    if (*o.trials < 1 || *o.trials > study::kMaxTrials) {
+      throw ConfigError(
+          fmt::format("simulate: --trials must be an integer in [1, {}], got {}", study::kMaxTrials, *o.trials));
+    }
     config.budget_trials = *o.trials;
   }
   if (o.policy) {
@@ -211,23 +217,10 @@ int run_simulate_command(const SimulateOptions& o) {
                     "budget_g_co2 = 500",
                     o.study_path));
   }
-  const std::string output =
-      o.output ? *o.output : std::filesystem::path(config.output).replace_extension(".sim.h5").string();
-  if (std::filesystem::exists(output) && !o.force) {
-    throw ConfigError(fmt::format("{}: exists; pass --force to replace it, or -o another file", output));
-  }
-  const scheduling::CostModel model =
-      o.cost_model ? scheduling::CostModel::fit(config, *o.cost_model) : scheduling::CostModel::analytic(config);
-  io::StudyMeta meta{config.toml_text, config.space, config.sites, {"model"}, {}};
-  meta.provenance = {{"tool_version", CS_VERSION},
-                     {"git_sha", CS_GIT_SHA},
-                     {"hosts", "simulated"},
-                     {"created_utc", format_utc_timestamp(static_cast<double>(std::time(nullptr)))}};
-  io::ResultsStore store(output, meta);
-  Progress progress(std::cerr, config.budget_trials, false);
-  progress.set_min_interval(std::chrono::seconds(2));
-  const auto s = simulate(config, o.workers_per_site, model, store, progress);
-  progress.close();
+}
+
+void print_summary(const study::StudyConfig& config, const SimulateOptions& o, const scheduling::CostModel& model,
+                   const SimulationSummary& s, const std::string& output) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double kwh = 1.0 / kJoulesPerKwh;
@@ -246,6 +239,31 @@ int run_simulate_command(const SimulateOptions& o) {
                            static_cast<double>(usage.ru_maxrss) / 1024.0)
             << (s.stopped.empty() ? "" : "stopped early: " + s.stopped + "\n")
             << fmt::format("results: {}\n", std::filesystem::absolute(output).string());
+}
+
+}  // namespace
+
+int run_simulate_command(const SimulateOptions& o) {
+  auto config = study::load_study(o.study_path);
+  apply_overrides(o, config);
+  const std::string output =
+      o.output ? *o.output : std::filesystem::path(config.output).replace_extension(".sim.h5").string();
+  if (std::filesystem::exists(output) && !o.force) {
+    throw ConfigError(fmt::format("{}: exists; pass --force to replace it, or -o another file", output));
+  }
+  const scheduling::CostModel model =
+      o.cost_model ? scheduling::CostModel::fit(config, *o.cost_model) : scheduling::CostModel::analytic(config);
+  io::StudyMeta meta{config.toml_text, config.space, config.sites, {"model"}, {}};
+  meta.provenance = {{"tool_version", CS_VERSION},
+                     {"git_sha", CS_GIT_SHA},
+                     {"hosts", "simulated"},
+                     {"created_utc", format_utc_timestamp(static_cast<double>(std::time(nullptr)))}};
+  io::ResultsStore store(output, meta);
+  Progress progress(std::cerr, config.budget_trials, false);
+  progress.set_min_interval(std::chrono::seconds(2));
+  const auto s = simulate(config, o.workers_per_site, model, store, progress);
+  progress.close();
+  print_summary(config, o, model, s, output);
   return 0;
 }
 
