@@ -62,7 +62,13 @@ def main():
         interrupted = os.path.join(tmp, "interrupted.h5")
         proc = subprocess.Popen([a.carbonsweep, "run", slow, "-o", interrupted], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        time.sleep(3)
+        # Interrupt once a few trials are journaled (the handlers are installed by then).
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            journal = interrupted + ".journal"
+            if os.path.exists(journal) and os.path.getsize(journal) > 2000:
+                break
+            time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 3, (proc.returncode, err[-2000:])
