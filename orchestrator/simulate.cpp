@@ -178,6 +178,17 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
 
 namespace {
 
+/// The value a --FLAG names; ConfigError listing the choices when it names none.
+template <typename E, std::size_t N>
+E flag_choice(const char* flag, const std::array<EnumName<E>, N>& names, const std::string& text) {
+  const auto value = enum_from_name(names, text);
+  if (!value) {
+    throw ConfigError(
+        fmt::format("simulate: --{} '{}' is not a {}; expected {}", flag, text, flag, enum_choices(names)));
+  }
+  return *value;
+}
+
 /// The command line's --trials, --policy and --forecast over the study file's values; what a
 /// policy given there needs must be in the study file.
 void apply_overrides(const SimulateOptions& o, study::StudyConfig& config) {
@@ -188,22 +199,8 @@ void apply_overrides(const SimulateOptions& o, study::StudyConfig& config) {
     }
     config.budget_trials = *o.trials;
   }
-  if (o.policy) {
-    const auto policy = enum_from_name(study::kPolicyNames, *o.policy);
-    if (!policy) {
-      throw ConfigError(fmt::format("simulate: --policy '{}' is not a policy; expected {}", *o.policy,
-                                    enum_choices(study::kPolicyNames)));
-    }
-    config.scheduling.policy = *policy;
-  }
-  if (o.forecast) {
-    const auto forecast = enum_from_name(carbon::kForecastNames, *o.forecast);
-    if (!forecast) {
-      throw ConfigError(fmt::format("simulate: --forecast '{}' is not a forecast; expected {}", *o.forecast,
-                                    enum_choices(carbon::kForecastNames)));
-    }
-    config.scheduling.forecast = *forecast;
-  }
+  if (o.policy) config.scheduling.policy = flag_choice("policy", study::kPolicyNames, *o.policy);
+  if (o.forecast) config.scheduling.forecast = flag_choice("forecast", carbon::kForecastNames, *o.forecast);
   // What a policy given on the command line needs must be in the study file.
   if (config.scheduling.policy == study::PolicyKind::kDeferral && !(config.scheduling.max_delay_s > 0.0)) {
     throw ConfigError(

@@ -62,6 +62,15 @@ class Simulate : public ::testing::Test {
     return s;
   }
 
+  /// 50 trials of 1 h at 100 W on two workers at 100 g/kWh (10 g each) under a carbon budget.
+  SimulationSummary run_with_budget(double budget_g) {
+    return run(study("[simulate]\ntrial_duration = \"1h\"\nduration_per_unit = 0\ntrial_power_w = 100\n"
+                     "[scheduling]\npolicy = \"carbon_budget\"\nbudget_g_co2 = " +
+                         fmt::format("{}", budget_g) + "\n",
+                     "[[sites]]\nname = \"a\"\npue = 1.0\nintensity_g_per_kwh = 100\n", 50),
+               2);
+  }
+
   const std::string cycle_site = "[[sites]]\nname = \"cycle\"\npue = 1.0\ntrace = \"cycle.csv\"\n";
   fs::path dir_;
 };
@@ -99,10 +108,7 @@ TEST_F(Simulate, DeferralShiftsWorkIntoGreenHoursAndPaysInMakespanAndIdleEnergy)
 }
 
 TEST_F(Simulate, CarbonBudgetStopsDispatchingAndSaysHowFarItGot) {
-  const auto s = run(study("[simulate]\ntrial_duration = \"1h\"\nduration_per_unit = 0\ntrial_power_w = 100\n"
-                           "[scheduling]\npolicy = \"carbon_budget\"\nbudget_g_co2 = 100\n",
-                           "[[sites]]\nname = \"a\"\npue = 1.0\nintensity_g_per_kwh = 100\n", 50),
-                     2);
+  const auto s = run_with_budget(100);
   // 10 g per trial: ten fit into the budget.
   EXPECT_EQ(s.trials, 10);
   EXPECT_LE(s.trial_co2_g, 100.0 + 1e-9);
@@ -112,10 +118,7 @@ TEST_F(Simulate, CarbonBudgetStopsDispatchingAndSaysHowFarItGot) {
 TEST_F(Simulate, CarbonBudgetStillStartsATrialThatFitsWhenSeveralWorkersAreIdle) {
   // 10 g per trial, two workers that finish together: after the first wave (20 g) one more trial
   // fits into 35 g and must start although the second idle worker's would not.
-  const auto s = run(study("[simulate]\ntrial_duration = \"1h\"\nduration_per_unit = 0\ntrial_power_w = 100\n"
-                           "[scheduling]\npolicy = \"carbon_budget\"\nbudget_g_co2 = 35\n",
-                           "[[sites]]\nname = \"a\"\npue = 1.0\nintensity_g_per_kwh = 100\n", 50),
-                     2);
+  const auto s = run_with_budget(35);
   EXPECT_EQ(s.trials, 3);
   EXPECT_NEAR(s.trial_co2_g, 30.0, 1e-9);
   EXPECT_NE(s.stopped.find("30 gCO2 committed"), std::string::npos) << s.stopped;
