@@ -49,22 +49,22 @@ std::size_t export_csv(const std::string& results_path, const std::string& out_p
     for (const auto& p : results.trials.front().spec.params) params.push_back(p.name);
     for (const auto& m : results.trials.front().meters) meters.push_back(m.meter);
   }
-  out << "trial_id,arm,site,rank,host,status,error,start_unix_s,end_unix_s,duration_s,epochs,train_loss,val_accuracy,"
-         "objective,primary_meter,energy_j";
-  for (const auto& m : meters) out << ",energy_" << m << "_j";
-  out << ",pue,facility_energy_j,intensity_g_per_kwh,co2_g,pruning_saved_energy_j";
+  // Every /trials column, as the results file holds it, then every parameter.
+  const auto table = trials_table(results.trials, meters);
+  const auto& columns = table.columns();
+  for (std::size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << columns[c].name;
   for (const auto& p : params) out << ',' << csv_field(p);
   out << '\n';
-  for (const auto& r : results.trials) {
-    out << r.spec.id << ',' << csv_field(r.spec.arm) << ',' << csv_field(r.site) << ',' << r.rank << ','
-        << csv_field(r.host) << ',' << search::to_string(r.status) << ',' << csv_field(r.error) << ','
-        << number(r.start_unix_s) << ',' << number(r.end_unix_s) << ',' << number(r.end_unix_s - r.start_unix_s) << ','
-        << r.epochs_done << ',' << number(r.train_loss) << ',' << number(r.val_accuracy) << ',' << number(r.objective)
-        << ',' << r.primary_meter << ',' << number(r.energy_j);
-    for (const auto& m : r.meters) out << ',' << number(m.energy_j);
-    out << ',' << number(r.pue) << ',' << number(r.facility_energy_j) << ',' << number(r.intensity_g_per_kwh) << ','
-        << number(r.co2_g) << ',' << number(r.pruning_saved_energy_j);
-    for (const auto& p : r.spec.params) out << ',' << csv_field(search::to_string(p.value));
+  for (std::size_t row = 0; row < table.rows(); ++row) {
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (c) out << ',';
+      switch (columns[c].type) {
+        case h5::ColumnType::kString: out << csv_field(table.get_string(row, c)); break;
+        case h5::ColumnType::kFloat64: out << number(table.get_double(row, c)); break;
+        default: out << table.get_int(row, c);
+      }
+    }
+    for (const auto& p : results.trials[row].spec.params) out << ',' << csv_field(search::to_string(p.value));
     out << '\n';
   }
   if (!out.flush()) throw IoError(fmt::format("{}: write failed", out_path));
@@ -82,14 +82,16 @@ std::size_t export_codecarbon(const std::string& results_path, const std::string
   for (const auto& r : results.trials) {
     const double duration_s = r.end_unix_s - r.start_unix_s;
     const double emissions_kg = r.co2_g / 1000.0;
-    const double energy_kwh = r.facility_energy_j / kJoulesPerKwh;
+    const double device_kwh = r.energy_j / kJoulesPerKwh;
+    const double facility_kwh = r.facility_energy_j / kJoulesPerKwh;
     const double power_w = duration_s > 0 ? r.energy_j / duration_s : 0.0;
-    // CodeCarbon's energy_consumed includes PUE; we attribute all device energy to the CPU
-    // column, as the estimate meter does not split CPU from RAM.
+    // As in CodeCarbon: the device columns hold device energy (cpu_energy = cpu_power x
+    // duration), energy_consumed the total with PUE applied. All device energy goes to the CPU
+    // columns, as the estimate meter does not split CPU from RAM.
     out << iso_time(r.end_unix_s) << ',' << csv_field(project) << ',' << csv_field(fmt::format("trial-{}", r.spec.id))
         << ',' << number(duration_s) << ',' << number(emissions_kg) << ','
         << number(duration_s > 0 ? emissions_kg / duration_s : 0.0) << ',' << number(power_w) << ",0,0,"
-        << number(energy_kwh) << ",0,0," << number(energy_kwh) << ',' << csv_field(r.site) << ",,,,,"
+        << number(device_kwh) << ",0,0," << number(facility_kwh) << ',' << csv_field(r.site) << ",,,,,"
         << "Linux,,carbonsweep,,,,,,,,"
         << "machine,N," << number(r.pue) << '\n';
   }

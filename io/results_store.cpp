@@ -162,10 +162,6 @@ std::vector<Field<TrialResult>> trial_fields(const std::vector<std::string>& met
   return f;
 }
 
-Table trials_table(const std::vector<TrialResult>& results, const std::vector<std::string>& meters) {
-  return write_rows(trial_fields(meters), results);
-}
-
 Table params_table(const std::vector<TrialResult>& results, const search::SearchSpace& space) {
   std::vector<Column> columns{i64("trial_id")};
   for (const auto& p : space.params()) {
@@ -409,6 +405,10 @@ void ResultsStore::flush() {
   std::error_code ec;
   std::filesystem::rename(tmp, path_, ec);
   if (ec) throw IoError(fmt::format("{}: cannot replace the results file: {}", path_, ec.message()));
+}
+
+h5::Table trials_table(const std::vector<TrialResult>& results, const std::vector<std::string>& meters) {
+  return write_rows(trial_fields(meters), results);
 }
 
 void check_output_path(const std::string& path) {

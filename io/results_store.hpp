@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "carbon/trace_carbon_source.hpp"
+#include "io/hdf5.hpp"
 #include "io/journal.hpp"
 #include "io/trial_result.hpp"
 #include "io/trial_sink.hpp"
@@ -95,5 +96,9 @@ bool open_output_folder(const std::string& path);
 
 /// Reads a results file; throws IoError naming the path when it is not one (or a newer one).
 LoadedResults load_results(const std::string& path);
+
+/// The /trials table as the results file holds it (one column per field, energy per meter in
+/// `meters` order): what exports write, so they hold every column.
+h5::Table trials_table(const std::vector<TrialResult>& results, const std::vector<std::string>& meters);
 
 }  // namespace cs::io

@@ -74,6 +74,9 @@ def main():
         subprocess.run([cs, "export", results, "--format", "csv", "-o", os.path.join(tmp, "t.csv")], check=True)
         rows = list(csv.DictReader(open(os.path.join(tmp, "t.csv"))))
         assert len(rows) == 90 and {"x1", "x2", "co2_g", "energy_j", "arm"} <= set(rows[0])
+        with h5py.File(results) as f:
+            missing = set(f["trials"].dtype.names) - set(rows[0])
+        assert not missing, f"the CSV export lacks /trials columns {missing}"
         subprocess.run([cs, "export", results, "--format", "codecarbon", "-o", os.path.join(tmp, "e.csv")], check=True)
         cc = list(csv.reader(open(os.path.join(tmp, "e.csv"))))
         assert cc[0][:6] == ["timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate"]
@@ -81,6 +84,10 @@ def main():
         with h5py.File(results) as f:
             co2 = sorted(float(x) for x in f["trials"]["co2_g"])
         assert abs(sorted(float(r[4]) for r in cc[1:])[0] * 1000 - co2[0]) < 1e-9, "emissions are kg"
+        for r in cc[1:]:  # CodeCarbon's meaning: device energy = power x duration; PUE only in the total
+            duration, cpu_power, cpu_energy, total, pue = float(r[3]), float(r[6]), float(r[9]), float(r[12]), float(r[30])
+            assert abs(cpu_energy - cpu_power * duration / 3.6e6) <= 1e-9 + 1e-6 * cpu_energy, r
+            assert abs(total - cpu_energy * pue) <= 1e-9 + 1e-6 * total, r
 
         # A real file whose site was priced outside its trace (every trial's CO2 is NaN, as
         # documented): the report must finish and count the missing values, not spin.
