@@ -182,11 +182,21 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
   options.add_options()("output,o", po::value<std::string>(), "results file (overrides [study] output)")(
       "threads", po::value<int>(), "LibTorch threads per worker (overrides [training] threads)")(
       "resume", "continue an interrupted run: keep its finished trials, re-run the rest")(
-      "force", "replace an existing results file and journal");
+      "force", "replace an existing results file and journal")(
+      "progress", po::value<std::string>(),
+      "auto (default): redrawn on a terminal, else lines at most every 30 s plus each new best and the end; "
+      "tty, lines or off");
   const auto parsed = parse(args, options);
   if (!parsed) return 0;
   const auto& vm = *parsed;
   RunOptions run;
+  if (vm.count("progress")) {
+    run.progress = vm["progress"].as<std::string>();
+    if (*run.progress != "auto" && !enum_from_name(kProgressStyleNames, *run.progress)) {
+      throw ConfigError(
+          fmt::format("--progress '{}': expected \"auto\", {}", *run.progress, enum_choices(kProgressStyleNames)));
+    }
+  }
   run.study_path = require(vm, "study", "run");
   if (vm.count("output")) run.output = vm["output"].as<std::string>();
   if (vm.count("threads")) {

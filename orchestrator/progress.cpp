@@ -12,18 +12,27 @@
 
 namespace cs::orchestrator {
 
-Progress::Progress(std::ostream& out, std::int64_t total, bool tty)
-    : out_(out), total_(total), tty_(tty), start_(std::chrono::steady_clock::now()) {}
+ProgressStyle auto_progress_style(bool stderr_is_tty) {
+  if (stderr_is_tty) return ProgressStyle::kTty;
+  if (const char* text = std::getenv("CARBONSWEEP_PROGRESS")) {
+    if (const auto style = enum_from_name(kProgressStyleNames, text)) return *style;
+  }
+  return ProgressStyle::kLines;
+}
+
+Progress::Progress(std::ostream& out, std::int64_t total, ProgressStyle style, std::chrono::milliseconds interval)
+    : out_(out), total_(total), style_(style), interval_(interval), start_(std::chrono::steady_clock::now()) {
+  last_line_ = start_;
+}
 
 void Progress::trial_started() {
   ++running_;
-  draw();
+  if (style_ == ProgressStyle::kTty) draw();
 }
 
 void Progress::trial_finished(const io::TrialResult& r) {
   --running_;
-  add(r);
-  draw();
+  draw(add(r));
 }
 
 void Progress::trial_resumed(const io::TrialResult& r) {
@@ -31,21 +40,21 @@ void Progress::trial_resumed(const io::TrialResult& r) {
   add(r);
 }
 
-void Progress::add(const io::TrialResult& r) {
+bool Progress::add(const io::TrialResult& r) {
   ++done_;
   if (r.status != search::TrialStatus::kCompleted && r.status != search::TrialStatus::kPruned) ++failed_;
-  if (r.status == search::TrialStatus::kCompleted && r.objective > best_objective_) {
-    best_objective_ = r.objective;
-    best_trial_ = r.spec.id;
-  }
   facility_energy_j_ += r.facility_energy_j;
-  co2_g_ += r.co2_g;
+  if (std::isfinite(r.co2_g)) co2_g_ += r.co2_g;
+  if (r.status != search::TrialStatus::kCompleted || !(r.objective > best_objective_)) return false;
+  best_objective_ = r.objective;
+  best_trial_ = r.spec.id;
+  return true;
 }
 
 void Progress::note(const std::string& text) {
-  if (tty_) out_ << "\r\033[K";
+  if (style_ == ProgressStyle::kTty) out_ << "\r\033[K";
   out_ << text << '\n';
-  if (tty_) draw();
+  if (style_ == ProgressStyle::kTty) draw();
   out_.flush();
 }
 
@@ -62,21 +71,28 @@ std::string Progress::line() const {
                      format_duration(elapsed_s), eta);
 }
 
-void Progress::draw() {
-  const auto now = std::chrono::steady_clock::now();
-  if (min_interval_.count() > 0 && done_ < total_ && now - last_draw_ < min_interval_) return;
-  last_draw_ = now;
-  if (tty_) {
-    out_ << "\r\033[K" << line();
-  } else {
-    out_ << line() << '\n';
+void Progress::draw(bool new_best) {
+  switch (style_) {
+    case ProgressStyle::kOff: return;
+    case ProgressStyle::kTty: out_ << "\r\033[K" << line(); break;
+    case ProgressStyle::kLines: {
+      const auto now = std::chrono::steady_clock::now();
+      if (!new_best && now - last_line_ < interval_) {
+        printed_since_last_event_ = false;
+        return;
+      }
+      last_line_ = now;
+      printed_since_last_event_ = true;
+      out_ << line() << '\n';
+      break;
+    }
   }
   out_.flush();
 }
 
 void Progress::close() {
-  if (min_interval_.count() > 0 && !tty_) out_ << line() << '\n';
-  if (tty_) out_ << '\n';
+  if (style_ == ProgressStyle::kTty) out_ << '\n';
+  if (style_ == ProgressStyle::kLines && !printed_since_last_event_) out_ << line() << '\n';  // where it ended
   out_.flush();
 }
 

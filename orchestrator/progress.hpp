@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include "base/enum_names.hpp"
 #include "io/trial_result.hpp"
 
 namespace cs::orchestrator {
@@ -22,32 +23,45 @@ class ProgressSink {
   virtual void note(const std::string& text) = 0;
 };
 
+/// How the progress line is shown: redrawn in place (a terminal), as lines at most once per
+/// interval plus one at each new best and one at the end (pipes, Slurm logs), or not at all.
+enum class ProgressStyle { kTty, kLines, kOff };
+inline constexpr std::array<EnumName<ProgressStyle>, 3> kProgressStyleNames{
+    {{ProgressStyle::kTty, "tty"}, {ProgressStyle::kLines, "lines"}, {ProgressStyle::kOff, "off"}}};
+
+/// `--progress auto`: tty when `stderr_is_tty`; else the CARBONSWEEP_PROGRESS environment
+/// variable (tty, lines or off: under mpirun rank 0's stderr is a pipe even when the user
+/// watches a terminal, so `mpirun -x CARBONSWEEP_PROGRESS=tty` says so); else lines.
+ProgressStyle auto_progress_style(bool stderr_is_tty);
+
 class Progress final : public ProgressSink {
  public:
-  /// On a TTY the line is redrawn in place; otherwise one line is printed per event (Slurm logs).
-  Progress(std::ostream& out, std::int64_t total, bool tty);
+  /// `interval`: the shortest time between two lines in the kLines style.
+  Progress(std::ostream& out, std::int64_t total, ProgressStyle style,
+           std::chrono::milliseconds interval = std::chrono::seconds(30));
 
   void trial_started() override;
   void trial_finished(const io::TrialResult& result) override;
   void trial_resumed(const io::TrialResult& result) override;
   void note(const std::string& text) override;
-  /// Ends the in-place line, if any.
+  /// Ends the in-place line, or prints the last line.
   void close();
-  /// Draws at most once per `interval` (a simulation finishes thousands of trials a second).
-  void set_min_interval(std::chrono::milliseconds interval) { min_interval_ = interval; }
 
   /// The current line: done/total, running, failed, best objective, kWh, gCO2, ETA.
   std::string line() const;
 
  private:
-  void draw();
-  void add(const io::TrialResult& result);
+  /// `new_best`: a line is due whatever the interval.
+  void draw(bool new_best = false);
+  /// Counts a finished trial; true when it set a new best.
+  bool add(const io::TrialResult& result);
 
   std::ostream& out_;
   std::int64_t total_;
-  bool tty_;
-  std::chrono::steady_clock::time_point start_, last_draw_;
-  std::chrono::milliseconds min_interval_{0};
+  ProgressStyle style_;
+  std::chrono::milliseconds interval_;
+  std::chrono::steady_clock::time_point start_, last_line_;
+  bool printed_since_last_event_ = false;
   std::int64_t done_ = 0, running_ = 0, failed_ = 0, resumed_ = 0;
   double best_objective_ = -1e300;
   std::int64_t best_trial_ = -1;

@@ -95,12 +95,12 @@ io::ResumeReport open_store(io::ResultsStore& store, const RunOptions& options) 
 
 /// Rank 0's study: `worker_site` maps each worker rank to its index in config.sites.
 int coordinate(Transport& transport, const study::StudyConfig& config, io::ResultsStore& store,
-               const std::map<int, std::size_t>& worker_site, double run_start_unix_s,
-               const io::ResumeReport& resumed) {
+               const std::map<int, std::size_t>& worker_site, double run_start_unix_s, const io::ResumeReport& resumed,
+               ProgressStyle style) {
   auto sampler = search::make_study_sampler(config.space, config.arms);
   auto pruner =
       search::make_pruner(config.pruner.kind, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
-  Progress progress(std::cerr, config.budget_trials, isatty(STDERR_FILENO) == 1);
+  Progress progress(std::cerr, config.budget_trials, style);
   for (std::size_t s = 0; s < config.sites.size(); ++s) {
     if (std::none_of(worker_site.begin(), worker_site.end(), [&](const auto& w) { return w.second == s; })) {
       progress.note(fmt::format("warning: site '{}' has no worker ({} worker rank(s) for {} sites): it runs no trials",
@@ -189,6 +189,7 @@ struct AgreedStudy {
   std::vector<std::string> hosts;
   double run_start_unix_s = 0.0;
   int node_cores = 1;
+  ProgressStyle progress = ProgressStyle::kLines;
 };
 
 /// How a worker builds its trial executor (loading the dataset) once it runs.
@@ -214,7 +215,7 @@ int run_in_one_process(AgreedStudy& study) {
   });
   try {
     return coordinate(hub.endpoint(0), study.config, *study.store, {{1, site_index}}, study.run_start_unix_s,
-                      study.resumed);
+                      study.resumed, study.progress);
   } catch (...) {
     hub.endpoint(0).send(1, Shutdown{"the coordinator failed"});  // let the worker thread end
     throw;
@@ -232,7 +233,8 @@ int run_on_ranks(MpiSession& mpi, AgreedStudy& study) {
     std::map<int, std::size_t> worker_site;
     for (int r = 1; r < mpi.size(); ++r) worker_site[r] = worker_sites[static_cast<std::size_t>(r - 1)];
     try {
-      return coordinate(transport, study.config, *study.store, worker_site, study.run_start_unix_s, study.resumed);
+      return coordinate(transport, study.config, *study.store, worker_site, study.run_start_unix_s, study.resumed,
+                        study.progress);
     } catch (const std::exception& e) {
       // The workers wait for this rank; end the whole job rather than leave it hanging.
       std::cerr << "carbonsweep: error: " << e.what() << '\n';
@@ -257,6 +259,9 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   const bool is_coordinator = mpi.rank() == 0;
   AgreedStudy study;
   study.hosts = mpi.all_hosts();
+  study.progress = !options.progress || *options.progress == "auto"
+                       ? auto_progress_style(isatty(STDERR_FILENO) == 1)
+                       : *enum_from_name(kProgressStyleNames, *options.progress);  // checked by the CLI
 
   // Every rank checks the input; the lowest failing rank prints its one-line error and all
   // exit 2. Only once all agree does rank 0 create or reopen the results (a second agreement).

@@ -10,10 +10,11 @@ namespace cs::orchestrator {
 
 struct RunOptions {
   std::string study_path;
-  std::optional<std::string> output;  ///< overrides [study] output
-  std::optional<int> threads;         ///< overrides [training] threads
-  bool force = false;                 ///< replace an existing results file
-  bool resume = false;                ///< continue an interrupted run from its journal
+  std::optional<std::string> output;    ///< overrides [study] output
+  std::optional<int> threads;           ///< overrides [training] threads
+  bool force = false;                   ///< replace an existing results file
+  bool resume = false;                  ///< continue an interrupted run from its journal
+  std::optional<std::string> progress;  ///< --progress: tty | lines | off | auto (the default)
 };
 
 /// Collective over MPI_COMM_WORLD. Returns the process exit code.

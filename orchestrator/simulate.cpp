@@ -256,8 +256,7 @@ int run_simulate_command(const SimulateOptions& o) {
                      {"hosts", "simulated"},
                      {"created_utc", format_utc_timestamp(static_cast<double>(std::time(nullptr)))}};
   io::ResultsStore store(output, meta);
-  Progress progress(std::cerr, config.budget_trials, false);
-  progress.set_min_interval(std::chrono::seconds(2));
+  Progress progress(std::cerr, config.budget_trials, ProgressStyle::kLines, std::chrono::seconds(2));
   const auto s = simulate(config, o.workers_per_site, model, store, progress);
   progress.close();
   print_summary(config, o, model, s, output);

@@ -110,6 +110,7 @@ def main():
             ("empty output path", good, ["-o", ""], r"output path is empty"),
             ("5000-character output name", good, ["-o", "a" * 5000 + ".h5"], r"longer than"),
             ("output that is a directory", good, ["-o", tmp, "--force"], r"is a directory"),
+            ("unknown progress style", good, ["--progress", "fancy"], r"--progress 'fancy': expected \"auto\""),
         ]
         failures = []
         for name, text, extra, pattern in cases:

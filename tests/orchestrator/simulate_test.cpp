@@ -56,7 +56,7 @@ class Simulate : public ::testing::Test {
     io::ResultsStore store((dir_ / "sim.h5").string(),
                            io::StudyMeta{config.toml_text, config.space, config.sites, {"model"}, {}});
     std::ostringstream sink;
-    Progress progress(sink, config.budget_trials, false);
+    Progress progress(sink, config.budget_trials, ProgressStyle::kLines);
     const auto s = simulate(config, workers_per_site, scheduling::CostModel::analytic(config), store, progress);
     if (out) *out = store.results();
     return s;
