@@ -20,7 +20,11 @@
 #include "carbon/trace_carbon_source.hpp"
 #include "energy/meter_factory.hpp"
 #include "io/results_store.hpp"
+#include "report/counterfactual.hpp"
+#include "report/document.hpp"
+#include "report/figures.hpp"
 #include "report/statistics.hpp"
+#include "report/writers.hpp"
 #include "search/pareto.hpp"
 
 namespace cs::report {
@@ -29,65 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TableBlock {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-};
-
-struct Section {
-  std::string title;
-  std::vector<std::string> paragraphs;
-  std::vector<TableBlock> tables;
-  std::vector<std::string> plots;  ///< file names under plots/
-};
-
-std::string kwh(double joules) { return fmt::format("{:.6f}", joules / kJoulesPerKwh); }
-
 bool finished_ok(const io::TrialResult& r) { return r.status == search::TrialStatus::kCompleted; }
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
-    else
-      out += c;
-  }
-  return out;
-}
-
-/// Runs gnuplot on a script in `plots` (its relative file names land there), for at most a
-/// minute; true on success.
-bool run_gnuplot(const std::string& gnuplot, const fs::path& plots, const std::string& script) {
-  ProgramOptions options;
-  options.working_directory = plots.string();
-  options.time_limit = std::chrono::minutes(1);
-  const auto result = run_program({gnuplot, script}, options);
-  return result && result->exit_code == 0;
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw IoError(fmt::format("{}: cannot write", path.string()));
-}
-
-/// Writes plots/NAME.gp (an SVG terminal, then `body`), runs gnuplot in `plots`, and adds
-/// NAME.svg to the section when it rendered.
-void render_plot(Section& section, const fs::path& plots, const std::string& gnuplot, const std::string& name,
-                 const std::string& body, int& made) {
-  write_text(
-      plots / (name + ".gp"),
-      fmt::format("set terminal svg size 720,420 noenhanced font 'sans,11'\nset output '{}.svg'\n{}", name, body));
-  if (run_gnuplot(gnuplot, plots, name + ".gp")) {
-    section.plots.push_back(name + ".svg");
-    ++made;
-  }
-}
 
 std::map<std::string, std::vector<const io::TrialResult*>> by_arm(const io::LoadedResults& results) {
   std::map<std::string, std::vector<const io::TrialResult*>> arms;
@@ -167,85 +113,6 @@ Section strategy_section(const io::LoadedResults& results, const fs::path& plots
   return s;
 }
 
-/// Each trial's primary-meter power series, gathered once for all the re-pricings.
-std::vector<std::vector<PowerSample>> primary_series(const io::LoadedResults& results) {
-  std::vector<std::vector<PowerSample>> out(results.trials.size());
-  for (std::size_t i = 0; i < results.trials.size(); ++i) {
-    for (const auto& sample : results.trials[i].samples) {
-      if (sample.meter == 0) out[i].push_back(sample);
-    }
-  }
-  return out;
-}
-
-/// Every trial re-priced at `source` and `pue`, started `shift_s` later in trace time: its own
-/// primary-meter power series against the intensity it would have met.
-carbon::Emissions reprice(const io::LoadedResults& results, const std::vector<std::vector<PowerSample>>& primary,
-                          const carbon::CarbonSource& source, double pue, double shift_s) {
-  carbon::Emissions total;
-  double weighted = 0.0;
-  for (std::size_t i = 0; i < results.trials.size(); ++i) {
-    const auto& r = results.trials[i];
-    // Loaded sources hold their ends, so every shift is priced.
-    const auto e = carbon::integrate_emissions(primary[i], Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, pue,
-                                               source, r.priced_from_unix_s + shift_s, results.time_scale)
-                       .value();
-    total.facility_energy += e.facility_energy;
-    total.co2_g += e.co2_g;
-    weighted += e.intensity_g_per_kwh * e.facility_energy.value;
-  }
-  total.intensity_g_per_kwh = total.facility_energy.value > 0 ? weighted / total.facility_energy.value : 0.0;
-  return total;
-}
-
-/// Counterfactual replay: the whole sweep as if it had run at each site, and for trace sites
-/// as if it had started later (6, 12, 18 h, and the best whole hour of the next day).
-void counterfactual(const io::LoadedResults& results, Section& s) {
-  TableBlock c{{"all trials at", "started", "PUE", "mean intensity gCO2/kWh", "gCO2", "vs actual"}, {}};
-  double actual = 0, device_j = 0;
-  for (const auto& r : results.trials) {
-    actual += r.co2_g;
-    device_j += r.energy_j;
-  }
-  const auto row = [&](const study::SiteConfig& site, const std::string& when, const carbon::Emissions& e) {
-    c.rows.push_back({site.name, when, fmt::format("{:.2f}", site.pue), fmt::format("{:.1f}", e.intensity_g_per_kwh),
-                      fmt::format("{:.4f}", e.co2_g),
-                      actual > 0 ? fmt::format("{:+.1f}%", 100.0 * (e.co2_g / actual - 1)) : "-"});
-  };
-  bool any_trace = false;
-  const auto primary = primary_series(results);
-  for (const auto& site : results.sites) {
-    const auto& source = site.carbon;
-    if (std::isfinite(site.intensity_g_per_kwh)) {
-      row(site, "any time", reprice(results, primary, *source, site.pue, 0.0));
-      continue;
-    }
-    any_trace = true;
-    for (const int hours : {0, 6, 12, 18}) {
-      row(site, hours ? fmt::format("{} h later", hours) : "as run",
-          reprice(results, primary, *source, site.pue, hours * 3600.0));
-    }
-    int best_hour = 1;
-    carbon::Emissions best = reprice(results, primary, *source, site.pue, 3600.0);
-    for (int hours = 2; hours < 24; ++hours) {
-      const auto e = reprice(results, primary, *source, site.pue, hours * 3600.0);
-      if (e.co2_g < best.co2_g) {
-        best = e;
-        best_hour = hours;
-      }
-    }
-    row(site, fmt::format("best start 1-23 h later ({} h later)", best_hour), best);
-  }
-  s.paragraphs.push_back(fmt::format(
-      "Counterfactual replay: the sweep's {} kWh of device energy re-priced at each site's PUE and intensity, "
-      "trial by trial over each trial's own power series (actual: {:.4f} gCO2). {}",
-      kwh(device_j), actual,
-      any_trace ? "For trace sites the whole sweep is also shifted later in trace time, keeping each trial's "
-                  "position in it; traces are held constant beyond their ends."
-                : "The sites of this file have constant intensities, so a shift in time changes nothing."));
-  s.tables.push_back(std::move(c));
-}
-
 Section study_section(const io::LoadedResults& results, const std::string& path) {
   const auto attr = [&](const char* key) {
     const auto it = results.provenance.find(key);
@@ -313,7 +180,7 @@ Section site_section(const io::LoadedResults& results) {
   }
   s.tables.push_back(std::move(t));
 
-  counterfactual(results, s);
+  add_counterfactual(results, s);
   return s;
 }
 
@@ -514,63 +381,6 @@ Section measurement_section(const io::LoadedResults& results, const fs::path& pl
   return s;
 }
 
-std::string to_markdown(const std::string& title, const std::vector<Section>& sections) {
-  std::string md = "# " + title + "\n";
-  for (const auto& s : sections) {
-    md += "\n## " + s.title + "\n\n";
-    for (const auto& p : s.paragraphs) md += p + "\n\n";
-    for (const auto& t : s.tables) {
-      std::string sep;
-      md += "|";
-      for (const auto& h : t.header) {
-        md += " " + h + " |";
-        sep += "---|";
-      }
-      md += "\n|" + sep + "\n";
-      for (const auto& row : t.rows) {
-        md += "|";
-        for (const auto& c : row) md += " " + c + " |";
-        md += "\n";
-      }
-      md += "\n";
-    }
-    for (const auto& p : s.plots) md += "![" + p + "](plots/" + p + ")\n\n";
-  }
-  return md;
-}
-
-std::string to_html(const std::string& title, const std::vector<Section>& sections, const fs::path& plots) {
-  std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
-                  "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
-                  "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
-                  "text-align:right}th{background:#eee}td:first-child{text-align:left}</style></head><body>\n<h1>" +
-                  html_escape(title) + "</h1>\n";
-  for (const auto& s : sections) {
-    h += "<h2>" + html_escape(s.title) + "</h2>\n";
-    for (const auto& p : s.paragraphs) h += "<p>" + html_escape(p) + "</p>\n";
-    for (const auto& t : s.tables) {
-      h += "<table><tr>";
-      for (const auto& c : t.header) h += "<th>" + html_escape(c) + "</th>";
-      h += "</tr>\n";
-      for (const auto& row : t.rows) {
-        h += "<tr>";
-        for (const auto& c : row) h += "<td>" + html_escape(c) + "</td>";
-        h += "</tr>\n";
-      }
-      h += "</table>\n";
-    }
-    for (const auto& p : s.plots) {
-      std::ifstream in(plots / p);
-      std::ostringstream svg;
-      svg << in.rdbuf();
-      std::string text = svg.str();
-      const auto start = text.find("<svg");  // inline: drop the XML prologue and doctype
-      h += "<figure>" + (start == std::string::npos ? std::string() : text.substr(start)) + "</figure>\n";
-    }
-  }
-  return h + "</body></html>\n";
-}
-
 }  // namespace
 
 ReportFiles write_report(const ReportOptions& options) {
@@ -594,8 +404,12 @@ ReportFiles write_report(const ReportOptions& options) {
   sections.push_back(measurement_section(results, plots, options.gnuplot, made));
   ReportFiles files{(dir / "report.md").string(), (dir / "report.html").string(), made, ""};
   if (made < 3) files.warning = fmt::format("only {} of 3 plots were rendered; is gnuplot installed?", made);
-  write_text(files.markdown, to_markdown(title, sections));
-  write_text(files.html, to_html(title, sections, plots));
+  const MarkdownWriter markdown;
+  const HtmlWriter html(plots);
+  for (const ReportWriter* writer :
+       {static_cast<const ReportWriter*>(&markdown), static_cast<const ReportWriter*>(&html)}) {
+    write_text(dir / writer->file_name(), writer->render(title, sections));
+  }
   return files;
 }
 
