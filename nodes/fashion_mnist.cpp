@@ -58,6 +58,14 @@ class GzReader {
       throw ConfigError(fmt::format("{}: not an IDX file of the expected kind (magic {:#x})", path_, got));
   }
 
+  /// Throws unless the data end here (a file longer than its header says is not ours either).
+  void expect_end() {
+    unsigned char extra = 0;
+    if (gzread(file_.get(), &extra, 1) != 0) {
+      throw ConfigError(fmt::format("{}: more data than the IDX header announces", path_));
+    }
+  }
+
   const std::string& path() const { return path_; }
 
  private:
@@ -72,7 +80,7 @@ std::string file_of(const std::string& dir, Split split, bool images) {
 
 }  // namespace
 
-ImageSet load_fashion_mnist(const std::string& dir, Split split, std::int64_t limit) {
+ImageSet load_fashion_mnist(const std::string& dir, Split split, std::int64_t limit, bool whole_file) {
   GzReader images(file_of(dir, split, true));
   GzReader labels(file_of(dir, split, false));
   images.expect_magic(kImagesMagic);
@@ -85,6 +93,11 @@ ImageSet load_fashion_mnist(const std::string& dir, Split split, std::int64_t li
   if (n_images != n_labels) {
     throw ConfigError(fmt::format("{}: {} images but {} labels", images.path(), n_images, n_labels));
   }
+  // Bounds before anything is allocated: a corrupt header must not ask for gigabytes.
+  if (n_images < 1 || n_images > 10'000'000 || set.rows < 1 || set.rows > 1024 || set.cols < 1 || set.cols > 1024) {
+    throw ConfigError(fmt::format("{}: an IDX header of {} images of {}x{} pixels is not a dataset we read",
+                                  images.path(), n_images, set.rows, set.cols));
+  }
   set.count = limit > 0 ? std::min(limit, n_images) : n_images;
   set.pixels.resize(static_cast<std::size_t>(set.count * set.rows * set.cols));
   set.labels.resize(static_cast<std::size_t>(set.count));
@@ -93,14 +106,17 @@ ImageSet load_fashion_mnist(const std::string& dir, Split split, std::int64_t li
   for (auto label : set.labels) {
     if (label > 9) throw ConfigError(fmt::format("{}: label {} is out of range 0..9", labels.path(), label));
   }
+  if (whole_file && set.count == n_images) {
+    images.expect_end();
+    labels.expect_end();
+  }
   return set;
 }
 
 void check_fashion_mnist(const std::string& dir) {
-  for (Split split : {Split::kTrain, Split::kTest}) {
-    GzReader(file_of(dir, split, true)).expect_magic(kImagesMagic);
-    GzReader(file_of(dir, split, false)).expect_magic(kLabelsMagic);
-  }
+  // The whole content, not only the headers: a truncated or corrupt file is refused at
+  // validate, not in the middle of a run.
+  for (Split split : {Split::kTrain, Split::kTest}) load_fashion_mnist(dir, split, 0, true);
 }
 
 }  // namespace cs::nodes

@@ -19,9 +19,12 @@ enum class Split { kTrain, kTest };
 
 /// Reads the first `limit` images and labels of a split (0 = all). Throws ConfigError naming
 /// the file when it is missing or not IDX.
-ImageSet load_fashion_mnist(const std::string& dir, Split split, std::int64_t limit);
+/// With `whole_file`, reading all images (limit 0) also checks that the files end where their
+/// headers say.
+ImageSet load_fashion_mnist(const std::string& dir, Split split, std::int64_t limit, bool whole_file = false);
 
-/// Checks that the four files exist and have valid headers, without reading the images.
+/// Checks the four files whole: headers, every image and label there (labels 0..9), and nothing
+/// after them. About half a second for the full dataset.
 void check_fashion_mnist(const std::string& dir);
 
 }  // namespace cs::nodes

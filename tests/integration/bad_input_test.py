@@ -40,7 +40,15 @@ def main():
         good = GOOD.format(output=output, dataset=a.dataset)
         blocker = os.path.join(tmp, "a-file")
         open(blocker, "w").close()
+        cut = os.path.join(tmp, "cut-fmnist")  # a gzip file cut in half: valid header, short data
+        os.mkdir(cut)
+        for name in os.listdir(a.dataset):
+            data = open(os.path.join(a.dataset, name), "rb").read()
+            if name.startswith("train-images"):
+                data = data[: len(data) // 2]
+            open(os.path.join(cut, name), "wb").write(data)
         cases = [
+            ("truncated gzip dataset", good.replace(a.dataset, cut), [], r"cut-fmnist/train-images-idx3-ubyte\.gz: truncated"),
             ("missing dataset", good.replace(a.dataset, "/nonexistent/fmnist"), [],
              r"/nonexistent/fmnist/train-images-idx3-ubyte\.gz"),
             ("malformed TOML", good.replace('budget_trials = 2', 'budget_trials = = 2'), [], r"study\.toml:4: "),
