@@ -278,6 +278,9 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   };
   if (!agree([&] {
         study.config = load_and_check(options, is_coordinator);
+        if (mpi.size() > 1) {  // one process alone is a quick local run: sites without a worker are warned about
+          check_sites_fit_job(study.config.sites, {study.hosts.begin() + 1, study.hosts.end()}, study.config.path);
+        }
         if (is_coordinator) {
           study.store = std::make_unique<io::ResultsStore>(
               study.config.output, study_meta(study.config, study.hosts, mpi.library_version()));

@@ -2,6 +2,12 @@
 #include "orchestrator/site_map.hpp"
 
 #include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "base/error.hpp"
 
 namespace cs::orchestrator {
 
@@ -31,6 +37,27 @@ std::vector<std::size_t> assign_sites(const std::vector<study::SiteConfig>& site
     if (s == kNone) s = next++ % sites.size();
   }
   return site_of;
+}
+
+void check_sites_fit_job(const std::vector<study::SiteConfig>& sites, const std::vector<std::string>& worker_hosts,
+                         const std::string& study_path) {
+  std::size_t asked = 0;
+  for (const auto& site : sites) asked += static_cast<std::size_t>(site.ranks);
+  if (asked > worker_hosts.size()) {
+    throw ConfigError(
+        fmt::format("{}: the [[sites]] ask for {} worker ranks, but this job has {} (rank 0 coordinates); "
+                    "start {} ranks or lower the sites' ranks",
+                    study_path, asked, worker_hosts.size(), asked + 1));
+  }
+  for (const auto& site : sites) {
+    for (const auto& host : site.hosts) {
+      if (std::find(worker_hosts.begin(), worker_hosts.end(), host) == worker_hosts.end()) {
+        throw ConfigError(fmt::format(
+            "{}: site '{}' lists host '{}', which runs no worker of this job (workers on: {})", study_path, site.name,
+            host, fmt::join(std::set<std::string>(worker_hosts.begin(), worker_hosts.end()), ", ")));
+      }
+    }
+  }
 }
 
 }  // namespace cs::orchestrator

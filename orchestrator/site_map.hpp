@@ -14,4 +14,9 @@ namespace cs::orchestrator {
 std::vector<std::size_t> assign_sites(const std::vector<study::SiteConfig>& sites,
                                       const std::vector<std::string>& worker_hosts);
 
+/// Checked when a job of several ranks starts: the sites' `ranks` must fit its workers, and
+/// every host a site lists must run a worker of the job. Throws ConfigError naming `study_path`.
+void check_sites_fit_job(const std::vector<study::SiteConfig>& sites, const std::vector<std::string>& worker_hosts,
+                         const std::string& study_path);
+
 }  // namespace cs::orchestrator

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/error.hpp"
+
 namespace cs::orchestrator {
 namespace {
 
@@ -32,6 +34,26 @@ TEST(SiteMap, SurplusWorkersAreSpreadRoundRobin) {
 TEST(SiteMap, FewerWorkersThanCountsLeavesLaterSitesEmpty) {
   const auto m = assign_sites({site("a", 1), site("b", 1), site("c", 1)}, {"h", "h"});
   EXPECT_EQ(m, (std::vector<std::size_t>{0, 1}));
+}
+
+TEST(SiteMap, AJobOfSeveralRanksMustHoldTheSitesRanksAndHosts) {
+  EXPECT_NO_THROW(check_sites_fit_job({site("a", 1), site("b", 2)}, {"h1", "h1", "h2"}, "s.toml"));
+  try {
+    check_sites_fit_job({site("a", 1), site("b", 2)}, {"h1", "h2"}, "s.toml");
+    ADD_FAILURE() << "3 ranks asked of 2 workers";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("s.toml: the [[sites]] ask for 3 worker ranks, but this job has 2"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    check_sites_fit_job({site("a", 0, {"h9"})}, {"h1", "h1"}, "s.toml");
+    ADD_FAILURE() << "a host outside the job";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("site 'a' lists host 'h9', which runs no worker of this job (workers on: h1)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
