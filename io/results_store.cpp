@@ -203,6 +203,13 @@ std::vector<ChildRow<Child>> child_rows(const std::vector<TrialResult>& results,
   return rows;
 }
 
+/// A column holding the member `m` of the child record.
+template <typename Child, typename M>
+Field<ChildRow<Child>> child(Column column, M Child::*m) {
+  return field<ChildRow<Child>>(
+      std::move(column), [m](auto& r) -> auto& { return r.value.*m; });
+}
+
 template <typename Child>
 Field<ChildRow<Child>> trial_id_field() {
   return member(i64("trial_id"), &ChildRow<Child>::trial_id);
@@ -211,41 +218,27 @@ Field<ChildRow<Child>> trial_id_field() {
 using EpochRow = ChildRow<EpochRecord>;
 std::vector<Field<EpochRow>> epoch_fields() {
   return {trial_id_field<EpochRecord>(),
-          field<EpochRow>(
-              i32("epoch", "1"), [](auto& r) -> auto& { return r.value.epoch; }),
-          field<EpochRow>(
-              f64("train_loss", "1"), [](auto& r) -> auto& { return r.value.train_loss; }),
-          field<EpochRow>(
-              f64("objective", "1"), [](auto& r) -> auto& { return r.value.objective; }),
-          field<EpochRow>(
-              f64("energy_j", "J"), [](auto& r) -> auto& { return r.value.energy_j; }),
-          field<EpochRow>(
-              f64("duration_s", "s"), [](auto& r) -> auto& { return r.value.duration_s; }),
-          field<EpochRow>(
-              f64("train_energy_j", "J"), [](auto& r) -> auto& { return r.value.train_energy_j; }),
-          field<EpochRow>(
-              f64("eval_energy_j", "J"), [](auto& r) -> auto& { return r.value.eval_energy_j; })};
+          child(i32("epoch", "1"), &EpochRecord::epoch),
+          child(f64("train_loss", "1"), &EpochRecord::train_loss),
+          child(f64("objective", "1"), &EpochRecord::objective),
+          child(f64("energy_j", "J"), &EpochRecord::energy_j),
+          child(f64("duration_s", "s"), &EpochRecord::duration_s),
+          child(f64("train_energy_j", "J"), &EpochRecord::train_energy_j),
+          child(f64("eval_energy_j", "J"), &EpochRecord::eval_energy_j)};
 }
 
 using LayerRow = ChildRow<LayerEnergy>;
 std::vector<Field<LayerRow>> layer_fields() {
-  return {trial_id_field<LayerEnergy>(),
-          field<LayerRow>(
-              text("layer_type", 16), [](auto& r) -> auto& { return r.value.type; }),
-          field<LayerRow>(
-              f64("time_s", "s"), [](auto& r) -> auto& { return r.value.time_s; }),
+  return {trial_id_field<LayerEnergy>(), child(text("layer_type", 16), &LayerEnergy::type),
+          child(f64("time_s", "s"), &LayerEnergy::time_s),
           derived<LayerRow>(f64("time_share", "1"), [](const LayerRow& r) { return r.share; }),
-          field<LayerRow>(
-              f64("energy_j", "J"), [](auto& r) -> auto& { return r.value.energy_j; })};
+          child(f64("energy_j", "J"), &LayerEnergy::energy_j)};
 }
 
 using SampleRow = ChildRow<PowerSample>;
 std::vector<Field<SampleRow>> sample_fields() {
   return {trial_id_field<PowerSample>(), member(text("meter", 16), &SampleRow::meter),
-          field<SampleRow>(
-              f64("t_s", "s"), [](auto& r) -> auto& { return r.value.t_s; }),
-          field<SampleRow>(
-              f64("power_w", "W"), [](auto& r) -> auto& { return r.value.power_w; })};
+          child(f64("t_s", "s"), &PowerSample::t_s), child(f64("power_w", "W"), &PowerSample::power_w)};
 }
 
 std::vector<Field<IdleRecord>> idle_fields() {
