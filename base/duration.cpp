@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <string>
+#include <utility>
 
 namespace cs {
 
@@ -30,6 +31,16 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, b
   if (ms > 1e15) return std::nullopt;                 // beyond 30,000 years: a typo, and no int64 fits it
 
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
+
+std::string format_duration(std::chrono::milliseconds duration) {
+  constexpr std::pair<std::int64_t, const char*> kUnits[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "min"}, {1'000, "s"}};
+  const std::int64_t ms = duration.count();
+  for (const auto& [per_unit, unit] : kUnits) {
+    if (ms != 0 && ms % per_unit == 0) return std::to_string(ms / per_unit) + unit;
+  }
+  return std::to_string(ms) + "ms";
 }
 
 }  // namespace cs

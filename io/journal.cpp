@@ -9,7 +9,8 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <set>
+#include <map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -20,13 +21,14 @@ namespace cs::io {
 
 namespace {
 
-// Format 2: results carry phases, idle baseline, layers, marginal CO2 and pricing time.
-constexpr char kFileMagic[] = "CSJOURNAL2\n";
+// Format 3: results carry their attempt, stall and Slurm ids; retried attempts have their own record.
+constexpr char kFileMagic[] = "CSJOURNAL3\n";
 constexpr char kFormatPrefix[] = "CSJOURNAL";
 constexpr std::size_t kFileMagicLen = sizeof(kFileMagic) - 1;
 constexpr std::uint32_t kRecordMagic = 0x4a525343;  // "CSRJ"
 constexpr std::uint8_t kStudyRecord = 1;
 constexpr std::uint8_t kResultRecord = 2;
+constexpr std::uint8_t kAttemptRecord = 3;
 constexpr std::size_t kRecordHeader = 12;
 
 std::uint32_t checksum(const std::byte* data, std::size_t n) {
@@ -62,7 +64,7 @@ JournalContents read_journal(const std::string& path) {
   const auto* bytes = reinterpret_cast<const std::byte*>(raw.data());
   JournalContents out;
   std::size_t pos = kFileMagicLen;
-  std::set<std::int64_t> seen;
+  std::map<std::int64_t, std::size_t> seen;  // trial id -> index in out.results
   bool have_study = false;
   while (pos + kRecordHeader <= raw.size()) {
     std::uint32_t magic = 0, length = 0, crc = 0;
@@ -79,7 +81,14 @@ JournalContents read_journal(const std::string& path) {
         have_study = true;
       } else if (payload[0] == std::byte{kResultRecord}) {
         auto r = get_result(rd);
-        if (seen.insert(r.spec.id).second) out.results.push_back(std::move(r));
+        const auto [it, fresh] = seen.try_emplace(r.spec.id, out.results.size());
+        if (fresh) {
+          out.results.push_back(std::move(r));
+        } else if (out.results[it->second].status == search::TrialStatus::kInterrupted) {
+          out.attempts.push_back(std::exchange(out.results[it->second], std::move(r)));  // resumed and run again
+        }
+      } else if (payload[0] == std::byte{kAttemptRecord}) {
+        out.attempts.push_back(get_result(rd));
       } else {
         break;
       }
@@ -148,6 +157,12 @@ void Journal::append(const TrialResult& result) {
   ByteWriter w;
   put_result(w, result);
   write_record(kResultRecord, w.take());
+}
+
+void Journal::append_attempt(const TrialResult& attempt) {
+  ByteWriter w;
+  put_result(w, attempt);
+  write_record(kAttemptRecord, w.take());
 }
 
 void Journal::sync() {

@@ -11,10 +11,13 @@
 namespace cs::io {
 
 struct JournalContents {
-  std::string study_toml;            ///< the study that wrote it
-  std::vector<TrialResult> results;  ///< in the order they were recorded, first of any duplicate
-  std::uint64_t valid_bytes = 0;     ///< the prefix of whole, checksummed records
-  std::uint64_t torn_bytes = 0;      ///< what followed it: a record cut short by a kill
+  std::string study_toml;  ///< the study that wrote it
+  /// In the order they were recorded: a trial's first result, or the one that ended an
+  /// interrupted attempt (which then moves to `attempts`).
+  std::vector<TrialResult> results;
+  std::vector<TrialResult> attempts;  ///< attempts that were retried or interrupted
+  std::uint64_t valid_bytes = 0;      ///< the prefix of whole, checksummed records
+  std::uint64_t torn_bytes = 0;       ///< what followed it: a record cut short by a kill
 };
 
 /// Reads a journal, stopping at the first torn or corrupt record. Throws IoError naming the
@@ -36,6 +39,8 @@ class Journal {
 
   /// Writes one record (not yet durable).
   void append(const TrialResult& result);
+  /// Writes an attempt that was retried: its energy counts, it is not the trial's result.
+  void append_attempt(const TrialResult& attempt);
   /// fdatasync: every record appended so far survives a crash. One call commits a group.
   void sync();
 

@@ -25,9 +25,9 @@ using h5::Table;
 
 constexpr std::size_t kNameLen = 64;
 constexpr std::size_t kErrorLen = 256;
-constexpr const char* kProvenanceKeys[] = {"tool_version", "git_sha",      "hosts",         "libraries",
-                                           "created_utc",  "slurm_job_id", "slurm_step_id", "slurm_energy",
-                                           "placement",    "forecast",     "simulated",     "cost_model"};
+constexpr const char* kProvenanceKeys[] = {"tool_version", "git_sha",       "hosts",        "libraries", "created_utc",
+                                           "slurm_job_id", "slurm_step_id", "slurm_energy", "placement", "forecast",
+                                           "simulated",    "cost_model",    "faults"};
 
 Column text(const char* name, std::size_t len = kNameLen) { return {name, ColumnType::kString, "", len}; }
 Column f64(const char* name, const char* units) { return {name, ColumnType::kFloat64, units, 0}; }
@@ -156,7 +156,19 @@ std::vector<Field<TrialResult>> trial_fields(const std::vector<std::string>& met
                      member(f64("idle_power_w", "W"), &TrialResult::idle_power_w),
                      member(f64("net_energy_j", "J"), &TrialResult::net_energy_j),
                      member(i32("workers_on_node", "1"), &TrialResult::workers_on_node),
-                     member(i32("profiled_steps", "1"), &TrialResult::profiled_steps)}) {
+                     member(i32("profiled_steps", "1"), &TrialResult::profiled_steps),
+                     member(i32("attempt", "1"), &TrialResult::attempt),
+                     member(f64("stall_s", "s"), &TrialResult::stall_s),
+                     field<TrialResult>(
+                         text("slurm_job_id", 32), [](auto& r) -> auto& { return r.slurm.job_id; }),
+                     field<TrialResult>(
+                         text("slurm_step_id", 32), [](auto& r) -> auto& { return r.slurm.step_id; }),
+                     field<TrialResult>(
+                         text("slurm_array_task", 32), [](auto& r) -> auto& { return r.slurm.array_task; }),
+                     field<TrialResult>(
+                         text("slurm_het_component", 16), [](auto& r) -> auto& { return r.slurm.het_component; }),
+                     field<TrialResult>(
+                         text("slurm_node", 64), [](auto& r) -> auto& { return r.slurm.node; })}) {
     f.push_back(std::move(extra));
   }
   return f;
@@ -346,13 +358,16 @@ ResumeReport ResultsStore::open_for_resume() {
     auto contents = read_journal(journal_path());
     refuse_other_study(contents.study_toml, journal_path());
     results_ = std::move(contents.results);
+    attempts_ = std::move(contents.attempts);
     journal_ = Journal::reopen(journal_path(), contents.valid_bytes);
     report = {results_.size(), contents.torn_bytes, journal_path()};
   } else if (fs::exists(path_)) {
     auto loaded = load_results(path_);
     refuse_other_study(loaded.study_toml, path_);
     results_ = std::move(loaded.trials);
+    attempts_ = std::move(loaded.attempts);
     journal_ = Journal::create(journal_path(), meta_.study_toml);
+    for (const auto& a : attempts_) journal_->append_attempt(a);
     for (const auto& r : results_) journal_->append(r);
     journal_->sync();
     report = {results_.size(), 0, path_};
@@ -360,6 +375,12 @@ ResumeReport ResultsStore::open_for_resume() {
     start_fresh();
     return report;
   }
+  // Interrupted trials run again: what they spent stays, as attempts.
+  for (auto& r : results_) {
+    if (r.status == search::TrialStatus::kInterrupted) attempts_.push_back(std::move(r));
+  }
+  std::erase_if(results_, [](const TrialResult& r) { return r.status == search::TrialStatus::kInterrupted; });
+  report.recovered = results_.size();
   flush();
   return report;
 }
@@ -367,6 +388,11 @@ ResumeReport ResultsStore::open_for_resume() {
 void ResultsStore::append(TrialResult result) {
   if (journal_) journal_->append(result);
   results_.push_back(std::move(result));
+}
+
+void ResultsStore::append_attempt(TrialResult attempt) {
+  if (journal_) journal_->append_attempt(attempt);
+  attempts_.push_back(std::move(attempt));
 }
 
 void ResultsStore::commit() {
@@ -381,6 +407,7 @@ void ResultsStore::flush() {
     h5::write_string_attribute(file.get(), "study_toml", meta_.study_toml);
     for (const auto& [key, value] : meta_.provenance) h5::write_string_attribute(file.get(), key, value);
     h5::write_table(file.get(), "trials", trials_table(results_, meta_.meters));
+    h5::write_table(file.get(), "attempts", trials_table(attempts_, meta_.meters));
     h5::write_table(file.get(), "params", params_table(results_, meta_.space));
     h5::write_table(file.get(), "epochs", epochs_table(results_));
     h5::write_table(file.get(), "samples", samples_table(results_));
@@ -494,16 +521,20 @@ void attach(const std::vector<ChildRow<Child>>& rows, const std::map<std::int64_
   }
 }
 
-/// /trials with their parameters, epochs, layer shares and power samples.
-std::vector<TrialResult> load_trials(hid_t file) {
-  const Table table = h5::read_table(file, "trials");
-  std::vector<std::string> meters;  // from the energy_<meter>_j columns
+/// A table of trials (/trials, /attempts), its meters found from the energy_<meter>_j columns.
+std::vector<TrialResult> read_trial_rows(const Table& table) {
+  std::vector<std::string> meters;
   for (const auto& c : table.columns()) {
     if (c.name.starts_with("energy_") && c.name.ends_with("_j") && c.name != "energy_j") {
       meters.push_back(c.name.substr(7, c.name.size() - 9));
     }
   }
-  auto trials = read_rows(trial_fields(meters), table);
+  return read_rows(trial_fields(meters), table);
+}
+
+/// /trials with their parameters, epochs, layer shares and power samples.
+std::vector<TrialResult> load_trials(hid_t file) {
+  auto trials = read_trial_rows(h5::read_table(file, "trials"));
   std::map<std::int64_t, std::size_t> by_id;
   for (std::size_t i = 0; i < trials.size(); ++i) by_id[trials[i].spec.id] = i;
   attach_params(h5::read_table(file, "params"), by_id, trials);
@@ -559,6 +590,7 @@ LoadedResults load_results(const std::string& path) {
   out.idle = read_rows(idle_fields(), h5::read_table(file.get(), "idle"));
   out.sites = load_sites(file.get(), path, study_sites);
   out.trials = load_trials(file.get());
+  out.attempts = read_trial_rows(h5::read_table(file.get(), "attempts"));
   return out;
 }
 

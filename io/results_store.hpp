@@ -15,7 +15,7 @@
 
 namespace cs::io {
 
-inline constexpr std::int64_t kSchemaVersion = 2;
+inline constexpr std::int64_t kSchemaVersion = 3;
 
 struct StudyMeta {
   std::string study_toml;  ///< the study file verbatim
@@ -50,6 +50,7 @@ class ResultsStore final : public TrialSink {
 
   /// Records a finished trial (in memory and in the journal, not yet durable).
   void append(TrialResult result) override;
+  void append_attempt(TrialResult attempt) override;
   /// Makes everything appended so far durable (one fsync for the group).
   void commit() override;
   /// Writes the whole file to PATH.tmp and renames it over PATH, so that a reader never
@@ -62,6 +63,7 @@ class ResultsStore final : public TrialSink {
   void set_attribute(const std::string& key, const std::string& value) { meta_.provenance[key] = value; }
 
   const std::vector<TrialResult>& results() const { return results_; }
+  const std::vector<TrialResult>& attempts() const { return attempts_; }
   const std::string& path() const { return path_; }
   std::string journal_path() const { return path_ + ".journal"; }
 
@@ -69,6 +71,7 @@ class ResultsStore final : public TrialSink {
   std::string path_;
   StudyMeta meta_;
   std::vector<TrialResult> results_;
+  std::vector<TrialResult> attempts_;  ///< retried, or interrupted and run again by --resume
   std::vector<IdleRecord> idle_;
   std::optional<Journal> journal_;
 };
@@ -79,7 +82,8 @@ struct LoadedResults {
   std::string study_name;   ///< [study] name from study_toml
   double time_scale = 1.0;  ///< [time] scale from study_toml: trace seconds per real second
   std::map<std::string, std::string> provenance;
-  std::vector<TrialResult> trials;  ///< with spec.params, epochs and per-meter energy
+  std::vector<TrialResult> trials;    ///< with spec.params, epochs and per-meter energy
+  std::vector<TrialResult> attempts;  ///< /attempts: retried or interrupted attempts (no children)
   /// Name, PUE, intensity and interpolation as used; `carbon` is the series the site was priced
   /// with (/carbon/<site>), held beyond its ends.
   std::vector<study::SiteConfig> sites;

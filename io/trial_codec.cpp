@@ -41,13 +41,17 @@ void put_result(ByteWriter& w, const TrialResult& r) {
     w.put(l.time_s);
     w.put(l.energy_j);
   }
+  w.put(r.attempt);
+  w.put(r.stall_s);
+  for (const auto* s : {&r.slurm.job_id, &r.slurm.step_id, &r.slurm.array_task, &r.slurm.het_component, &r.slurm.node})
+    w.put(*s);
 }
 
 TrialResult get_result(ByteReader& rd) {
   TrialResult r;
   r.spec = rd.get_spec();
   const auto status = rd.get<std::uint8_t>();
-  if (status > static_cast<std::uint8_t>(search::TrialStatus::kPruned))
+  if (status > static_cast<std::uint8_t>(search::TrialStatus::kInterrupted))
     throw IoError("unknown trial status in a record");
   r.status = static_cast<search::TrialStatus>(status);
   r.error = rd.get_string();
@@ -92,6 +96,10 @@ TrialResult get_result(ByteReader& rd) {
     l.energy_j = rd.get<double>();
     r.layers.push_back(std::move(l));
   }
+  r.attempt = rd.get<std::int32_t>();
+  r.stall_s = rd.get<double>();
+  for (auto* s : {&r.slurm.job_id, &r.slurm.step_id, &r.slurm.array_task, &r.slurm.het_component, &r.slurm.node})
+    *s = rd.get_string();
   return r;
 }
 

@@ -35,8 +35,18 @@ struct MeterReading {
   double energy_j = 0.0;
 };
 
+/// Where a trial ran under Slurm, to join the results with `sacct`; empty outside Slurm.
+struct SlurmIds {
+  std::string job_id;         ///< SLURM_JOB_ID
+  std::string step_id;        ///< SLURM_STEP_ID
+  std::string array_task;     ///< "SLURM_ARRAY_JOB_ID_SLURM_ARRAY_TASK_ID", as sacct writes it
+  std::string het_component;  ///< SLURM_HET_JOB_OFFSET, the component of a heterogeneous job
+  std::string node;           ///< SLURMD_NODENAME
+};
+
 struct TrialResult {
   search::TrialSpec spec;
+  std::int32_t attempt = 1;  ///< 1, or more when [faults] retries re-ran it
   search::TrialStatus status = search::TrialStatus::kCompleted;
   std::string error;  ///< why it failed, empty otherwise
   std::string site;
@@ -69,6 +79,8 @@ struct TrialResult {
   std::int32_t workers_on_node = 1;      ///< workers sharing the node (node meters are apportioned)
   std::int32_t profiled_steps = 0;       ///< training steps the layer profiler timed
   std::vector<LayerEnergy> layers;       ///< empty unless [profiling] layers = true
+  double stall_s = 0.0;                  ///< time its worker was silent beyond the heartbeat interval
+  SlurmIds slurm{};
 };
 
 }  // namespace cs::io

@@ -13,6 +13,8 @@ class TrialSink {
   virtual ~TrialSink() = default;
   /// Records a finished trial (not yet durable).
   virtual void append(TrialResult result) = 0;
+  /// Records an attempt that is run again ([faults] retries): its cost counts, its result does not.
+  virtual void append_attempt(TrialResult attempt) = 0;
   /// Makes everything appended so far durable: nothing committed is lost if the job dies.
   virtual void commit() = 0;
   /// Writes a checkpoint that readers can open (the HDF5 file).

@@ -181,17 +181,25 @@ struct LayerTally {
   }
 };
 
-/// One pass over the training images in a seeded random order; the mean loss, or nothing
-/// when the loss became NaN or infinite. `step` counts steps across epochs (profiling cadence).
-std::optional<double> train_epoch(SimpleCnn& model, torch::optim::Optimizer& optimiser, const torch::Tensor& x,
-                                  const torch::Tensor& y, const torch::Device& device, const TrainSettings& s,
-                                  const TrainCallbacks& callbacks, std::int64_t& step, LayerTally& tally) {
+/// How a pass over the training images ended.
+struct Pass {
+  double mean_loss = 0.0;
+  bool diverged = false;  ///< the loss became NaN or infinite
+  bool halted = false;    ///< should_stop said so
+};
+
+/// One pass over the training images in a seeded random order. `step` counts steps across
+/// epochs (profiling cadence).
+Pass train_epoch(SimpleCnn& model, torch::optim::Optimizer& optimiser, const torch::Tensor& x, const torch::Tensor& y,
+                 const torch::Device& device, const TrainSettings& s, const TrainCallbacks& callbacks,
+                 std::int64_t& step, LayerTally& tally) {
   model->train();
   const std::int64_t n = x.size(0);
   const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
   double loss_sum = 0.0;
   std::int64_t batches = 0;
   for (std::int64_t start = 0; start < n; start += s.batch_size, ++step) {
+    if (callbacks.should_stop && callbacks.should_stop()) return {0.0, false, true};
     const auto idx = order.slice(0, start, std::min(start + s.batch_size, n));
     const bool profile = callbacks.profile_every > 0 && step % callbacks.profile_every == 0;
     LayerProfiler profiler(device.is_cuda());
@@ -202,7 +210,7 @@ std::optional<double> train_epoch(SimpleCnn& model, torch::optim::Optimizer& opt
     auto loss = torch::nn::functional::cross_entropy(
         profile ? model->profiled_forward(images, profiler) : model->forward(images), y.index_select(0, idx));
     const double value = loss.item<double>();
-    if (!std::isfinite(value)) return std::nullopt;
+    if (!std::isfinite(value)) return {0.0, true, false};
     loss.backward();
     if (profile) profiler.backward_done(settled_now(profiler.cuda()));
     optimiser.step();
@@ -212,16 +220,18 @@ std::optional<double> train_epoch(SimpleCnn& model, torch::optim::Optimizer& opt
     loss_sum += value;
     ++batches;
   }
-  return loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1));
+  return {loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1)), false, false};
 }
 
-/// Accuracy on the test images, in batches of 1024 under no-grad.
-double evaluate(SimpleCnn& model, const torch::Tensor& x, const torch::Tensor& y) {
+/// Accuracy on the test images, in batches of 1024 under no-grad; nothing when should_stop ended it.
+std::optional<double> evaluate(SimpleCnn& model, const torch::Tensor& x, const torch::Tensor& y,
+                               const std::function<bool()>& should_stop) {
   model->eval();
   torch::NoGradGuard no_grad;
   double correct = 0.0;
   const std::int64_t m = x.size(0);
   for (std::int64_t start = 0; start < m; start += 1024) {
+    if (should_stop && should_stop()) return std::nullopt;
     const auto logits = model->forward(x.slice(0, start, std::min(start + 1024, m)));
     correct += logits.argmax(1).eq(y.slice(0, start, std::min(start + 1024, m))).sum().item<double>();
   }
@@ -240,15 +250,18 @@ TrainOutcome Trainer::train(const TrainSettings& s, const TrainCallbacks& callba
   std::int64_t step = 0;
   for (int epoch = 1; epoch <= s.epochs; ++epoch) {
     const auto t0 = Clock::now();
-    const auto loss =
+    const auto pass =
         train_epoch(model, optimiser, impl_->train_x, impl_->train_y, impl_->device, s, callbacks, step, tally);
-    if (!loss) {
-      outcome.diverged = true;
-      return outcome;
-    }
+    outcome.diverged = pass.diverged;
+    outcome.halted = pass.halted;
+    if (pass.diverged || pass.halted) break;
     if (callbacks.on_eval_start) callbacks.on_eval_start();
-    const double accuracy = evaluate(model, impl_->test_x, impl_->test_y);
-    outcome.epochs.push_back({epoch, *loss, accuracy, seconds(Clock::now() - t0)});
+    const auto accuracy = evaluate(model, impl_->test_x, impl_->test_y, callbacks.should_stop);
+    if (!accuracy) {
+      outcome.halted = true;
+      break;
+    }
+    outcome.epochs.push_back({epoch, pass.mean_loss, *accuracy, seconds(Clock::now() - t0)});
     if (callbacks.on_epoch && callbacks.on_epoch(outcome.epochs.back()) == EpochDecision::kStop) {
       outcome.stopped = epoch < s.epochs;
       break;

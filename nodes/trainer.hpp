@@ -42,6 +42,9 @@ struct TrainCallbacks {
   std::function<EpochDecision(const EpochOutcome&)> on_epoch;
   /// Between an epoch's training and its evaluation (phase accounting).
   std::function<void()> on_eval_start;
+  /// Asked before every training and evaluation step; true ends training at once (a time
+  /// limit, a signal). Must be cheap: it runs thousands of times per epoch.
+  std::function<bool()> should_stop;
   /// Profile every Nth training step layer by layer; 0 = off (and no overhead).
   int profile_every = 0;
   /// Cumulative energy now, to attribute the profiled steps' energy; required when profiling.
@@ -52,6 +55,7 @@ struct TrainOutcome {
   std::vector<EpochOutcome> epochs;
   bool diverged = false;          ///< the loss became NaN or infinite
   bool stopped = false;           ///< the callback asked to stop early
+  bool halted = false;            ///< should_stop ended it mid-epoch
   std::vector<LayerTime> layers;  ///< by type; empty when profiling is off
   int profiled_steps = 0;
 };

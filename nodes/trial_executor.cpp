@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
@@ -83,8 +84,15 @@ io::TrialResult start_record(const search::TrialSpec& spec, const WorkerIdentity
   r.threads = identity.threads;
   r.workers_on_node = identity.workers_on_node;
   r.pue = identity.site.pue;
+  r.slurm = identity.slurm;
   r.start_unix_s = unix_now_s();
   return r;
+}
+
+/// The words a trial that `stop` ended records as its error.
+std::string stop_reason(search::TrialStatus status) {
+  return status == search::TrialStatus::kTimeout ? "stopped at [faults] trial_timeout"
+                                                 : "interrupted by a signal; --resume runs it again";
 }
 
 /// Ends the record: times, the last epoch's metrics, and the price of its energy at the site
@@ -114,16 +122,16 @@ void finish_record(const study::StudyConfig& config, const WorkerIdentity& ident
 class TrainingExecutor final : public TrialExecutor {
  public:
   TrainingExecutor(const study::StudyConfig& config, WorkerIdentity identity);
-  io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report) override {
+  io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report, const StopCheck& stop) override {
     auto r = start_record(spec, identity_);
-    train(spec, report, r);
+    train(spec, report, stop, r);
     finish_record(config_, identity_, r);
     if (!r.epochs.empty()) r.val_accuracy = r.objective;
     return r;
   }
 
  private:
-  void train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r);
+  void train(const search::TrialSpec& spec, const EpochReporter& report, const StopCheck& stop, io::TrialResult& r);
 
   const study::StudyConfig& config_;
   WorkerIdentity identity_;
@@ -137,10 +145,10 @@ class FunctionExecutor final : public TrialExecutor {
  public:
   FunctionExecutor(const study::StudyConfig& config, WorkerIdentity identity)
       : config_(config), identity_(std::move(identity)) {}
-  io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report) override {
+  io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report, const StopCheck& stop) override {
     auto r = start_record(spec, identity_);
     try {
-      evaluate(spec, report, r);
+      evaluate(spec, report, stop, r);
     } catch (const std::exception& e) {
       r.status = search::TrialStatus::kFailed;
       r.error = e.what();
@@ -151,7 +159,8 @@ class FunctionExecutor final : public TrialExecutor {
   }
 
  private:
-  void evaluate(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) const;
+  void evaluate(const search::TrialSpec& spec, const EpochReporter& report, const StopCheck& stop,
+                io::TrialResult& r) const;
 
   const study::StudyConfig& config_;
   WorkerIdentity identity_;
@@ -170,7 +179,8 @@ TrainingExecutor::TrainingExecutor(const study::StudyConfig& config, WorkerIdent
   for (const auto& m : idle.energy) idle_power_w_.push_back(m.energy.value / idle.duration_s);
 }
 
-void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) {
+void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter& report, const StopCheck& stop,
+                             io::TrialResult& r) {
   energy::MeterSession session(borrow(meters_), config_.energy.interval);
   session.start();
   const auto primary_now_j = [&] { return session.energy_so_far().front().value; };
@@ -192,6 +202,13 @@ void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter&
     r.epochs.push_back(record);
     return report ? report(record) : EpochDecision::kContinue;
   };
+  std::optional<search::TrialStatus> stopped_as;
+  if (stop) {
+    callbacks.should_stop = [&] {
+      stopped_as = stop();
+      return stopped_as.has_value();
+    };
+  }
   if (config_.profiling.layers) {
     callbacks.profile_every = config_.profiling.every;
     callbacks.energy_now_j = primary_now_j;
@@ -201,6 +218,9 @@ void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter&
     if (outcome.diverged) {
       r.status = search::TrialStatus::kDiverged;
       r.error = "the training loss became NaN or infinite";
+    } else if (outcome.halted && stopped_as) {
+      r.status = *stopped_as;
+      r.error = stop_reason(*stopped_as);
     } else if (outcome.stopped) {
       r.status = search::TrialStatus::kPruned;
     }
@@ -222,7 +242,24 @@ void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter&
   }
 }
 
-void FunctionExecutor::evaluate(const search::TrialSpec& spec, const EpochReporter& report, io::TrialResult& r) const {
+/// A synthetic epoch's time, passed in slices of at most 20 ms so that a time limit or a signal
+/// ends it promptly: the fraction of it that ran, and why it ended early (if it did).
+std::pair<double, std::optional<search::TrialStatus>> pass_epoch(std::chrono::milliseconds epoch_time,
+                                                                 const StopCheck& stop) {
+  const auto start = std::chrono::steady_clock::now();
+  while (true) {
+    const auto ran = std::chrono::steady_clock::now() - start;
+    if (auto why = stop ? stop() : std::nullopt) {
+      const double fraction = epoch_time.count() > 0 ? std::chrono::duration<double>(ran) / epoch_time : 0.0;
+      return {std::min(fraction, 1.0), why};
+    }
+    if (ran >= epoch_time) return {1.0, std::nullopt};
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(epoch_time - ran, std::chrono::milliseconds(20)));
+  }
+}
+
+void FunctionExecutor::evaluate(const search::TrialSpec& spec, const EpochReporter& report, const StopCheck& stop,
+                                io::TrialResult& r) const {
   // The objective is -f(x) (maximised), approached over the epochs as -f(x) - (1/e - 1/E), so
   // that pruning has curves to act on. Energy per epoch grows with the unit coordinates.
   const auto& m = config_.model;
@@ -241,7 +278,14 @@ void FunctionExecutor::evaluate(const search::TrialSpec& spec, const EpochReport
   const double epoch_energy_j = m.energy_per_epoch_j * (1.0 + mean_unit);
   const int epochs = config_.training.epochs;
   for (int e = 1; e <= epochs; ++e) {
-    if (m.epoch_time.count() > 0) std::this_thread::sleep_for(m.epoch_time);
+    const auto [ran, why] = pass_epoch(m.epoch_time, stop);
+    if (why) {  // the part of the epoch it ran is charged
+      r.energy_j += epoch_energy_j * ran;
+      r.train_energy_j += epoch_energy_j * ran;
+      r.status = *why;
+      r.error = stop_reason(*why);
+      break;
+    }
     const double objective = -f - (1.0 / e - 1.0 / epochs);
     r.epochs.push_back(
         {e, f, objective, epoch_energy_j, std::chrono::duration<double>(m.epoch_time).count(), epoch_energy_j, 0.0});
@@ -257,6 +301,16 @@ void FunctionExecutor::evaluate(const search::TrialSpec& spec, const EpochReport
 }
 
 }  // namespace
+
+io::SlurmIds slurm_ids_from_environment() {
+  const auto env = [](const char* name) -> std::string {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+  };
+  io::SlurmIds ids{env("SLURM_JOB_ID"), env("SLURM_STEP_ID"), "", env("SLURM_HET_JOB_OFFSET"), env("SLURMD_NODENAME")};
+  if (!env("SLURM_ARRAY_JOB_ID").empty()) ids.array_task = env("SLURM_ARRAY_JOB_ID") + "_" + env("SLURM_ARRAY_TASK_ID");
+  return ids;
+}
 
 std::unique_ptr<TrialExecutor> make_trial_executor(const study::StudyConfig& config, WorkerIdentity identity) {
   if (config.model.family == study::ModelFamily::kFunction) {

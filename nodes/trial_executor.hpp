@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,17 +25,26 @@ struct WorkerIdentity {
   int local_rank = 0;             ///< index among the workers on this node (GPU binding)
   int workers_on_node = 1;        ///< workers sharing this node
   double run_start_unix_s = 0.0;  ///< when the run began (rank 0's clock), for pricing time
+  io::SlurmIds slurm{};           ///< this rank's job, step and node under Slurm
 };
+
+/// This process's Slurm ids, from the environment Slurm sets for a job's tasks (empty outside Slurm).
+io::SlurmIds slurm_ids_from_environment();
 
 /// Called after every epoch; kStop asks the trial to end early (pruning).
 using EpochReporter = std::function<EpochDecision(const io::EpochRecord&)>;
+
+/// Asked at every training step: a reason to end the trial now (kTimeout, kInterrupted), or
+/// nothing. Null: never.
+using StopCheck = std::function<std::optional<search::TrialStatus>()>;
 
 /// What the worker loop runs for each trial it is given.
 class TrialExecutor {
  public:
   virtual ~TrialExecutor() = default;
-  /// Never throws for a failure inside the trial: that becomes a result with a status.
-  virtual io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report) = 0;
+  /// Never throws for a failure inside the trial: that becomes a result with a status. A trial
+  /// that `stop` ends keeps the energy it spent and takes the status `stop` gave.
+  virtual io::TrialResult run(const search::TrialSpec& spec, const EpochReporter& report, const StopCheck& stop) = 0;
 };
 
 /// Training (a CNN family: loads the dataset subsets, builds the meters and, when configured,

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <limits>
 
 #include <fmt/format.h>
@@ -25,6 +26,20 @@ Coordinator::Coordinator(Transport& transport, search::Sampler& sampler, io::Tri
       policy_(options_.policy ? *options_.policy : *fifo_) {
   for (std::int64_t id = 0; id < options_.budget_trials; ++id) todo_.push_back(id);
   if (options_.sites.empty()) options_.sites.push_back({"site", 1.0, nullptr});
+  const auto now = std::chrono::steady_clock::now();
+  for (const int w : options_.workers) {
+    active_.insert(w);
+    last_heard_[w] = now;
+  }
+}
+
+bool Coordinator::work_left() const {
+  return !stopped_ && (!reruns_.empty() || (!exhausted_ && next_todo_ < todo_.size()));
+}
+
+bool Coordinator::keep_idle_workers() const {
+  // A running trial may come back to run again (its worker lost, or a retry): keep a worker for it.
+  return !stopped_ && !running_.empty() && active_.size() > 1;
 }
 
 scheduling::PlacementContext Coordinator::context(double now) const {
@@ -32,7 +47,8 @@ scheduling::PlacementContext Coordinator::context(double now) const {
   c.now_unix_s = now;
   c.idle = idle_;
   c.sites = options_.sites;
-  c.trials_left = exhausted_ ? 0 : static_cast<std::int64_t>(todo_.size() - next_todo_);
+  c.trials_left = static_cast<std::int64_t>(reruns_.size()) +
+                  (exhausted_ ? 0 : static_cast<std::int64_t>(todo_.size() - next_todo_));
   if (completed_ > 0) {
     c.expected_duration_s = completed_duration_s_ / static_cast<double>(completed_);
     c.expected_energy_j = completed_energy_j_ / static_cast<double>(completed_);
@@ -60,18 +76,17 @@ void Coordinator::end_idle(const scheduling::IdleWorker& worker, double now) {
   }
 }
 
-int Coordinator::dispatch(double& review_at) {
+void Coordinator::dispatch(double& review_at) {
   review_at = std::numeric_limits<double>::infinity();
-  if (idle_.empty()) return 0;
+  if (idle_.empty()) return;
   const double now = clock_.now_unix_s();
-  const bool work_left = !stopped_ && !exhausted_ && next_todo_ < todo_.size();
   scheduling::Placement placement;
-  if (work_left) placement = policy_.place(context(now));
+  const bool any_work = work_left();
+  if (any_work) placement = policy_.place(context(now));
   review_at = placement.review_at_unix_s;
-  int shut_down = 0;
   const auto release = [&](const scheduling::IdleWorker& w) {
     end_idle(w, now);
-    if (on_ready(w.rank)) {
+    if (on_ready(w.rank)) {  // else it was shut down
       const auto& site = options_.sites[w.site];
       // A site with no intensity now (outside its trace) cannot promise to fit a budget.
       const double intensity =
@@ -80,14 +95,13 @@ int Coordinator::dispatch(double& review_at) {
       const double co2 = carbon::co2_g(Joules{expected_energy_j}, site.pue, intensity);
       running_co2_g_[w.rank] = co2;
       running_co2_sum_g_ += co2;
-    } else {
-      ++shut_down;
     }
   };
-  if (!work_left) {
+  if (!any_work) {
+    if (keep_idle_workers()) return;
     for (const auto& w : idle_) release(w);  // nothing more to run here: shut them down
     idle_.clear();
-    return shut_down;
+    return;
   }
   // The trials a stopping policy still fits in (a carbon budget) start before the stop.
   for (const int rank : placement.dispatch) {
@@ -103,11 +117,10 @@ int Coordinator::dispatch(double& review_at) {
     summary_.stopped = placement.stop_reason;
     progress_.note("note: " + placement.stop_reason + "; no more trials are started");
   }
-  if (stopped_ || exhausted_ || next_todo_ >= todo_.size()) {  // the last trials went out: the rest stop
+  if (!work_left() && !keep_idle_workers()) {  // the last trials went out: the rest stop
     for (const auto& w : idle_) release(w);
     idle_.clear();
   }
-  return shut_down;
 }
 
 void Coordinator::resume(const std::vector<io::TrialResult>& finished) {
@@ -122,30 +135,63 @@ void Coordinator::resume(const std::vector<io::TrialResult>& finished) {
 }
 
 bool Coordinator::on_ready(int worker) {
+  if (!stopped_) {
+    if (auto rerun = take_rerun(worker)) {
+      assign(worker, std::move(rerun->spec), rerun->attempt);
+      return true;
+    }
+  }
   if (!stopped_ && !exhausted_ && next_todo_ < todo_.size()) {
     const std::int64_t id = todo_[next_todo_];
     if (auto spec = sampler_.suggest(id, pending_)) {
       ++next_todo_;
       pending_index_[spec->id] = pending_.size();
       pending_.push_back(*spec);
-      transport_.send(worker, Assign{std::move(*spec)});
-      progress_.trial_started();
+      assign(worker, std::move(*spec), 1);
       return true;
     }
     exhausted_ = true;
     progress_.note(fmt::format("note: the {} sampler has no more points at trial {}", sampler_.name(), id));
   }
   transport_.send(worker, Shutdown{"no more trials"});
+  active_.erase(worker);
   return false;
 }
 
+void Coordinator::assign(int worker, search::TrialSpec spec, std::int32_t attempt) {
+  running_[worker] = {spec, attempt, std::chrono::steady_clock::now(), 0, 0.0, 0.0, false};
+  transport_.send(worker, Assign{std::move(spec), attempt});
+  progress_.trial_started();
+}
+
+std::optional<Coordinator::Rerun> Coordinator::take_rerun(int worker) {
+  if (reruns_.empty()) return std::nullopt;
+  auto it = std::find_if(reruns_.begin(), reruns_.end(), [&](const Rerun& r) { return r.avoid != worker; });
+  if (it == reruns_.end()) {
+    // Only reruns that avoid this worker: it takes one when no other worker is idle to do it.
+    const bool other_idle = std::any_of(idle_.begin(), idle_.end(), [&](const auto& w) { return w.rank != worker; });
+    if (other_idle) return std::nullopt;
+    it = reruns_.begin();
+  }
+  Rerun rerun = std::move(*it);
+  reruns_.erase(it);
+  return rerun;
+}
+
 void Coordinator::on_epoch(int worker, const EpochReport& report) {
+  if (const auto it = running_.find(worker); it != running_.end()) {
+    ++it->second.epochs;
+    it->second.epochs_s += report.record.duration_s;
+  }
   if (!options_.pruner) return;  // the worker does not wait for an answer (protocol 3)
   const bool stop = options_.pruner->should_stop(report.trial_id, report.record.epoch, report.record.objective);
   transport_.send(worker, Decision{report.trial_id, stop});
 }
 
-void Coordinator::record(io::TrialResult& result) {
+Coordinator::Fate Coordinator::accept(int worker, io::TrialResult& result) {
+  const auto it = running_.find(worker);
+  if (it == running_.end() || it->second.spec.id != result.spec.id) return Fate::kIgnored;  // lost, then came back
+  result.stall_s = it->second.stall_s;
   if (result.status == search::TrialStatus::kPruned && result.epochs_done > 0) {
     // The epochs it did not run, priced at the completed trials' mean energy per epoch
     // (or its own, before any trial has completed).
@@ -154,7 +200,38 @@ void Coordinator::record(io::TrialResult& result) {
                                    : result.energy_j / result.epochs_done;
     result.pruning_saved_energy_j = per_epoch_j * std::max(0, options_.epochs_per_trial - result.epochs_done);
   }
+  const bool retry =
+      (result.status == search::TrialStatus::kFailed || result.status == search::TrialStatus::kTimeout) &&
+      result.attempt <= options_.retries && !stopped_;
+  if (retry) {
+    store_.append_attempt(result);
+    return Fate::kRetry;
+  }
   store_.append(result);
+  return Fate::kFinal;
+}
+
+void Coordinator::on_result(int worker, io::TrialResult& result, Fate fate) {
+  if (fate == Fate::kIgnored) {
+    progress_.note(fmt::format("note: rank {} sent trial {} after it was declared lost; the result is not kept", worker,
+                               result.spec.id));
+    return;
+  }
+  running_.erase(worker);
+  if (const auto it = running_co2_g_.find(worker); it != running_co2_g_.end()) {
+    running_co2_sum_g_ -= it->second;
+    running_co2_g_.erase(it);
+  }
+  if (fate == Fate::kRetry) {
+    ++summary_.retried;
+    reruns_.push_back({result.spec, result.attempt + 1, worker});
+    progress_.trial_requeued(&result);
+    progress_.note(fmt::format("note: trial {} {} on rank {} (attempt {} of {}); it runs again", result.spec.id,
+                               search::to_string(result.status), worker, result.attempt, options_.retries + 1));
+    return;
+  }
+  count(result);
+  progress_.trial_finished(result);
 }
 
 void Coordinator::count(const io::TrialResult& result) {
@@ -178,11 +255,10 @@ void Coordinator::count(const io::TrialResult& result) {
     completed_duration_s_ += (result.end_unix_s - result.start_unix_s) * clock_.scale();
   }
   if (std::isfinite(result.co2_g)) co2_done_g_ += result.co2_g;
+  if (result.status == search::TrialStatus::kInterrupted) return;  // unfinished: --resume runs it again
   sampler_.observe({result.spec, result.status, result.objective, result.energy_j, result.co2_g});
   ++summary_.trials_done;
-  if (result.status == search::TrialStatus::kFailed || result.status == search::TrialStatus::kDiverged) {
-    ++summary_.trials_failed;
-  }
+  if (search::is_failure(result.status)) ++summary_.trials_failed;
 }
 
 std::vector<Envelope> Coordinator::take_batch(double review_at) {
@@ -200,9 +276,10 @@ std::vector<Envelope> Coordinator::take_batch(double review_at) {
   return batch;
 }
 
-int Coordinator::handle(Envelope& envelope) {
+void Coordinator::handle(Envelope& envelope, Fate fate) {
   const int source = envelope.source;
-  int left = 0;
+  if (!active_.contains(source)) return;  // lost (or already shut down): nothing it says counts now
+  heard_from(source);
   const auto becomes_idle = [&] {
     const auto site = options_.worker_site.find(source);
     idle_.push_back({source, site == options_.worker_site.end() ? 0 : site->second, clock_.now_unix_s()});
@@ -213,37 +290,149 @@ int Coordinator::handle(Envelope& envelope) {
         if constexpr (std::is_same_v<T, Ready>) {
           becomes_idle();
         } else if constexpr (std::is_same_v<T, ResultReport>) {
-          if (const auto it = running_co2_g_.find(source); it != running_co2_g_.end()) {
-            running_co2_sum_g_ -= it->second;
-            running_co2_g_.erase(it);
-          }
-          count(m.result);
-          progress_.trial_finished(m.result);
+          on_result(source, m.result, fate);
           becomes_idle();  // a result is also the worker's request for the next trial
         } else if constexpr (std::is_same_v<T, Goodbye>) {
-          left = 1;
+          active_.erase(source);
           std::erase_if(idle_, [&](const scheduling::IdleWorker& w) { return w.rank == source; });
           summary_.notes.push_back(fmt::format("rank {} left the study: {}", m.rank, m.reason));
           progress_.note("warning: " + summary_.notes.back());
         } else if constexpr (std::is_same_v<T, EpochReport>) {
           on_epoch(source, m);
+        } else if constexpr (std::is_same_v<T, Heartbeat>) {
+          // heard_from() is all a heartbeat is for
+        } else if constexpr (std::is_same_v<T, Signalled>) {
+          on_signal(m.signal);
         } else {
           throw MpiError(fmt::format("coordinator: unexpected message from rank {}", source));
         }
       },
       envelope.message);
-  return left;
+}
+
+void Coordinator::heard_from(int worker) {
+  const auto now = std::chrono::steady_clock::now();
+  auto& last = last_heard_[worker];
+  const auto silence = now - last;
+  last = now;
+  const auto beyond = silence - options_.heartbeat_interval;
+  if (silence < 2 * options_.heartbeat_interval) return;  // ordinary jitter
+  const double stall_s = std::chrono::duration<double>(beyond).count();
+  const auto it = running_.find(worker);
+  if (it != running_.end()) it->second.stall_s += stall_s;
+  if (stall_s >= 5.0) {
+    progress_.note(fmt::format(
+        "warning: rank {} was silent for {:.1f} s (stopped, swapping or frozen){}", worker,
+        std::chrono::duration<double>(silence).count(),
+        it != running_.end() ? fmt::format("; trial {} records the stall", it->second.spec.id) : std::string()));
+  }
+}
+
+void Coordinator::lose(int worker, const std::string& why) {
+  active_.erase(worker);
+  summary_.lost.push_back(worker);
+  std::erase_if(idle_, [&](const scheduling::IdleWorker& w) { return w.rank == worker; });
+  std::string what = "it had no trial";
+  if (const auto it = running_.find(worker); it != running_.end()) {
+    if (!stopped_) {
+      reruns_.push_front({it->second.spec, it->second.attempt, worker});
+      ++summary_.requeued;
+      what = fmt::format("its trial {} runs again on another worker", it->second.spec.id);
+    } else {
+      what = fmt::format("its trial {} is not recorded; --resume runs it", it->second.spec.id);
+    }
+    running_.erase(it);
+    progress_.trial_requeued(nullptr);
+    if (const auto c = running_co2_g_.find(worker); c != running_co2_g_.end()) {
+      running_co2_sum_g_ -= c->second;
+      running_co2_g_.erase(c);
+    }
+  }
+  summary_.notes.push_back(fmt::format("rank {} was lost ({}); {}", worker, why, what));
+  progress_.note("warning: " + summary_.notes.back());
+}
+
+void Coordinator::check_heartbeats() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<int> silent;
+  for (const int w : active_) {
+    if (now - last_heard_[w] >= options_.heartbeat_timeout) silent.push_back(w);
+  }
+  for (const int w : silent) {
+    lose(w, fmt::format("no heartbeat for {:.0f} s, [faults] heartbeat_timeout",
+                        std::chrono::duration<double>(now - last_heard_[w]).count()));
+  }
+}
+
+void Coordinator::interrupt(int worker) {
+  auto& trial = running_.at(worker);
+  if (trial.interrupted) return;
+  trial.interrupted = true;
+  transport_.send(worker, Interrupt{trial.spec.id});
+}
+
+bool Coordinator::fits_grace(const Running& trial) const {
+  if (!grace_deadline_ || trial.epochs == 0) return false;  // no epoch yet: no basis to promise it ends
+  const double per_epoch_s = trial.epochs_s / trial.epochs;
+  const double left_s = per_epoch_s * std::max(0, options_.epochs_per_trial - trial.epochs);
+  return std::chrono::steady_clock::now() + std::chrono::duration<double>(left_s) < *grace_deadline_;
+}
+
+void Coordinator::on_signal(int signal) {
+  const bool terminate = signal == SIGTERM || signal == SIGINT;
+  if (signal_ == SIGTERM || signal_ == SIGINT || (signal_ == signal)) return;  // already acted on
+  signal_ = signal;
+  const auto now = std::chrono::steady_clock::now();
+  summary_.interrupted = stopped_ = true;
+  summary_.stopped = fmt::format("interrupted by {}", signal_name(signal));
+  reruns_.clear();  // what was to run again is run by --resume
+  if (terminate) {
+    interrupt_deadline_ = now + options_.interrupt_wait;
+    for (const auto& [worker, trial] : running_) transport_.send(worker, Interrupt{trial.spec.id});
+    for (auto& [worker, trial] : running_) trial.interrupted = true;
+    progress_.note(
+        fmt::format("note: {}: no more trials are started; the {} running stop at their next step and "
+                    "are kept as interrupted",
+                    summary_.stopped, running_.size()));
+  } else {
+    grace_deadline_ = now + options_.grace;
+    int finishing = 0;
+    for (auto& [worker, trial] : running_) {
+      if (fits_grace(trial)) {
+        ++finishing;
+      } else {
+        interrupt(worker);
+      }
+    }
+    progress_.note(fmt::format(
+        "note: {}: no more trials are started; {} of the {} running can end within {:.0f} s "
+        "and finish, the rest are interrupted",
+        summary_.stopped, finishing, running_.size(), std::chrono::duration<double>(options_.grace).count()));
+  }
+  store_.flush();
+}
+
+void Coordinator::check_deadlines() {
+  const auto now = std::chrono::steady_clock::now();
+  if (grace_deadline_ && now >= *grace_deadline_) {
+    std::vector<int> late;
+    for (const auto& [worker, trial] : running_) late.push_back(worker);
+    for (const int w : late) interrupt(w);
+    grace_deadline_ = now + options_.interrupt_wait;  // now the interrupted results are awaited
+    interrupt_deadline_ = grace_deadline_;
+    grace_deadline_.reset();
+  }
+  if (interrupt_deadline_ && now >= *interrupt_deadline_) {
+    std::vector<int> late;
+    for (const auto& [worker, trial] : running_) late.push_back(worker);
+    for (const int w : late) lose(w, "did not answer the interrupt in time");
+    interrupt_deadline_.reset();
+  }
 }
 
 void Coordinator::check_stop_signal() {
-  if (summary_.interrupted || !options_.stop_signal) return;
-  if (const int signal = options_.stop_signal()) {
-    summary_.interrupted = stopped_ = true;
-    summary_.stopped = fmt::format("interrupted by {}", signal_name(signal));
-    progress_.note(fmt::format("note: {}: no more trials are started; the {} running finish and are kept",
-                               summary_.stopped, pending_.size()));
-    store_.flush();
-  }
+  if (!options_.stop_signal) return;
+  if (const int signal = options_.stop_signal()) on_signal(signal);
 }
 
 CoordinatorSummary Coordinator::run() {
@@ -253,22 +442,24 @@ CoordinatorSummary Coordinator::run() {
     progress_.note(fmt::format("note: {} workers for {} trials; {} worker(s) will exit without work", worker_count,
                                remaining, worker_count - remaining));
   }
-  std::int64_t active = worker_count;
   auto last_checkpoint = std::chrono::steady_clock::now();
   double review_at = std::numeric_limits<double>::infinity();
-  while (active > 0) {
+  while (!active_.empty()) {
     auto batch = take_batch(review_at);
+    std::vector<Fate> fates(batch.size(), Fate::kFinal);
     bool any_result = false;
-    for (auto& e : batch) {
-      if (auto* r = std::get_if<ResultReport>(&e.message)) {
-        record(r->result);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (auto* r = std::get_if<ResultReport>(&batch[i].message); r && active_.contains(batch[i].source)) {
+        fates[i] = accept(batch[i].source, r->result);
         any_result = true;
       }
     }
     if (any_result) store_.commit();  // durable before any of them counts as done
-    for (auto& envelope : batch) active -= handle(envelope);
+    for (std::size_t i = 0; i < batch.size(); ++i) handle(batch[i], fates[i]);
     check_stop_signal();
-    active -= dispatch(review_at);
+    check_heartbeats();
+    check_deadlines();
+    dispatch(review_at);
     if (any_result && std::chrono::steady_clock::now() - last_checkpoint >= options_.checkpoint) {
       store_.flush();
       last_checkpoint = std::chrono::steady_clock::now();

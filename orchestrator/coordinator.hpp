@@ -3,10 +3,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <vector>
-
 #include <map>
+#include <optional>
+#include <set>
+#include <vector>
 
 #include "io/trial_sink.hpp"
 #include "orchestrator/progress.hpp"
@@ -25,6 +27,9 @@ struct CoordinatorSummary {
   std::string stopped;               ///< why dispatching stopped early (carbon budget, a signal); empty otherwise
   bool interrupted = false;          ///< by a signal: the study is unfinished and can be resumed
   std::vector<io::IdleRecord> idle;  ///< per worker
+  std::vector<int> lost;             ///< workers declared lost (silent past the heartbeat timeout)
+  std::int64_t requeued = 0;         ///< trials of lost workers run again on another
+  std::int64_t retried = 0;          ///< failed or timed-out attempts run again ([faults] retries)
 };
 
 struct CoordinatorOptions {
@@ -39,9 +44,20 @@ struct CoordinatorOptions {
   std::map<int, std::size_t> worker_site;         ///< rank -> index into sites
   double idle_power_w = 0.0;                      ///< counted while a worker waits
   std::chrono::milliseconds idle_wait{1000};      ///< longest wait for a message when nothing is due
-  /// Polled after every batch: a non-zero signal number stops dispatching (running trials
-  /// finish and are kept; the file is flushed at once). Null: never.
+  /// Polled after every batch: a signal number, or 0. SIGTERM and SIGINT stop dispatching and
+  /// interrupt the running trials (kept as interrupted); SIGUSR1 stops dispatching and lets run
+  /// only the trials that can end within `grace`. A worker's Signalled counts the same. Null: never.
   std::function<int()> stop_signal;
+  /// A worker silent this long is lost: its trial runs again elsewhere, the study goes on.
+  std::chrono::milliseconds heartbeat_timeout{60'000};
+  /// The workers' heartbeat interval: silence beyond it is a running trial's stall.
+  std::chrono::milliseconds heartbeat_interval{10'000};
+  int retries = 0;  ///< re-runs of a failed or timed-out trial
+  /// After SIGTERM, how long the interrupted trials' results are awaited before the workers
+  /// still running one are given up (lost).
+  std::chrono::milliseconds interrupt_wait{8'000};
+  /// After SIGUSR1, the time left before the job ends (Slurm's warning before its time limit).
+  std::chrono::milliseconds grace{110'000};
 };
 
 class Coordinator {
@@ -58,22 +74,59 @@ class Coordinator {
   CoordinatorSummary run();
 
  private:
+  /// A trial that a worker runs now, as the coordinator follows it.
+  struct Running {
+    search::TrialSpec spec;
+    std::int32_t attempt = 1;
+    std::chrono::steady_clock::time_point started;
+    int epochs = 0;            ///< reported so far
+    double epochs_s = 0.0;     ///< their total duration
+    double stall_s = 0.0;      ///< the worker's silence beyond the heartbeat interval
+    bool interrupted = false;  ///< an Interrupt was sent
+  };
+  /// A trial to run again, preferably not on `avoid`.
+  struct Rerun {
+    search::TrialSpec spec;
+    std::int32_t attempt = 1;
+    int avoid = -1;
+  };
+  /// What becomes of a result that arrived.
+  enum class Fate { kFinal, kRetry, kIgnored };
+
   /// Assigns the next trial, or tells the worker to shut down; true when it assigned.
   bool on_ready(int worker);
-  /// Asks the placement policy which idle workers get a trial now; returns how many were shut
-  /// down, and sets `review_at` when the policy wants to be asked again.
-  int dispatch(double& review_at);
+  /// Something is left to hand out (new trials or reruns), and dispatching has not stopped.
+  bool work_left() const;
+  /// Whether idle workers wait for trials that may still need them (reruns) rather than shut down.
+  bool keep_idle_workers() const;
+  void assign(int worker, search::TrialSpec spec, std::int32_t attempt);
+  /// The rerun this worker should take: one that avoids another worker first.
+  std::optional<Rerun> take_rerun(int worker);
+  /// Journals a result (or, if it will be retried, its attempt); returns what becomes of it.
+  Fate accept(int worker, io::TrialResult& result);
+  void on_result(int worker, io::TrialResult& result, Fate fate);
+  /// A worker silent past the heartbeat timeout: its trial is re-queued, it gets no more.
+  void lose(int worker, const std::string& why);
+  void check_heartbeats();
+  void heard_from(int worker);
+  void on_signal(int signal);
+  /// Sends an Interrupt to a running trial's worker (once).
+  void interrupt(int worker);
+  /// SIGUSR1: can the trial end before the grace deadline, judged by its epochs so far?
+  bool fits_grace(const Running& trial) const;
+  void check_deadlines();
+  /// Asks the placement policy which idle workers get a trial now (the others wait or are shut
+  /// down), and sets `review_at` when the policy wants to be asked again.
+  void dispatch(double& review_at);
   /// Ends a worker's idle interval at `now`, pricing its idle power.
   void end_idle(const scheduling::IdleWorker& worker, double now);
   scheduling::PlacementContext context(double now) const;
-  /// Adds the pruning estimate and journals the result; it counts once the group is committed.
-  void record(io::TrialResult& result);
   void count(const io::TrialResult& result);
   void on_epoch(int worker, const EpochReport& report);
   /// The messages that have arrived, waiting at most until `review_at` (pricing time) or idle_wait.
   std::vector<Envelope> take_batch(double review_at);
-  /// Acts on one message; returns 1 when its worker left the study.
-  int handle(Envelope& envelope);
+  /// Acts on one message (`fate`: of a ResultReport).
+  void handle(Envelope& envelope, Fate fate);
   /// A stop signal stops dispatching and flushes the file at once.
   void check_stop_signal();
 
@@ -101,6 +154,13 @@ class Coordinator {
   double co2_done_g_ = 0.0, completed_duration_s_ = 0.0, completed_energy_j_ = 0.0;
   std::int64_t completed_ = 0;
   bool stopped_ = false;
+  std::set<int> active_;  ///< workers not yet shut down, left or lost
+  std::map<int, Running> running_;
+  std::map<int, std::chrono::steady_clock::time_point> last_heard_;
+  std::deque<Rerun> reruns_;
+  std::optional<std::chrono::steady_clock::time_point> interrupt_deadline_;  ///< after SIGTERM
+  std::optional<std::chrono::steady_clock::time_point> grace_deadline_;      ///< after SIGUSR1
+  int signal_ = 0;                                                           ///< the strongest stop signal so far
 };
 
 }  // namespace cs::orchestrator

@@ -30,7 +30,11 @@ void mpi_check(int code, const char* what) {
 
 MpiSession::MpiSession(int* argc, char*** argv) {
   int provided = 0;
-  mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+  if (provided < MPI_THREAD_SERIALIZED) {
+    MPI_Finalize();
+    throw MpiError("MPI: this MPI library cannot serve two threads of a rank (MPI_THREAD_SERIALIZED)");
+  }
   mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
   mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
@@ -86,31 +90,43 @@ std::string MpiSession::library_version() const {
 void MpiTransport::send(int destination, const Message& message) {
   const auto bytes = encode(message);
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) throw MpiError("protocol: message larger than 2 GiB");
+  const std::lock_guard lock(mutex_);
   mpi_check(
       MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, destination, tag_of(message), MPI_COMM_WORLD),
       "MPI_Send");
+}
+
+std::optional<Envelope> MpiTransport::take(int tag) {
+  int flag = 0;
+  MPI_Status status{};
+  mpi_check(MPI_Iprobe(MPI_ANY_SOURCE, tag, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
+  if (!flag) return std::nullopt;
+  int count = 0;
+  mpi_check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
+  std::vector<std::byte> bytes(static_cast<std::size_t>(count));
+  mpi_check(
+      MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+      "MPI_Recv");
+  return Envelope{status.MPI_SOURCE, decode(bytes)};
 }
 
 std::optional<Envelope> MpiTransport::receive(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto pause = std::chrono::microseconds(kFirstPauseUs);
   while (true) {
-    int flag = 0;
-    MPI_Status status{};
-    mpi_check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
-    if (flag) {
-      int count = 0;
-      mpi_check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
-      std::vector<std::byte> bytes(static_cast<std::size_t>(count));
-      mpi_check(
-          MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
-          "MPI_Recv");
-      return Envelope{status.MPI_SOURCE, decode(bytes)};
+    {
+      const std::lock_guard lock(mutex_);
+      if (auto envelope = take(MPI_ANY_TAG)) return envelope;
     }
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(kLongestPauseUs));
   }
+}
+
+std::optional<Envelope> MpiTransport::receive_tagged(int tag) {
+  const std::lock_guard lock(mutex_);
+  return take(tag);
 }
 
 }  // namespace cs::orchestrator

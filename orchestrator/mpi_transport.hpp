@@ -3,6 +3,7 @@
 
 #include <mpi.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,9 +50,14 @@ class MpiTransport final : public Transport {
   void send(int destination, const Message& message) override;
   /// Polls with MPI_Iprobe and short sleeps, so that a waiting coordinator does not spin a core.
   std::optional<Envelope> receive(std::chrono::milliseconds timeout) override;
+  std::optional<Envelope> receive_tagged(int tag) override;
 
  private:
+  /// One probe for (any source, `tag`), and its receive; the caller holds mutex_.
+  std::optional<Envelope> take(int tag);
+
   int rank_;
+  std::mutex mutex_;  ///< MPI_THREAD_SERIALIZED: one thread in MPI at a time
 };
 
 }  // namespace cs::orchestrator

@@ -35,6 +35,15 @@ void Progress::trial_finished(const io::TrialResult& r) {
   draw(add(r));
 }
 
+void Progress::trial_requeued(const io::TrialResult* attempt) {
+  --running_;
+  if (attempt) {
+    facility_energy_j_ += attempt->facility_energy_j;
+    if (std::isfinite(attempt->co2_g)) co2_g_ += attempt->co2_g;
+  }
+  if (style_ == ProgressStyle::kTty) draw();
+}
+
 void Progress::trial_resumed(const io::TrialResult& r) {
   ++resumed_;
   add(r);
@@ -112,7 +121,7 @@ std::string site_summary(const std::vector<io::TrialResult>& results) {
   for (const auto& r : results) {
     auto& t = sites[r.site];
     ++t.trials;
-    if (r.status == search::TrialStatus::kFailed || r.status == search::TrialStatus::kDiverged) ++t.failed;
+    if (search::is_failure(r.status)) ++t.failed;
     t.device_j += r.energy_j;
     t.facility_j += r.facility_energy_j;
     t.co2_g += r.co2_g;

@@ -17,6 +17,9 @@ class ProgressSink {
   virtual ~ProgressSink() = default;
   virtual void trial_started() = 0;
   virtual void trial_finished(const io::TrialResult& result) = 0;
+  /// A started trial that will run again (retried, or its worker was lost): no longer running.
+  /// `attempt` is its recorded attempt, whose cost counts; null when nothing came back.
+  virtual void trial_requeued(const io::TrialResult* attempt) = 0;
   /// A trial finished by an earlier, interrupted run: counted, but not in the ETA's rate.
   virtual void trial_resumed(const io::TrialResult& result) = 0;
   /// A line for the person: a warning, why dispatching stopped.
@@ -42,6 +45,7 @@ class Progress final : public ProgressSink {
 
   void trial_started() override;
   void trial_finished(const io::TrialResult& result) override;
+  void trial_requeued(const io::TrialResult* attempt) override;
   void trial_resumed(const io::TrialResult& result) override;
   void note(const std::string& text) override;
   /// Ends the in-place line, or prints the last line.

@@ -30,6 +30,7 @@ std::vector<std::byte> encode(const Message& message) {
           w.put(m.rank);
         } else if constexpr (std::is_same_v<T, Assign>) {
           w.put(m.spec);
+          w.put(m.attempt);
         } else if constexpr (std::is_same_v<T, Shutdown>) {
           w.put(m.reason);
         } else if constexpr (std::is_same_v<T, EpochReport>) {
@@ -40,9 +41,15 @@ std::vector<std::byte> encode(const Message& message) {
         } else if constexpr (std::is_same_v<T, Goodbye>) {
           w.put(m.rank);
           w.put(m.reason);
-        } else {
+        } else if constexpr (std::is_same_v<T, Decision>) {
           w.put(m.trial_id);
           w.put(static_cast<std::uint8_t>(m.stop));
+        } else if constexpr (std::is_same_v<T, Heartbeat>) {
+          w.put(m.rank);
+        } else if constexpr (std::is_same_v<T, Interrupt>) {
+          w.put(m.trial_id);
+        } else {
+          w.put(m.signal);
         }
       },
       message);
@@ -70,7 +77,11 @@ Message decode_message(std::span<const std::byte> bytes) {
   Message m;
   switch (rd.get<std::uint8_t>()) {
     case 1: m = Ready{rd.get<std::int32_t>()}; break;
-    case 2: m = Assign{rd.get_spec()}; break;
+    case 2: {
+      auto spec = rd.get_spec();
+      m = Assign{std::move(spec), rd.get<std::int32_t>()};
+      break;
+    }
     case 3: m = Shutdown{rd.get_string()}; break;
     case 4: {
       const auto id = rd.get<std::int64_t>();
@@ -88,6 +99,9 @@ Message decode_message(std::span<const std::byte> bytes) {
       m = Decision{id, rd.get<std::uint8_t>() != 0};
       break;
     }
+    case 8: m = Heartbeat{rd.get<std::int32_t>()}; break;
+    case 9: m = Interrupt{rd.get<std::int64_t>()}; break;
+    case 10: m = Signalled{rd.get<std::int32_t>()}; break;
     default: throw MpiError("protocol: unknown message type");
   }
   if (!rd.done()) throw MpiError("protocol: trailing bytes after the message");

@@ -15,7 +15,8 @@ namespace cs::orchestrator {
 
 /// 3: a ResultReport also says the worker is ready for its next trial (no separate Ready), and
 /// an EpochReport is answered with a Decision only when the study has a pruner.
-inline constexpr std::uint8_t kProtocolVersion = 3;
+/// 4: heartbeats, interrupting a running trial, a worker's signal, and the attempt of a trial.
+inline constexpr std::uint8_t kProtocolVersion = 4;
 
 /// A worker is ready for a trial.
 struct Ready {
@@ -24,6 +25,7 @@ struct Ready {
 /// The coordinator hands a trial to a worker.
 struct Assign {
   search::TrialSpec spec;
+  std::int32_t attempt = 1;  ///< more than 1 when the trial is retried
 };
 /// No more work: the worker exits its loop.
 struct Shutdown {
@@ -50,7 +52,21 @@ struct Decision {
   bool stop = false;
 };
 
-using Message = std::variant<Ready, Assign, Shutdown, EpochReport, ResultReport, Goodbye, Decision>;
+/// A worker is alive: sent every heartbeat interval from a thread of its own, even mid-trial.
+struct Heartbeat {
+  std::int32_t rank = 0;
+};
+/// The coordinator stops a running trial at its next step (a signal, or the grace deadline).
+struct Interrupt {
+  std::int64_t trial_id = 0;
+};
+/// A worker received a stop signal; the coordinator acts on it as on its own.
+struct Signalled {
+  std::int32_t signal = 0;
+};
+
+using Message = std::variant<Ready, Assign, Shutdown, EpochReport, ResultReport, Goodbye, Decision, Heartbeat,
+                             Interrupt, Signalled>;
 
 /// The message's type code, also used as the MPI tag.
 int tag_of(const Message& message);

@@ -94,9 +94,10 @@ io::ResumeReport open_store(io::ResultsStore& store, const RunOptions& options) 
 }
 
 /// Rank 0's study: `worker_site` maps each worker rank to its index in config.sites.
+/// `lost_workers` is set to the number of workers lost on the way (they cannot be shut down cleanly).
 int coordinate(Transport& transport, const study::StudyConfig& config, io::ResultsStore& store,
                const std::map<int, std::size_t>& worker_site, double run_start_unix_s, const io::ResumeReport& resumed,
-               ProgressStyle style) {
+               ProgressStyle style, std::size_t& lost_workers) {
   auto sampler = search::make_study_sampler(config.space, config.arms);
   auto pruner =
       search::make_pruner(config.pruner.kind, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
@@ -124,6 +125,12 @@ int coordinate(Transport& transport, const study::StudyConfig& config, io::Resul
   options.worker_site = worker_site;
   options.idle_power_w = config.scheduling.idle_power_w;
   options.stop_signal = stop_signal;
+  options.heartbeat_timeout = config.faults.heartbeat_timeout;
+  options.heartbeat_interval = study::heartbeat_interval(config.faults);
+  options.retries = config.faults.retries;
+  // SIGUSR1 comes [slurm] signal_before ahead of the time limit; keep 10 s of it to write the file.
+  options.grace =
+      std::chrono::milliseconds(static_cast<std::int64_t>(std::max(0.0, config.slurm.signal_before_s - 10.0) * 1000.0));
   Coordinator coordinator(transport, *sampler, store, progress, std::move(options));
   if (!resumed.source.empty()) {
     progress.note(fmt::format(
@@ -133,12 +140,16 @@ int coordinate(Transport& transport, const study::StudyConfig& config, io::Resul
   }
   const auto summary = coordinator.run();
   progress.close();
+  store.set_attribute("faults", fmt::format("lost workers: {}; requeued trials: {}; retried attempts: {}",
+                                            summary.lost.size(), summary.requeued, summary.retried));
+  store.flush();
+  lost_workers = summary.lost.size();
   if (!summary.stopped.empty()) std::cout << "stopped early: " << summary.stopped << '\n';
   if (summary.interrupted) {
     std::cerr << fmt::format(
         "carbonsweep: {} of {} trials done and kept in {}; continue with `carbonsweep run {} --resume`\n",
         summary.trials_done, config.budget_trials, store.path(), config.path);
-    return 3;
+    return kExitInterrupted;
   }
   // Slurm's own reading of the job step, beside ours; or why there is none.
   const auto slurm = energy::read_slurm_step_energy();
@@ -196,13 +207,21 @@ struct AgreedStudy {
 std::function<std::unique_ptr<nodes::TrialExecutor>()> executor_for(const AgreedStudy& study,
                                                                     nodes::WorkerIdentity identity) {
   identity.run_start_unix_s = study.run_start_unix_s;
+  identity.slurm = nodes::slurm_ids_from_environment();
   return [&config = study.config, identity] {
     nodes::set_torch_threads(identity.threads);
     return nodes::make_trial_executor(config, identity);
   };
 }
 
-bool pruned(const study::StudyConfig& config) { return config.pruner.kind != search::PrunerKind::kNone; }
+WorkerOptions worker_options(const study::StudyConfig& config) {
+  WorkerOptions o;
+  o.epochs_answered = config.pruner.kind != search::PrunerKind::kNone;
+  o.heartbeat_interval = study::heartbeat_interval(config.faults);
+  o.trial_timeout = config.faults.trial_timeout;
+  o.stop_signal = stop_signal;
+  return o;
+}
 
 /// One rank alone: the coordinator and one worker in one process, over in-process queues.
 int run_in_one_process(AgreedStudy& study) {
@@ -210,12 +229,13 @@ int run_in_one_process(AgreedStudy& study) {
   const auto site_index = assign_sites(study.config.sites, {study.hosts[0]})[0];
   const int threads = worker_threads(study.config.training.threads, 1, study.node_cores);
   std::jthread worker([&] {
-    run_worker(hub.endpoint(1), 0, pruned(study.config),
+    run_worker(hub.endpoint(1), worker_options(study.config),
                executor_for(study, {0, study.hosts[0], study.config.sites[site_index], threads, 0, 1}));
   });
   try {
+    std::size_t lost = 0;  // one process: its worker thread cannot be lost
     return coordinate(hub.endpoint(0), study.config, *study.store, {{1, site_index}}, study.run_start_unix_s,
-                      study.resumed, study.progress);
+                      study.resumed, study.progress, lost);
   } catch (...) {
     hub.endpoint(0).send(1, Shutdown{"the coordinator failed"});  // let the worker thread end
     throw;
@@ -233,8 +253,19 @@ int run_on_ranks(MpiSession& mpi, AgreedStudy& study) {
     std::map<int, std::size_t> worker_site;
     for (int r = 1; r < mpi.size(); ++r) worker_site[r] = worker_sites[static_cast<std::size_t>(r - 1)];
     try {
-      return coordinate(transport, study.config, *study.store, worker_site, study.run_start_unix_s, study.resumed,
-                        study.progress);
+      std::size_t lost = 0;
+      const int code = coordinate(transport, study.config, *study.store, worker_site, study.run_start_unix_s,
+                                  study.resumed, study.progress, lost);
+      if (lost > 0) {
+        // A lost worker (stopped, or dead under --enable-recovery) cannot take part in MPI_Finalize:
+        // the results are written, so end the job here and free its nodes.
+        std::cerr << fmt::format(
+            "carbonsweep: {} worker(s) were lost; the results are complete and written; "
+            "ending the job (MPI_Abort, exit {})\n",
+            lost, code == 0 ? kExitWorkersLost : code);
+        MPI_Abort(MPI_COMM_WORLD, code == 0 ? kExitWorkersLost : code);
+      }
+      return code;
     } catch (const std::exception& e) {
       // The workers wait for this rank; end the whole job rather than leave it hanging.
       std::cerr << "carbonsweep: error: " << e.what() << '\n';
@@ -245,10 +276,10 @@ int run_on_ranks(MpiSession& mpi, AgreedStudy& study) {
   const auto rank = static_cast<std::size_t>(mpi.rank());
   const auto& site = study.config.sites[worker_sites[rank - 1]];
   const int threads = worker_threads(study.config.training.threads, workers_here.count, study.node_cores);
-  run_worker(
-      transport, 0, pruned(study.config),
+  const auto end = run_worker(
+      transport, worker_options(study.config),
       executor_for(study, {mpi.rank(), study.hosts[rank], site, threads, workers_here.index, workers_here.count}));
-  return 0;
+  return end.interrupted ? kExitInterrupted : 0;
 }
 
 }  // namespace

@@ -17,6 +17,10 @@ struct RunOptions {
   std::optional<std::string> progress;  ///< --progress: tty | lines | off | auto (the default)
 };
 
+/// Exit codes beyond 0 (done), 1 (an error) and 2 (bad input, nothing written).
+inline constexpr int kExitInterrupted = 3;  ///< a signal stopped it; the finished trials are kept, --resume goes on
+inline constexpr int kExitWorkersLost = 4;  ///< done and written, but some workers were lost on the way
+
 /// Collective over MPI_COMM_WORLD. Returns the process exit code.
 int run_study(int* argc, char*** argv, const RunOptions& options);
 

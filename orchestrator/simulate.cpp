@@ -95,6 +95,8 @@ class SimulatedCluster final : public Transport {
     return std::nullopt;
   }
 
+  std::optional<Envelope> receive_tagged(int) override { return std::nullopt; }  // nothing is interrupted
+
  private:
   struct Event {
     double t;
@@ -138,7 +140,8 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
     options.workers.push_back(static_cast<int>(i + 1));
     options.worker_site[static_cast<int>(i + 1)] = i % config.sites.size();
   }
-  options.checkpoint = std::chrono::hours(24 * 365);  // one file at the end; there is no job to lose
+  options.checkpoint = std::chrono::hours(24 * 365);         // one file at the end; there is no job to lose
+  options.heartbeat_timeout = std::chrono::hours(24 * 365);  // virtual workers are never lost
   options.policy = placement.policy.get();
   options.clock = &clock;
   options.sites = placement.sites;

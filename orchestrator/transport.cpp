@@ -1,6 +1,8 @@
 // In-process transport: each message still goes through encode/decode, as over MPI.
 #include "orchestrator/transport.hpp"
 
+#include <algorithm>
+
 namespace cs::orchestrator {
 
 class InProcessHub::Endpoint final : public Transport {
@@ -24,6 +26,17 @@ class InProcessHub::Endpoint final : public Transport {
     if (!box.ready.wait_for(lock, timeout, [&] { return !box.queue.empty(); })) return std::nullopt;
     Envelope e = std::move(box.queue.front());
     box.queue.pop_front();
+    return e;
+  }
+
+  std::optional<Envelope> receive_tagged(int tag) override {
+    auto& box = *hub_.mailboxes_[static_cast<std::size_t>(rank_)];
+    std::lock_guard lock(box.mutex);
+    const auto it =
+        std::find_if(box.queue.begin(), box.queue.end(), [tag](const Envelope& e) { return tag_of(e.message) == tag; });
+    if (it == box.queue.end()) return std::nullopt;
+    Envelope e = std::move(*it);
+    box.queue.erase(it);
     return e;
   }
 

@@ -22,9 +22,13 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual int rank() const = 0;
+  /// Thread-safe: a worker's heartbeat thread sends beside its main thread.
   virtual void send(int destination, const Message& message) = 0;
   /// Waits up to `timeout` for a message from any rank.
   virtual std::optional<Envelope> receive(std::chrono::milliseconds timeout) = 0;
+  /// A message whose tag is `tag` (tag_of), if one has arrived; does not wait. A worker looks
+  /// for an Interrupt this way in the middle of a trial, leaving other messages queued.
+  virtual std::optional<Envelope> receive_tagged(int tag) = 0;
 };
 
 /// Mailboxes for `size` endpoints in one process: the one-rank mode and the tests.

@@ -134,6 +134,20 @@ Section study_section(const io::LoadedResults& results, const std::string& path)
       "Placement: {} (forecast: {}). Workers waited {:.1f} h in all without a trial, which at the configured idle "
       "power cost {} kWh and {:.4f} gCO2, beside the trials' own.",
       attr("placement"), attr("forecast"), idle_s / 3600.0, kwh(idle_j), idle_g));
+  if (!results.attempts.empty() || results.provenance.count("faults")) {
+    double attempt_j = 0, attempt_g = 0;
+    std::size_t interrupted = 0;
+    for (const auto& a : results.attempts) {
+      attempt_j += a.facility_energy_j;
+      if (std::isfinite(a.co2_g)) attempt_g += a.co2_g;
+      interrupted += a.status == search::TrialStatus::kInterrupted;
+    }
+    s.paragraphs.push_back(fmt::format(
+        "Faults: {}. {} attempt(s) did not become a trial's result ({} retried after a failure or timeout, {} "
+        "interrupted and run again by --resume); they cost {} kWh (facility) and {:.4f} gCO2 beside the trials' own.",
+        results.provenance.count("faults") ? attr("faults") : "none recorded", results.attempts.size(),
+        results.attempts.size() - interrupted, interrupted, kwh(attempt_j), attempt_g));
+  }
   return s;
 }
 

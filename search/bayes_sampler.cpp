@@ -26,7 +26,7 @@ constexpr int kRefineSteps = 32;
 // Hyperparameters are fitted on at most this many of the conditioning points.
 constexpr Eigen::Index kMaxFitPoints = 100;
 
-bool failed(const Observation& o) { return o.status == TrialStatus::kFailed || o.status == TrialStatus::kDiverged; }
+bool failed(const Observation& o) { return is_failure(o.status); }
 
 }  // namespace
 

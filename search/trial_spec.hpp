@@ -17,13 +17,21 @@ struct TrialSpec {
   friend bool operator==(const TrialSpec&, const TrialSpec&) = default;
 };
 
-enum class TrialStatus { kCompleted, kFailed, kDiverged, kPruned };
-inline constexpr std::array<EnumName<TrialStatus>, 4> kTrialStatusNames{{{TrialStatus::kCompleted, "completed"},
+/// kTimeout: stopped at [faults] trial_timeout; kInterrupted: stopped by a signal, run again by --resume.
+enum class TrialStatus { kCompleted, kFailed, kDiverged, kPruned, kTimeout, kInterrupted };
+inline constexpr std::array<EnumName<TrialStatus>, 6> kTrialStatusNames{{{TrialStatus::kCompleted, "completed"},
                                                                          {TrialStatus::kFailed, "failed"},
                                                                          {TrialStatus::kDiverged, "diverged"},
-                                                                         {TrialStatus::kPruned, "pruned"}}};
+                                                                         {TrialStatus::kPruned, "pruned"},
+                                                                         {TrialStatus::kTimeout, "timeout"},
+                                                                         {TrialStatus::kInterrupted, "interrupted"}}};
 
 inline std::string_view to_string(TrialStatus status) { return enum_name(kTrialStatusNames, status); }
+
+/// A trial that produced no usable objective: failed, diverged or over its time limit.
+inline bool is_failure(TrialStatus status) {
+  return status == TrialStatus::kFailed || status == TrialStatus::kDiverged || status == TrialStatus::kTimeout;
+}
 
 struct Observation {
   TrialSpec spec;

@@ -645,6 +645,31 @@ void read_simulate_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
+/// A duration key that must lie in [lo, hi].
+std::optional<std::chrono::milliseconds> bounded_duration(TableReader& r, std::string_view key, const char* example,
+                                                          std::chrono::milliseconds lo, std::chrono::milliseconds hi) {
+  const auto ms = r.duration(key, example);
+  if (ms && (*ms < lo || *ms > hi)) {
+    r.fail(r.find(key), key,
+           fmt::format("expected a duration in [{}, {}], got {}", format_duration(lo), format_duration(hi),
+                       format_duration(*ms)));
+  }
+  return ms;
+}
+
+void read_faults_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("faults");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[faults]");
+  using std::chrono::hours;
+  using std::chrono::seconds;
+  auto& f = config.faults;
+  if (const auto ms = bounded_duration(r, "heartbeat_timeout", "1min", seconds(1), hours(1))) f.heartbeat_timeout = *ms;
+  f.trial_timeout = bounded_duration(r, "trial_timeout", "2h", seconds(1), hours(24 * 30));
+  f.retries = static_cast<int>(bounded_int(r, "retries", 0, 0, 10, "re-runs of a failed or timed-out trial"));
+  r.reject_unknown_keys();
+}
+
 void read_slurm_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("slurm");
   if (!t) return;
@@ -769,6 +794,11 @@ std::string carbon_dataset_name(const std::string& site) {
   return name;
 }
 
+std::chrono::milliseconds heartbeat_interval(const FaultsConfig& faults) {
+  using std::chrono::milliseconds;
+  return std::clamp(faults.heartbeat_timeout / 6, milliseconds(50), milliseconds(10'000));
+}
+
 StudyConfig parse_study(const std::string& toml_text, const std::string& path, Sources sources) {
   toml::table root_table;
   try {
@@ -791,6 +821,7 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path, S
   read_scheduling_table(root, config);
   read_simulate_table(root, config);
   read_slurm_table(root, config);
+  read_faults_table(root, config);
   read_time_table(root, config);
   root.reject_unknown_keys();
   return config;

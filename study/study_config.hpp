@@ -153,6 +153,16 @@ struct SlurmConfig {
   std::vector<std::string> sbatch_options;  ///< further `#SBATCH` options, verbatim
 };
 
+/// [faults]: workers that stop answering, trials that run too long, and retries.
+struct FaultsConfig {
+  std::chrono::milliseconds heartbeat_timeout{60'000};     ///< a worker silent this long is lost
+  std::optional<std::chrono::milliseconds> trial_timeout;  ///< none: trials have no time limit
+  int retries = 0;                                         ///< re-runs of a failed or timed-out trial
+};
+
+/// A worker sends a heartbeat this often: a sixth of the timeout, between 50 ms and 10 s.
+std::chrono::milliseconds heartbeat_interval(const FaultsConfig& faults);
+
 struct StudyConfig {
   std::string path;       ///< the study file, as given
   std::string toml_text;  ///< verbatim, for the results file
@@ -175,6 +185,7 @@ struct StudyConfig {
   SchedulingConfig scheduling;
   SimulateConfig simulate;
   SlurmConfig slurm;
+  FaultsConfig faults;
   /// Where keys checked later, on the node that runs the study, stand in the file
   /// ("training.device", "energy.meters" -> line), so those errors name FILE:LINE too.
   std::map<std::string, std::int64_t> key_lines;

@@ -28,5 +28,15 @@ TEST(Duration, ZeroOnlyWhereAllowed) {
   EXPECT_FALSE(parse_duration("1e300d").has_value());
 }
 
+TEST(Duration, FormatsInTheLargestWholeUnitAndReadsBack) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(format_duration(milliseconds(90'000)), "90s");
+  EXPECT_EQ(format_duration(milliseconds(7'200'000)), "2h");
+  EXPECT_EQ(format_duration(milliseconds(1'500)), "1500ms");
+  EXPECT_EQ(format_duration(milliseconds(2'592'000'000)), "30d");
+  for (const std::int64_t ms : {1, 999, 60'000, 61'000, 86'400'000}) {
+    EXPECT_EQ(parse_duration(format_duration(milliseconds(ms)))->count(), ms);
+  }
+}
 }  // namespace
 }  // namespace cs

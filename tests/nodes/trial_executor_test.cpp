@@ -39,12 +39,14 @@ TEST(TrialExecutor, CompletesWithEnergyCarbonAndEpochs) {
   set_torch_threads(1);
   const auto runner = make_trial_executor(config, {3, "hostA", config.sites[0], 1});
   int reported = 0;
-  const auto r =
-      runner->run({5, "random", {{"lr", 0.05}, {"batch_size", std::int64_t{32}}}}, [&](const io::EpochRecord& e) {
+  const auto r = runner->run(
+      {5, "random", {{"lr", 0.05}, {"batch_size", std::int64_t{32}}}},
+      [&](const io::EpochRecord& e) {
         ++reported;
         EXPECT_EQ(e.epoch, reported);
         return EpochDecision::kContinue;
-      });
+      },
+      nullptr);
   EXPECT_EQ(r.status, search::TrialStatus::kCompleted) << r.error;
   EXPECT_EQ(reported, 2);
   EXPECT_EQ(r.epochs_done, 2);
@@ -62,7 +64,7 @@ TEST(TrialExecutor, CompletesWithEnergyCarbonAndEpochs) {
 TEST(TrialExecutor, DivergenceIsAStatusNotAnException) {
   const auto config = small_study();
   const auto runner = make_trial_executor(config, {1, "h", config.sites[0], 1});
-  const auto r = runner->run({0, "random", {{"lr", 1e12}}}, nullptr);
+  const auto r = runner->run({0, "random", {{"lr", 1e12}}}, nullptr, nullptr);
   EXPECT_EQ(r.status, search::TrialStatus::kDiverged);
   EXPECT_GT(r.energy_j, 0.0);  // the energy it spent still counts
 }
@@ -70,8 +72,8 @@ TEST(TrialExecutor, DivergenceIsAStatusNotAnException) {
 TEST(TrialExecutor, StoppingAfterTheFirstEpochIsPruned) {
   const auto config = small_study();
   const auto runner = make_trial_executor(config, {1, "h", config.sites[0], 1});
-  const auto r =
-      runner->run({0, "random", {{"lr", 0.01}}}, [](const io::EpochRecord&) { return EpochDecision::kStop; });
+  const auto r = runner->run(
+      {0, "random", {{"lr", 0.01}}}, [](const io::EpochRecord&) { return EpochDecision::kStop; }, nullptr);
   EXPECT_EQ(r.status, search::TrialStatus::kPruned);
   EXPECT_EQ(r.epochs_done, 1);
 }
@@ -79,9 +81,27 @@ TEST(TrialExecutor, StoppingAfterTheFirstEpochIsPruned) {
 TEST(TrialExecutor, BadParameterValueIsAFailedTrial) {
   const auto config = small_study();
   const auto runner = make_trial_executor(config, {1, "h", config.sites[0], 1});
-  const auto r = runner->run({0, "random", {{"batch_size", std::string("big")}}}, nullptr);
+  const auto r = runner->run({0, "random", {{"batch_size", std::string("big")}}}, nullptr, nullptr);
   EXPECT_EQ(r.status, search::TrialStatus::kFailed);
   EXPECT_NE(r.error.find("batch_size"), std::string::npos);
+}
+
+TEST(TrialExecutor, AStopCheckEndsTheTrialMidEpochWithItsStatusAndEnergy) {
+  const auto config = small_study();
+  const auto runner = make_trial_executor(config, {1, "h", config.sites[0], 1});
+  for (const auto status : {search::TrialStatus::kTimeout, search::TrialStatus::kInterrupted}) {
+    int steps = 0;  // 256 images in batches of 8: 32 steps an epoch; stop at the 5th
+    const auto r = runner->run({0, "random", {{"lr", 0.01}, {"batch_size", std::int64_t{8}}}}, nullptr,
+                               [&]() -> std::optional<search::TrialStatus> {
+                                 if (++steps >= 5) return status;
+                                 return std::nullopt;
+                               });
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.epochs_done, 0);  // stopped inside the first epoch, not after it
+    EXPECT_EQ(steps, 5);          // asked once per step, and not again once it said stop
+    EXPECT_GT(r.energy_j, 0.0);   // what it spent is kept
+    EXPECT_FALSE(r.error.empty());
+  }
 }
 
 }  // namespace

@@ -51,11 +51,13 @@ class MemorySink final : public io::TrialSink {
     results.push_back(std::move(result));
     ++uncommitted;
   }
+  void append_attempt(io::TrialResult attempt) override { attempts.push_back(std::move(attempt)); }
   void commit() override { uncommitted = 0; }
   void flush() override { ++flushes; }
   void set_idle(std::vector<io::IdleRecord> records) override { idle = std::move(records); }
 
   std::vector<io::TrialResult> results;
+  std::vector<io::TrialResult> attempts;
   std::vector<io::IdleRecord> idle;
   int uncommitted = 0, flushes = 0;
 };
@@ -65,10 +67,11 @@ class RecordingProgress final : public ProgressSink {
  public:
   void trial_started() override { ++started; }
   void trial_finished(const io::TrialResult&) override { ++finished; }
+  void trial_requeued(const io::TrialResult*) override { ++requeued; }
   void trial_resumed(const io::TrialResult&) override { ++resumed; }
   void note(const std::string& text) override { notes.push_back(text); }
 
-  int started = 0, finished = 0, resumed = 0;
+  int started = 0, finished = 0, resumed = 0, requeued = 0;
   std::vector<std::string> notes;
 };
 

@@ -96,6 +96,10 @@ def main():
         trials = pd.DataFrame(f["trials"][:])
         assert len(trials) == 8 and set(trials.site.str.decode("utf-8")) == {"north", "south"}
         assert f.attrs["slurm_job_id"] == job
+        # Every trial says where it ran, to join with sacct.
+        assert set(trials.slurm_job_id.str.decode("utf-8")) == {job}, trials.slurm_job_id
+        assert all(trials.slurm_step_id.str.decode("utf-8").str.len() > 0), trials.slurm_step_id
+        assert all(trials.slurm_node.str.decode("utf-8").str.len() > 0), trials.slurm_node
         assert "AcctGatherEnergyType = acct_gather_energy/none" in f.attrs["slurm_energy"], f.attrs["slurm_energy"]
         f.close()
 
@@ -116,8 +120,9 @@ def main():
         log = open(os.path.join(tmp, f"slow.h5.slurm-{job}.log")).read()
         print(log[-1500:])
         assert "interrupted by SIGUSR1" in log and "--resume" in log, log[-2000:]
-        kept = len(h5py.File(os.path.join(tmp, "slow.h5"), "r")["trials"])
-        assert 0 < kept < 30, kept
+        status = pd.Series(h5py.File(os.path.join(tmp, "slow.h5"), "r")["trials"]["status"]).str.decode("utf-8")
+        kept = int((status != "interrupted").sum())  # interrupted ones run again on resume
+        assert 0 < kept < 30, status.value_counts()
 
         # Resubmitting the same study resumes it: every trial once, none lost.
         job = submit(slow)
@@ -125,8 +130,9 @@ def main():
         log = open(os.path.join(tmp, f"slow.h5.slurm-{job}.log")).read()
         assert state == "COMPLETED", (state, exit_code, log[-2000:])
         assert f"resuming from" in log and f"{kept} finished trial(s) kept" in log, log[-2000:]
-        ids = pd.DataFrame(h5py.File(os.path.join(tmp, "slow.h5"), "r")["trials"][:]).trial_id
-        assert sorted(ids) == list(range(30)), sorted(ids)
+        resumed = pd.DataFrame(h5py.File(os.path.join(tmp, "slow.h5"), "r")["trials"][:])
+        assert sorted(resumed.trial_id) == list(range(30)), sorted(resumed.trial_id)
+        assert set(resumed.status.str.decode("utf-8")) == {"completed"}, resumed.status
 
         # One het component per site partition, one MPI job across both nodes (srun with PMIx;
         # TCP between ranks, because both emulated nodes share this host's shared memory).
