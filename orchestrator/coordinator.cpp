@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <csignal>
 #include <limits>
 
 #include <fmt/format.h>
@@ -379,8 +378,8 @@ bool Coordinator::fits_grace(const Running& trial) const {
 }
 
 void Coordinator::on_signal(int signal) {
-  const bool terminate = signal == SIGTERM || signal == SIGINT;
-  if (signal_ == SIGTERM || signal_ == SIGINT || (signal_ == signal)) return;  // already acted on
+  const bool terminate = ends_trials(signal);
+  if (ends_trials(signal_) || signal_ == signal) return;  // already acted on
   signal_ = signal;
   const auto now = std::chrono::steady_clock::now();
   summary_.interrupted = stopped_ = true;

@@ -44,8 +44,8 @@ struct CoordinatorOptions {
   std::map<int, std::size_t> worker_site;         ///< rank -> index into sites
   double idle_power_w = 0.0;                      ///< counted while a worker waits
   std::chrono::milliseconds idle_wait{1000};      ///< longest wait for a message when nothing is due
-  /// Polled after every batch: a signal number, or 0. SIGTERM and SIGINT stop dispatching and
-  /// interrupt the running trials (kept as interrupted); SIGUSR1 stops dispatching and lets run
+  /// Polled after every batch: a signal number, or 0. One that ends_trials() stops dispatching and
+  /// interrupts the running trials (kept as interrupted); SIGUSR1 stops dispatching and lets run
   /// only the trials that can end within `grace`. A worker's Signalled counts the same. Null: never.
   std::function<int()> stop_signal;
   /// A worker silent this long is lost: its trial runs again elsewhere, the study goes on.

@@ -2,13 +2,13 @@
 #include "orchestrator/worker.hpp"
 
 #include <condition_variable>
-#include <csignal>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "orchestrator/signals.hpp"
 
 namespace cs::orchestrator {
 
@@ -49,7 +49,7 @@ class StopWatch {
       forwarded_ = signal;
       transport_.send(options_.coordinator, Signalled{signal});
     }
-    terminated_ = terminated_ || signal == SIGTERM || signal == SIGINT;
+    terminated_ = terminated_ || ends_trials(signal);
     return terminated_;
   }
 

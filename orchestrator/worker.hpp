@@ -19,8 +19,8 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat_interval{10'000};
   /// A trial running longer is stopped at its next step (status timeout); none: no limit.
   std::optional<std::chrono::milliseconds> trial_timeout;
-  /// This process's stop signal (0: none); null: never. SIGTERM and SIGINT stop the running trial
-  /// at its next step (status interrupted); every signal is passed on to the coordinator.
+  /// This process's stop signal (0: none); null: never. One that ends_trials() stops the running
+  /// trial at its next step (status interrupted); every signal is passed on to the coordinator.
   std::function<int()> stop_signal;
   /// After a stop signal, the longest wait for the coordinator's Shutdown.
   std::chrono::milliseconds shutdown_wait{10'000};
