@@ -556,7 +556,8 @@ std::vector<TrialResult> load_trials(hid_t file) {
 
 }  // namespace
 
-LoadedResults load_results(const std::string& path) {
+namespace {
+LoadedResults load_results_file(const std::string& path) {
   h5::silence_error_stack();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw IoError(fmt::format("{}: no such results file", path));
@@ -592,6 +593,16 @@ LoadedResults load_results(const std::string& path) {
   out.trials = load_trials(file.get());
   out.attempts = read_trial_rows(h5::read_table(file.get(), "attempts"));
   return out;
+}
+}  // namespace
+
+LoadedResults load_results(const std::string& path) {
+  try {
+    return load_results_file(path);
+  } catch (const IoError& e) {
+    if (std::string_view(e.what()).starts_with(path)) throw;
+    throw IoError(fmt::format("{}: {}", path, e.what()));  // a table or column missing: say which file
+  }
 }
 
 }  // namespace cs::io

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Every broken input of tests/data/bad/ (listed in EXPECTED.tsv with its exit code and the
+message it must give) is refused with that code and message, names no internal error, and
+leaves nothing behind in the working directory. Inputs are read by check_input (the run's own
+readers without LibTorch; under the sanitizers in the CS_TORCH_FREE build); study files and
+command lines also by the carbonsweep binary when it is given."""
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+
+
+def run(command, cwd):
+    before = set(os.listdir(cwd))
+    p = subprocess.run(command, cwd=cwd, capture_output=True, text=True, errors="replace", timeout=120)
+    left = set(os.listdir(cwd)) - before
+    return p, left
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--checker", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--carbonsweep")
+    a = ap.parse_args()
+    corpus = os.path.abspath(a.corpus)
+    cases = []
+    for line in open(os.path.join(corpus, "EXPECTED.tsv")):
+        if line.startswith("#") or not line.strip():
+            continue
+        path, code, pattern = line.rstrip("\n").split("\t")
+        cases.append((path, int(code), pattern))
+    listed = {c[0] for c in cases}
+    on_disk = {os.path.relpath(os.path.join(d, f), corpus) for d, _, fs in os.walk(corpus) for f in fs} - {"EXPECTED.tsv"}
+    assert listed == on_disk, f"listed but missing: {listed - on_disk}; on disk but not listed: {on_disk - listed}"
+
+    failures, ran = [], 0
+    for path, code, pattern in cases:
+        kind = path.split("/")[0]
+        commands = []
+        if kind == "cli":
+            if a.carbonsweep:
+                args = open(os.path.join(corpus, path)).read().strip().replace("{corpus}", corpus)
+                commands.append([a.carbonsweep, *shlex.split(args)])
+        else:
+            commands.append([a.checker, kind, os.path.join(corpus, path)])
+            if kind == "study" and a.carbonsweep:
+                commands.append([a.carbonsweep, "validate", os.path.join(corpus, path)])
+        for command in commands:
+            with tempfile.TemporaryDirectory() as cwd:
+                p, left = run(command, cwd)
+            ran += 1
+            problems = []
+            if p.returncode != code:
+                problems.append(f"exit {p.returncode}, expected {code}")
+            if not re.search(pattern, p.stderr):
+                problems.append(f"stderr does not match /{pattern}/")
+            if re.search(r"internal error|AddressSanitizer|runtime error|terminate called", p.stderr):
+                problems.append("an internal error or a sanitizer report")
+            if left:
+                problems.append(f"left behind: {sorted(left)}")
+            if problems:
+                failures.append(f"{path}: {' '.join(command[:2])}: {'; '.join(problems)}\n    stderr: {p.stderr.strip()[-400:]}")
+    print(f"{len(cases)} broken inputs, {ran} runs, {len(failures)} failed")
+    for f in failures:
+        print(f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
