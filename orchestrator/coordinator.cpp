@@ -278,7 +278,6 @@ std::vector<Envelope> Coordinator::take_batch(double review_at) {
 void Coordinator::handle(Envelope& envelope, Fate fate) {
   const int source = envelope.source;
   if (!active_.contains(source)) return;  // lost (or already shut down): nothing it says counts now
-  heard_from(source);
   const auto becomes_idle = [&] {
     const auto site = options_.worker_site.find(source);
     idle_.push_back({source, site == options_.worker_site.end() ? 0 : site->second, clock_.now_unix_s()});
@@ -387,8 +386,7 @@ void Coordinator::on_signal(int signal) {
   reruns_.clear();  // what was to run again is run by --resume
   if (terminate) {
     interrupt_deadline_ = now + options_.interrupt_wait;
-    for (const auto& [worker, trial] : running_) transport_.send(worker, Interrupt{trial.spec.id});
-    for (auto& [worker, trial] : running_) trial.interrupted = true;
+    for (const auto& [worker, trial] : running_) interrupt(worker);
     progress_.note(
         fmt::format("note: {}: no more trials are started; the {} running stop at their next step and "
                     "are kept as interrupted",
@@ -417,8 +415,7 @@ void Coordinator::check_deadlines() {
     std::vector<int> late;
     for (const auto& [worker, trial] : running_) late.push_back(worker);
     for (const int w : late) interrupt(w);
-    grace_deadline_ = now + options_.interrupt_wait;  // now the interrupted results are awaited
-    interrupt_deadline_ = grace_deadline_;
+    interrupt_deadline_ = now + options_.interrupt_wait;  // now the interrupted results are awaited
     grace_deadline_.reset();
   }
   if (interrupt_deadline_ && now >= *interrupt_deadline_) {
@@ -446,6 +443,9 @@ CoordinatorSummary Coordinator::run() {
   while (!active_.empty()) {
     auto batch = take_batch(review_at);
     std::vector<Fate> fates(batch.size(), Fate::kFinal);
+    for (const auto& e : batch) {
+      if (active_.contains(e.source)) heard_from(e.source);  // first: a stall before a result is the trial's
+    }
     bool any_result = false;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (auto* r = std::get_if<ResultReport>(&batch[i].message); r && active_.contains(batch[i].source)) {

@@ -51,7 +51,7 @@ void Progress::trial_resumed(const io::TrialResult& r) {
 
 bool Progress::add(const io::TrialResult& r) {
   ++done_;
-  if (r.status != search::TrialStatus::kCompleted && r.status != search::TrialStatus::kPruned) ++failed_;
+  if (search::is_failure(r.status)) ++failed_;  // interrupted is not a failure: --resume runs it
   facility_energy_j_ += r.facility_energy_j;
   if (std::isfinite(r.co2_g)) co2_g_ += r.co2_g;
   if (r.status != search::TrialStatus::kCompleted || !(r.objective > best_objective_)) return false;

@@ -77,9 +77,7 @@ int job_tasks(const study::StudyConfig& config, bool& heterogeneous) {
 /// The launcher's command line, before the carbonsweep command.
 std::string launch_line(const study::StudyConfig& config, bool heterogeneous) {
   const auto& s = config.slurm;
-  // --enable-recovery: a worker that dies does not end the job; the coordinator re-queues its trial.
-  std::string launch =
-      s.launcher == study::Launcher::kSrun ? "srun" : "mpirun --enable-recovery -n \"$SLURM_NTASKS\"";
+  std::string launch = s.launcher == study::Launcher::kSrun ? "srun" : "mpirun -n \"$SLURM_NTASKS\"";
   if (heterogeneous) {
     std::string groups;
     for (std::size_t k = 0; k < config.sites.size(); ++k) groups += fmt::format("{}{}", k ? "," : "", k);

@@ -2,8 +2,8 @@
 """Every broken input of tests/data/bad/ (listed in EXPECTED.tsv with its exit code and the
 message it must give) is refused with that code and message, names no internal error, and
 leaves nothing behind in the working directory. Inputs are read by check_input (the run's own
-readers without LibTorch; under the sanitizers in the CS_TORCH_FREE build); study files and
-command lines also by the carbonsweep binary when it is given."""
+readers without LibTorch; under the sanitizers in the CS_TORCH_FREE build); study files (by
+`validate` and `run`) and command lines also by the carbonsweep binary when it is given."""
 import argparse
 import os
 import re
@@ -47,8 +47,9 @@ def main():
                 commands.append([a.carbonsweep, *shlex.split(args)])
         else:
             commands.append([a.checker, kind, os.path.join(corpus, path)])
-            if kind == "study" and a.carbonsweep:
+            if kind == "study" and a.carbonsweep:  # refused alike before anything runs
                 commands.append([a.carbonsweep, "validate", os.path.join(corpus, path)])
+                commands.append([a.carbonsweep, "run", os.path.join(corpus, path), "--progress", "off"])
         for command in commands:
             with tempfile.TemporaryDirectory() as cwd:
                 p, left = run(command, cwd)

@@ -178,14 +178,14 @@ def killed_worker(a, tmp):
 
 
 def sigterm(a, tmp, target):
-    """SIGTERM to rank 0, a worker or mpiexec: running trials stop at their next step and are
+    """SIGTERM to rank 0, a worker or mpiexec (or SIGUSR2 to mpiexec): running trials stop at their next step and are
     kept as interrupted, the job ends (the time it took is printed), and --resume runs every
     other trial once."""
     run = Run(a, tmp, f"term_{target}", epoch_time="1s")
     pids = run.rank_pids()
     run.wait_for_results(3)
-    victim = {"rank0": pids[0], "worker": pids[2], "mpiexec": run.proc.pid}[target]
-    os.kill(victim, signal.SIGTERM)
+    victim = pids[0] if target == "rank0" else pids[2] if target == "worker" else run.proc.pid
+    os.kill(victim, {"mpiexec_usr2": signal.SIGUSR2, "mpiexec_usr1": signal.SIGUSR1}.get(target, signal.SIGTERM))
     sent = time.time()
     stopped_code, _ = run.finish()
     took = time.time() - sent  # reported, not asserted: the machines are shared
@@ -228,6 +228,9 @@ SCENARIOS = {
     "sigterm_rank0": lambda a, tmp: sigterm(a, tmp, "rank0"),
     "sigterm_worker": lambda a, tmp: sigterm(a, tmp, "worker"),
     "sigterm_mpiexec": lambda a, tmp: sigterm(a, tmp, "mpiexec"),
+    # What the batch script of `submit` sends mpirun for a SIGTERM: forwarded, so the exit is 3.
+    "sigusr2_mpiexec": lambda a, tmp: sigterm(a, tmp, "mpiexec_usr2"),
+    "sigusr1_mpiexec": lambda a, tmp: sigterm(a, tmp, "mpiexec_usr1"),
     "time_limit_and_retries": time_limit_and_retries,
 }
 

@@ -43,7 +43,7 @@ TEST(Sbatch, SizesTheJobAndCarriesTheStudysSettings) {
 
 TEST(Sbatch, DefaultsAndTimeRounding) {
   const auto plan = plan_submission(study(kTwoSites), "/x/carbonsweep");
-  EXPECT_NE(plan.script.find("mpirun --enable-recovery -n \"$SLURM_NTASKS\" '/x/carbonsweep'"), std::string::npos);
+  EXPECT_NE(plan.script.find("mpirun -n \"$SLURM_NTASKS\" '/x/carbonsweep'"), std::string::npos);
   EXPECT_EQ(plan.script.find("--partition"), std::string::npos);
   EXPECT_EQ(format_time_limit(3600), "0-01:00:00");
   EXPECT_EQ(format_time_limit(61), "0-00:02:00");  // up to whole minutes
