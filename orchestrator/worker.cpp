@@ -42,7 +42,7 @@ class StopWatch {
  public:
   StopWatch(Transport& transport, const WorkerOptions& options) : transport_(transport), options_(options) {}
 
-  /// Passes a new signal on to the coordinator; true once SIGTERM or SIGINT arrived.
+  /// Passes a new signal on to the coordinator; true once a signal that ends trials arrived.
   bool check_signal() {
     const int signal = options_.stop_signal ? options_.stop_signal() : 0;
     if (signal != 0 && signal != forwarded_) {

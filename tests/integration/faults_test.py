@@ -12,7 +12,7 @@ import time
 
 import h5py
 import pandas as pd
-from harness import BRANIN_SPACE, mpi_command, mpi_env
+from harness import branin_search, mpi_command, mpi_env
 
 TRIALS = 12
 
@@ -23,18 +23,7 @@ seed = 3
 budget_trials = {trials}
 output = "{out}"
 checkpoint = "200ms"
-
-[search]
-strategy = "random"
-""" + BRANIN_SPACE + """
-[model]
-family = "function"
-function = "branin"
-epoch_time = "{epoch_time}"
-
-[training]
-epochs = 3
-
+""" + branin_search("{epoch_time}", 3) + """
 [[sites]]
 name = "a"
 pue = 1.2

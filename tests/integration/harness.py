@@ -31,3 +31,20 @@ type = "float"
 low = 0.0
 high = 15.0
 """
+
+
+def branin_search(epoch_time, epochs):
+    """[search] (random), the Branin space, and a function model of `epochs` epochs of
+    `epoch_time` each: the middle of the synthetic studies' TOML."""
+    return f"""
+[search]
+strategy = "random"
+{BRANIN_SPACE}
+[model]
+family = "function"
+function = "branin"
+epoch_time = "{epoch_time}"
+
+[training]
+epochs = {epochs}
+"""

@@ -12,7 +12,7 @@ import tempfile
 import time
 
 import h5py
-from harness import BRANIN_SPACE, mpi_command, mpi_env
+from harness import branin_search, mpi_command, mpi_env
 
 STUDY = """
 [study]
@@ -20,19 +20,7 @@ name = "kill"
 seed = 5
 budget_trials = 60
 checkpoint = "200ms"
-
-[search]
-strategy = "random"
-
-""" + BRANIN_SPACE + """
-[model]
-family = "function"
-function = "branin"
-epoch_time = "40ms"
-
-[training]
-epochs = 3
-
+""" + branin_search("40ms", 3) + """
 [[sites]]
 name = "a"
 pue = 1.2
@@ -52,7 +40,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--carbonsweep", required=True)
     ap.add_argument("--mpiexec", required=True)
-    ap.add_argument("--h5dump", required=True)
+    ap.add_argument("--h5dump", default="", help="empty: h5dump is not installed; its check is skipped")
     a = ap.parse_args()
     rng = random.Random(20201)
     env = mpi_env()
@@ -85,8 +73,11 @@ def main():
             assert proc.poll() is None, f"run {attempt + 1} ended before it could be killed"
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            dump = subprocess.run([a.h5dump, "-H", output], capture_output=True)
-            assert dump.returncode == 0, f"h5dump failed after kill {attempt + 1}: {dump.stderr[-500:]}"
+            if a.h5dump:
+                dump = subprocess.run([a.h5dump, "-H", output], capture_output=True)
+                assert dump.returncode == 0, f"h5dump failed after kill {attempt + 1}: {dump.stderr[-500:]}"
+            elif attempt == 0:
+                print("skipped: the h5dump check (h5dump is not installed; install hdf5-tools)")
             now = trials(output)
             for tid, value in seen.items():
                 assert now.get(tid) == value, f"trial {tid} changed or vanished after kill {attempt + 1}"

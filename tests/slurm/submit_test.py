@@ -18,7 +18,7 @@ import h5py
 import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import BRANIN_SPACE  # noqa: E402
+from harness import branin_search  # noqa: E402
 from local_slurm import local_slurm, wait_for_job  # noqa: E402
 
 STUDY = """
@@ -27,19 +27,7 @@ name = "slurm-test"
 seed = 4
 output = "{out}"
 budget_trials = {trials}
-
-[search]
-strategy = "random"
-
-""" + BRANIN_SPACE + """
-[model]
-family = "function"
-function = "branin"
-epoch_time = "{epoch_time}"
-
-[training]
-epochs = 2
-
+""" + branin_search("{epoch_time}", 2) + """
 [[sites]]
 name = "north"
 pue = 1.1
