@@ -1,0 +1,51 @@
+// trainer_bench DATASET_DIR TRAIN_N TEST_N BATCH BLOCKS CHANNELS THREADS EPOCHS: our trainer on real
+// Fashion-MNIST, one line of JSON per epoch with training and evaluation images/s. The same
+// loop in eager PyTorch is bench/trainer_pytorch.py; bench/trainer.sh runs both, alternating.
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "nodes/fashion_mnist.hpp"
+#include "nodes/trainer.hpp"
+
+int main(int argc, char** argv) {
+  if (argc != 9) {
+    std::cerr << "usage: trainer_bench DATASET_DIR TRAIN_N TEST_N BATCH BLOCKS CHANNELS THREADS EPOCHS\n";
+    return 2;
+  }
+  const auto arg = [&](int i) { return std::atoll(argv[i + 1]); };
+  using namespace cs::nodes;
+  const auto train = load_fashion_mnist(argv[1], Split::kTrain, arg(1));
+  const auto test = load_fashion_mnist(argv[1], Split::kTest, arg(2));
+  set_torch_threads(static_cast<int>(arg(6)));
+  Trainer trainer(train, test);
+  using Clock = std::chrono::steady_clock;
+  auto epoch_start = Clock::now(), eval_start = Clock::now();
+  TrainCallbacks callbacks;
+  callbacks.on_eval_start = [&] { eval_start = Clock::now(); };
+  callbacks.on_epoch = [&](const EpochOutcome& e) {
+    const auto now = Clock::now();
+    const double train_s = std::chrono::duration<double>(eval_start - epoch_start).count();
+    const double eval_s = std::chrono::duration<double>(now - eval_start).count();
+    std::cout
+        << fmt::format(
+               R"({{"side": "ours", "epoch": {}, "train_images_per_s": {:.1f}, "eval_images_per_s": {:.1f}, "loss": {:.4f}, "accuracy": {:.4f}}})",
+               e.epoch, static_cast<double>(train.count) / train_s, static_cast<double>(test.count) / eval_s,
+               e.train_loss, e.val_accuracy)
+        << '\n';
+    epoch_start = Clock::now();
+    return EpochDecision::kContinue;
+  };
+  TrainSettings s;
+  s.epochs = static_cast<int>(arg(7));
+  s.lr = 0.05;
+  s.momentum = 0.9;
+  s.batch_size = arg(3);
+  s.conv_blocks = arg(4);
+  s.channels = arg(5);
+  s.seed = 1;
+  trainer.train(s, callbacks);
+  return 0;
+}
