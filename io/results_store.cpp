@@ -4,9 +4,13 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -596,7 +600,47 @@ LoadedResults load_results_file(const std::string& path) {
 }
 }  // namespace
 
+namespace {
+
+/// HDF5 1.10 can loop forever inside a corrupt file (found by fuzzing: a damaged global heap
+/// under a string attribute), and a thread stuck inside it cannot be unwound. So a read that
+/// outlasts its limit ends the process with the error and exit 2. The limit is 60 s plus 2 s per
+/// MiB, or CARBONSWEEP_READ_TIMEOUT seconds (1 to 86400).
+class ReadWatchdog {
+ public:
+  explicit ReadWatchdog(const std::string& path) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    double limit_s = 60.0 + 2.0 * static_cast<double>(ec ? 0 : bytes) / (1 << 20);
+    if (const char* text = std::getenv("CARBONSWEEP_READ_TIMEOUT")) {
+      const double v = std::atof(text);
+      if (v >= 1.0 && v <= 86400.0) limit_s = v;
+    }
+    thread_ = std::jthread([this, path, limit_s](std::stop_token stop) {
+      std::unique_lock lock(mutex_);
+      if (wake_.wait_for(lock, stop, std::chrono::duration<double>(limit_s), [] { return false; }) ||
+          stop.stop_requested()) {
+        return;
+      }
+      const auto message = fmt::format(
+          "carbonsweep: error: {}: reading the results file did not finish in {:.0f} s; the file is corrupt "
+          "(HDF5 can loop on a damaged one)\n",
+          path, limit_s);
+      [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message.data(), message.size());
+      std::_Exit(2);
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any wake_;
+  std::jthread thread_;  // last: stopped before the rest goes
+};
+
+}  // namespace
+
 LoadedResults load_results(const std::string& path) {
+  const ReadWatchdog watchdog(path);
   try {
     return load_results_file(path);
   } catch (const IoError& e) {

@@ -98,7 +98,8 @@ void check_output_path(const std::string& path);
 /// Creates the output's folder when it is missing (before the first write); true when it did.
 bool open_output_folder(const std::string& path);
 
-/// Reads a results file; throws IoError naming the path when it is not one (or a newer one).
+/// Reads a results file; throws IoError naming the path when it is not one (or a newer one). A
+/// read that HDF5 never finishes (a corrupt file) ends the process with exit 2 after a limit.
 LoadedResults load_results(const std::string& path);
 
 /// The /trials table as the results file holds it (one column per field, energy per meter in

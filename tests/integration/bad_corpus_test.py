@@ -13,9 +13,13 @@ import sys
 import tempfile
 
 
+# A results file that HDF5 loops on (found by fuzzing) must be cut off by the read limit.
+ENV = dict(os.environ, CARBONSWEEP_READ_TIMEOUT="5")
+
+
 def run(command, cwd):
     before = set(os.listdir(cwd))
-    p = subprocess.run(command, cwd=cwd, capture_output=True, text=True, errors="replace", timeout=120)
+    p = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True, errors="replace", timeout=120)
     left = set(os.listdir(cwd)) - before
     return p, left
 
