@@ -93,11 +93,17 @@ io::ResumeReport open_store(io::ResultsStore& store, const RunOptions& options) 
   return store.open_for_resume();
 }
 
+/// How rank 0's study ended: the exit code, and the workers lost on the way (they cannot take
+/// part in MPI_Finalize).
+struct StudyEnd {
+  int code = 0;
+  std::size_t lost_workers = 0;
+};
+
 /// Rank 0's study: `worker_site` maps each worker rank to its index in config.sites.
-/// `lost_workers` is set to the number of workers lost on the way (they cannot be shut down cleanly).
-int coordinate(Transport& transport, const study::StudyConfig& config, io::ResultsStore& store,
-               const std::map<int, std::size_t>& worker_site, double run_start_unix_s, const io::ResumeReport& resumed,
-               ProgressStyle style, std::size_t& lost_workers) {
+StudyEnd coordinate(Transport& transport, const study::StudyConfig& config, io::ResultsStore& store,
+                    const std::map<int, std::size_t>& worker_site, double run_start_unix_s,
+                    const io::ResumeReport& resumed, ProgressStyle style) {
   auto sampler = search::make_study_sampler(config.space, config.arms);
   auto pruner =
       search::make_pruner(config.pruner.kind, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
@@ -143,13 +149,13 @@ int coordinate(Transport& transport, const study::StudyConfig& config, io::Resul
   store.set_attribute("faults", fmt::format("lost workers: {}; requeued trials: {}; retried attempts: {}",
                                             summary.lost.size(), summary.requeued, summary.retried));
   store.flush();
-  lost_workers = summary.lost.size();
+  const std::size_t lost = summary.lost.size();
   if (!summary.stopped.empty()) std::cout << "stopped early: " << summary.stopped << '\n';
   if (summary.interrupted) {
     std::cerr << fmt::format(
         "carbonsweep: {} of {} trials done and kept in {}; continue with `carbonsweep run {} --resume`\n",
         summary.trials_done, config.budget_trials, store.path(), config.path);
-    return kExitInterrupted;
+    return {kExitInterrupted, lost};
   }
   // Slurm's own reading of the job step, beside ours; or why there is none.
   const auto slurm = energy::read_slurm_step_energy();
@@ -162,9 +168,9 @@ int coordinate(Transport& transport, const study::StudyConfig& config, io::Resul
   if (summary.trials_done < config.budget_trials && summary.stopped.empty()) {
     std::cerr << fmt::format("carbonsweep: error: only {} of {} trials ran; see the warnings above\n",
                              summary.trials_done, config.budget_trials);
-    return 1;
+    return {1, lost};
   }
-  return 0;
+  return {0, lost};
 }
 
 }  // namespace
@@ -233,9 +239,9 @@ int run_in_one_process(AgreedStudy& study) {
                executor_for(study, {0, study.hosts[0], study.config.sites[site_index], threads, 0, 1}));
   });
   try {
-    std::size_t lost = 0;  // one process: its worker thread cannot be lost
     return coordinate(hub.endpoint(0), study.config, *study.store, {{1, site_index}}, study.run_start_unix_s,
-                      study.resumed, study.progress, lost);
+                      study.resumed, study.progress)
+        .code;  // one process: its worker thread cannot be lost
   } catch (...) {
     hub.endpoint(0).send(1, Shutdown{"the coordinator failed"});  // let the worker thread end
     throw;
@@ -253,19 +259,19 @@ int run_on_ranks(MpiSession& mpi, AgreedStudy& study) {
     std::map<int, std::size_t> worker_site;
     for (int r = 1; r < mpi.size(); ++r) worker_site[r] = worker_sites[static_cast<std::size_t>(r - 1)];
     try {
-      std::size_t lost = 0;
-      const int code = coordinate(transport, study.config, *study.store, worker_site, study.run_start_unix_s,
-                                  study.resumed, study.progress, lost);
-      if (lost > 0) {
+      const auto end = coordinate(transport, study.config, *study.store, worker_site, study.run_start_unix_s,
+                                  study.resumed, study.progress);
+      if (end.lost_workers > 0) {
         // A lost worker (stopped, or dead under --enable-recovery) cannot take part in MPI_Finalize:
         // the results are written, so end the job here and free its nodes.
+        const int code = end.code == 0 ? kExitWorkersLost : end.code;
         std::cerr << fmt::format(
-            "carbonsweep: {} worker(s) were lost; the results are complete and written; "
-            "ending the job (MPI_Abort, exit {})\n",
-            lost, code == 0 ? kExitWorkersLost : code);
-        MPI_Abort(MPI_COMM_WORLD, code == 0 ? kExitWorkersLost : code);
+            "carbonsweep: {} worker(s) were lost; the results are written; ending the job "
+            "(MPI_Abort, exit {})\n",
+            end.lost_workers, code);
+        MPI_Abort(MPI_COMM_WORLD, code);
       }
-      return code;
+      return end.code;
     } catch (const std::exception& e) {
       // The workers wait for this rank; end the whole job rather than leave it hanging.
       std::cerr << "carbonsweep: error: " << e.what() << '\n';
