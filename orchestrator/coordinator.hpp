@@ -157,6 +157,7 @@ class Coordinator {
   std::set<int> active_;  ///< workers not yet shut down, left or lost
   std::map<int, Running> running_;
   std::map<int, std::chrono::steady_clock::time_point> last_heard_;
+  std::chrono::steady_clock::time_point last_heartbeat_check_{};
   std::deque<Rerun> reruns_;
   std::optional<std::chrono::steady_clock::time_point> interrupt_deadline_;  ///< after SIGTERM
   std::optional<std::chrono::steady_clock::time_point> grace_deadline_;      ///< after SIGUSR1
