@@ -219,6 +219,14 @@ Table read_table(hid_t parent, const std::string& name) {
   hsize_t dims = 0;
   if (H5Sget_simple_extent_ndims(space.get()) != 1) throw IoError(fmt::format("'{}' is not one-dimensional", name));
   check(H5Sget_simple_extent_dims(space.get(), &dims, nullptr), "H5Sget_simple_extent_dims");
+  // deflate expands by at most about 1032:1, so a row count that needs more memory than that
+  // of the bytes stored is a corrupt header, not data: refuse it before allocating.
+  const double stored_bytes = static_cast<double>(H5Dget_storage_size(dataset.get()));
+  const double wanted_bytes = static_cast<double>(dims) * static_cast<double>(table.row_size());
+  if (wanted_bytes > 1100.0 * stored_bytes + (1 << 20)) {
+    throw IoError(fmt::format("'{}' claims {} rows, more than its {} stored bytes can hold (a corrupt file)", name,
+                              dims, stored_bytes));
+  }
   table.resize_rows(static_cast<std::size_t>(dims));
   if (dims > 0) {
     Handle mem_type = table.make_type();

@@ -5,7 +5,10 @@
 
 #include <cmath>
 #include <condition_variable>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -602,13 +605,22 @@ LoadedResults load_results_file(const std::string& path) {
 
 namespace {
 
-/// HDF5 1.10 can loop forever inside a corrupt file (found by fuzzing: a damaged global heap
-/// under a string attribute), and a thread stuck inside it cannot be unwound. So a read that
-/// outlasts its limit ends the process with the error and exit 2. The limit is 60 s plus 2 s per
-/// MiB, or CARBONSWEEP_READ_TIMEOUT seconds (1 to 86400).
-class ReadWatchdog {
+/// HDF5 1.10 is not robust against a corrupt file (found by fuzzing: damaged global heaps under
+/// string attributes loop forever or crash inside H5HG_read), and a thread stuck or crashed
+/// inside it cannot be unwound. So while a results file is read, a crash inside the read (SIGSEGV,
+/// SIGBUS) and a read that outlasts its limit end the process with the error and exit 2. The
+/// limit is 60 s plus 2 s per MiB, or CARBONSWEEP_READ_TIMEOUT seconds (1 to 86400).
+class ReadGuard {
  public:
-  explicit ReadWatchdog(const std::string& path) {
+  explicit ReadGuard(const std::string& path) {
+    const std::string crashed =
+        fmt::format("carbonsweep: error: {}: HDF5 crashed reading the results file; the file is corrupt\n", path);
+    std::snprintf(crash_message_, sizeof crash_message_, "%s", crashed.c_str());
+    struct sigaction action {};
+    action.sa_handler = on_crash;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGSEGV, &action, &previous_segv_);
+    sigaction(SIGBUS, &action, &previous_bus_);
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(path, ec);
     double limit_s = 60.0 + 2.0 * static_cast<double>(ec ? 0 : bytes) / (1 << 20);
@@ -630,17 +642,33 @@ class ReadWatchdog {
       std::_Exit(2);
     });
   }
+  ~ReadGuard() {
+    thread_.request_stop();
+    thread_.join();
+    sigaction(SIGSEGV, &previous_segv_, nullptr);
+    sigaction(SIGBUS, &previous_bus_, nullptr);
+  }
+  ReadGuard(const ReadGuard&) = delete;
+  ReadGuard& operator=(const ReadGuard&) = delete;
 
  private:
+  static void on_crash(int) {
+    [[maybe_unused]] const auto written = ::write(STDERR_FILENO, crash_message_, std::strlen(crash_message_));
+    std::_Exit(2);
+  }
+
+  static inline char crash_message_[4200] = {};
+  struct sigaction previous_segv_ {};
+  struct sigaction previous_bus_ {};
   std::mutex mutex_;
   std::condition_variable_any wake_;
-  std::jthread thread_;  // last: stopped before the rest goes
+  std::jthread thread_;
 };
 
 }  // namespace
 
 LoadedResults load_results(const std::string& path) {
-  const ReadWatchdog watchdog(path);
+  const ReadGuard guard(path);
   try {
     return load_results_file(path);
   } catch (const IoError& e) {
