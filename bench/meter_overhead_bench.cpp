@@ -14,7 +14,7 @@
 
 #include "energy/meter_factory.hpp"
 #include "energy/meter_session.hpp"
-#include "nodes/fashion_mnist.hpp"
+#include "nodes/image_dataset.hpp"
 #include "nodes/trainer.hpp"
 
 namespace {
@@ -32,9 +32,9 @@ int main(int argc, char** argv) {
   const std::string dataset = argc > 2 ? argv[2] : "/usr/share/datasets/fashion-mnist";
   const std::string device = argc > 3 ? argv[3] : "cpu";  // or cuda:0
   const std::int64_t images = argc > 4 ? std::stoll(argv[4]) : 6000;
-  const auto train = nodes::load_fashion_mnist(dataset, nodes::Split::kTrain, images);
-  const auto test = nodes::load_fashion_mnist(dataset, nodes::Split::kTest, 2000);
-  nodes::Trainer trainer(train, test, device);
+  const auto train = nodes::load_idx(dataset, nodes::Split::kTrain, images);
+  const auto test = nodes::load_idx(dataset, nodes::Split::kTest, 2000);
+  nodes::Trainer trainer(train, test, test, study::DatasetConfig{}, device);
   nodes::set_torch_threads(2);
 
   std::vector<std::unique_ptr<energy::EnergyMeter>> meters;
@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
     borrowed.push_back(meter.get());
     meters.push_back(std::move(meter));
   }
-  const nodes::TrainSettings settings{1, 0.05, 0.9, 64, 2, 8, 7};
+  study::TrainSettings settings;
+  settings.optimizer.lr = 0.05;
+  settings.model.channels = 8;
+  settings.seed = 7;
   std::vector<double> with_s, without_s, profiled_s, sampler_cpu_s;
   std::vector<std::vector<double>> energy_j(meters.size());  // per meter, per metered epoch
   // The layer profiler on every 50th step, metered as in a study with [profiling] layers = true.

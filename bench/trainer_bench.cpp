@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "nodes/fashion_mnist.hpp"
+#include "nodes/image_dataset.hpp"
 #include "nodes/trainer.hpp"
 
 int main(int argc, char** argv) {
@@ -17,10 +17,11 @@ int main(int argc, char** argv) {
   }
   const auto arg = [&](int i) { return std::atoll(argv[i + 1]); };
   using namespace cs::nodes;
-  const auto train = load_fashion_mnist(argv[1], Split::kTrain, arg(1));
-  const auto test = load_fashion_mnist(argv[1], Split::kTest, arg(2));
+  const auto train = load_idx(argv[1], Split::kTrain, arg(1));
+  const auto test = load_idx(argv[1], Split::kTest, arg(2));
   set_torch_threads(static_cast<int>(arg(6)));
-  Trainer trainer(train, test);
+  // The PyTorch side evaluates on the test images each epoch: so do we (as the validation set).
+  Trainer trainer(train, test, test, cs::study::DatasetConfig{});
   using Clock = std::chrono::steady_clock;
   auto epoch_start = Clock::now(), eval_start = Clock::now();
   TrainCallbacks callbacks;
@@ -38,13 +39,13 @@ int main(int argc, char** argv) {
     epoch_start = Clock::now();
     return EpochDecision::kContinue;
   };
-  TrainSettings s;
-  s.epochs = static_cast<int>(arg(7));
-  s.lr = 0.05;
-  s.momentum = 0.9;
-  s.batch_size = arg(3);
-  s.conv_blocks = arg(4);
-  s.channels = arg(5);
+  cs::study::TrainSettings s;
+  s.training.epochs = static_cast<int>(arg(7));
+  s.optimizer.lr = 0.05;
+  s.optimizer.momentum = 0.9;
+  s.training.batch_size = arg(3);
+  s.model.conv_layers = arg(4);
+  s.model.channels = arg(5);
   s.seed = 1;
   trainer.train(s, callbacks);
   return 0;

@@ -22,7 +22,7 @@ namespace cs::io {
 namespace {
 
 // Format 3: results carry their attempt, stall and Slurm ids; retried attempts have their own record.
-constexpr char kFileMagic[] = "CSJOURNAL3\n";
+constexpr char kFileMagic[] = "CSJOURNAL4\n";
 constexpr char kFormatPrefix[] = "CSJOURNAL";
 constexpr std::size_t kFileMagicLen = sizeof(kFileMagic) - 1;
 constexpr std::uint32_t kRecordMagic = 0x4a525343;  // "CSRJ"

@@ -133,6 +133,7 @@ std::vector<Field<TrialResult>> trial_fields(const std::vector<std::string>& met
       member(i32("epochs", "1"), &TrialResult::epochs_done),
       member(f64("train_loss", "1"), &TrialResult::train_loss),
       member(f64("val_accuracy", "1"), &TrialResult::val_accuracy),
+      member(f64("test_accuracy", "1"), &TrialResult::test_accuracy),
       member(f64("objective", "1"), &TrialResult::objective),
       member(text("primary_meter", 16), &TrialResult::primary_meter),
       member(f64("energy_j", "J"), &TrialResult::energy_j),
@@ -175,7 +176,11 @@ std::vector<Field<TrialResult>> trial_fields(const std::vector<std::string>& met
                      field<TrialResult>(
                          text("slurm_het_component", 16), [](auto& r) -> auto& { return r.slurm.het_component; }),
                      field<TrialResult>(
-                         text("slurm_node", 64), [](auto& r) -> auto& { return r.slurm.node; })}) {
+                         text("slurm_node", 64), [](auto& r) -> auto& { return r.slurm.node; }),
+                     member(text("model", 32), &TrialResult::model),
+                     member(i64("parameters", "1"), &TrialResult::parameters),
+                     member(f64("macs", "1"), &TrialResult::macs),
+                     member(text("inactive_params", 256), &TrialResult::inactive_params)}) {
     f.push_back(std::move(extra));
   }
   return f;

@@ -45,6 +45,11 @@ void put_result(ByteWriter& w, const TrialResult& r) {
   w.put(r.stall_s);
   for (const auto* s : {&r.slurm.job_id, &r.slurm.step_id, &r.slurm.array_task, &r.slurm.het_component, &r.slurm.node})
     w.put(*s);
+  w.put(r.test_accuracy);
+  w.put(r.model);
+  w.put(r.parameters);
+  w.put(r.macs);
+  w.put(r.inactive_params);
 }
 
 TrialResult get_result(ByteReader& rd) {
@@ -100,6 +105,11 @@ TrialResult get_result(ByteReader& rd) {
   r.stall_s = rd.get<double>();
   for (auto* s : {&r.slurm.job_id, &r.slurm.step_id, &r.slurm.array_task, &r.slurm.het_component, &r.slurm.node})
     *s = rd.get_string();
+  r.test_accuracy = rd.get<double>();
+  r.model = rd.get_string();
+  r.parameters = rd.get<std::int64_t>();
+  r.macs = rd.get<double>();
+  r.inactive_params = rd.get_string();
   return r;
 }
 

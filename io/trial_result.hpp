@@ -57,7 +57,8 @@ struct TrialResult {
   double end_unix_s = 0.0;
   std::int32_t epochs_done = 0;
   double train_loss = 0.0;
-  double val_accuracy = 0.0;            ///< NaN for the function family
+  double val_accuracy = 0.0;            ///< on the validation split; NaN for the function family
+  double test_accuracy = std::nan("");  ///< on the test set after the last epoch; NaN when not measured
   double objective = 0.0;               ///< the value the search maximises
   double pruning_saved_energy_j = 0.0;  ///< pruned trials: estimated energy of the epochs not run
   std::vector<EpochRecord> epochs;
@@ -80,6 +81,10 @@ struct TrialResult {
   std::int32_t profiled_steps = 0;       ///< training steps the layer profiler timed
   std::vector<LayerEnergy> layers;       ///< empty unless [profiling] layers = true
   double stall_s = 0.0;                  ///< time its worker was silent beyond the heartbeat interval
+  std::string model;                     ///< the network trained: "simple_cnn", "vgg16", ...; empty for functions
+  std::int64_t parameters = 0;           ///< its trainable values
+  double macs = std::nan("");            ///< its forward multiply-accumulates per sample; NaN when unknown
+  std::string inactive_params;           ///< search parameters that did not apply to this trial, comma-separated
   SlurmIds slurm{};
 };
 

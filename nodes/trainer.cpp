@@ -1,4 +1,4 @@
-// The SimpleCNN model and its SGD training loop.
+// The training loop: optimisers, learning-rate schedules, augmentation, evaluation and the layer profiler.
 #include "nodes/trainer.hpp"
 
 #include <torch/cuda.h>
@@ -12,14 +12,27 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "nodes/model_zoo.hpp"
 
 namespace cs::nodes {
 
 namespace {
 
-// Fashion-MNIST pixel mean and standard deviation over the training set.
-constexpr double kPixelMean = 0.2860;
-constexpr double kPixelStd = 0.3530;
+/// Per-channel pixel mean and standard deviation of each dataset's training set (scaled to 0..1).
+struct Normalisation {
+  std::vector<double> mean, sd;
+};
+
+Normalisation published_normalisation(study::DatasetKind kind) {
+  switch (kind) {
+    case study::DatasetKind::kFashionMnist: return {{0.2860}, {0.3530}};
+    case study::DatasetKind::kMnist: return {{0.1307}, {0.3081}};
+    case study::DatasetKind::kCifar10: return {{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}};
+    case study::DatasetKind::kCifar100: return {{0.5071, 0.4865, 0.4409}, {0.2673, 0.2564, 0.2762}};
+    case study::DatasetKind::kSynthetic: break;
+  }
+  return {};  // measured on the training images
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -63,72 +76,99 @@ class LayerProfiler {
   std::map<std::string, Clock::duration> totals_;
 };
 
-struct SimpleCnnImpl : torch::nn::Module {
-  SimpleCnnImpl(std::int64_t blocks, std::int64_t channels, std::int64_t side) {
-    std::int64_t in = 1;
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      const std::int64_t out = channels << std::min<std::int64_t>(b, 4);
-      features->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
-      features->push_back(torch::nn::ReLU());
-      if (side >= 2) {
-        features->push_back(torch::nn::MaxPool2d(2));
-        side /= 2;
-      }
-      in = out;
-    }
-    register_module("features", features);
-    classifier = register_module("classifier", torch::nn::Sequential(torch::nn::Linear(in * side * side, 64),
-                                                                     torch::nn::ReLU(), torch::nn::Linear(64, 10)));
+/// Times each leaf layer's forward and watches its output for the backward pass.
+class ProfilingVisitor final : public LayerVisitor {
+ public:
+  explicit ProfilingVisitor(LayerProfiler& profiler) : profiler_(profiler) {}
+  void before(const std::string&) override { start_ = settled_now(profiler_.cuda()); }
+  void after(const std::string& type, const torch::nn::Module*, const torch::Tensor&, torch::Tensor& out) override {
+    profiler_.forward(type, settled_now(profiler_.cuda()) - start_);
+    profiler_.watch(type, out);
   }
 
-  torch::Tensor forward(torch::Tensor x) { return classifier->forward(features->forward(x).flatten(1)); }
-
-  /// The same forward, one layer at a time: each layer's forward time goes to its type, and a
-  /// gradient hook on each layer's output stamps when backward reaches it.
-  torch::Tensor profiled_forward(torch::Tensor x, LayerProfiler& profiler);
-
-  torch::nn::Sequential features;
-  torch::nn::Sequential classifier{nullptr};
+ private:
+  LayerProfiler& profiler_;
+  Clock::time_point start_{};
 };
-TORCH_MODULE(SimpleCnn);
 
-torch::Tensor SimpleCnnImpl::profiled_forward(torch::Tensor x, LayerProfiler& profiler) {
-  const auto run = [&](torch::nn::AnyModule& layer) {
-    const std::string type = layer_type(layer.ptr()->name());
-    const auto t0 = settled_now(profiler.cuda());
-    x = layer.forward(x);
-    profiler.forward(type, settled_now(profiler.cuda()) - t0);
-    profiler.watch(type, x);
-  };
-  for (auto& layer : *features) run(layer);
-  x = x.flatten(1);
-  for (auto& layer : *classifier) run(layer);
-  return x;
-}
-
-torch::Tensor to_images(const ImageSet& set) {
-  auto t =
-      torch::from_blob(const_cast<std::uint8_t*>(set.pixels.data()), {set.count, 1, set.rows, set.cols}, torch::kUInt8)
-          .to(torch::kFloat32)
-          .div_(255.0);
-  return t.sub_(kPixelMean).div_(kPixelStd);
+/// The images as floats in [0, 1], resized once to `side` x `side` (0: as stored), in chunks so that
+/// the peak memory stays near the result's.
+torch::Tensor to_images(const ImageSet& set, std::int64_t side) {
+  const auto all = torch::from_blob(const_cast<std::uint8_t*>(set.pixels.data()),
+                                    {set.count, set.channels, set.rows, set.cols}, torch::kUInt8);
+  if (side == 0 || (side == set.rows && side == set.cols)) return all.to(torch::kFloat32).div_(255.0);
+  std::vector<torch::Tensor> chunks;
+  for (std::int64_t start = 0; start < set.count; start += 4096) {
+    const auto chunk = all.slice(0, start, std::min(start + 4096, set.count)).to(torch::kFloat32).div_(255.0);
+    chunks.push_back(torch::nn::functional::interpolate(chunk, torch::nn::functional::InterpolateFuncOptions()
+                                                                   .size(std::vector<std::int64_t>{side, side})
+                                                                   .mode(torch::kBilinear)
+                                                                   .align_corners(false)));
+  }
+  return torch::cat(chunks);
 }
 
 torch::Tensor to_labels(const ImageSet& set) {
   return torch::from_blob(const_cast<std::uint8_t*>(set.labels.data()), {set.count}, torch::kUInt8).to(torch::kInt64);
 }
 
+/// Subtracts each channel's mean and divides by its standard deviation (measured on `train` when
+/// the dataset has no published ones).
+void normalise(std::vector<torch::Tensor*> sets, const study::DatasetConfig& prep) {
+  auto n = published_normalisation(prep.name);
+  const auto& train = *sets.front();
+  if (n.mean.empty()) {
+    for (std::int64_t c = 0; c < train.size(1); ++c) {
+      n.mean.push_back(train.select(1, c).mean().item<double>());
+      n.sd.push_back(std::max(train.select(1, c).std().item<double>(), 1e-6));
+    }
+  }
+  const auto shape = std::vector<std::int64_t>{1, static_cast<std::int64_t>(n.mean.size()), 1, 1};
+  const auto mean = torch::tensor(n.mean, torch::kFloat32).view(shape);
+  const auto sd = torch::tensor(n.sd, torch::kFloat32).view(shape);
+  for (auto* t : sets) t->sub_(mean).div_(sd);
+}
+
 }  // namespace
 
 struct Trainer::Impl {
   torch::Device device{torch::kCPU};
-  torch::Tensor train_x, train_y, test_x, test_y;
-  std::int64_t side = 28;
+  torch::Tensor train_x, train_y, val_x, val_y, test_x, test_y;
+  InputShape input;
+  study::DatasetConfig prep;
+
+  /// The images of `x` at `idx` (or a slice) as the network takes them: channels copied 1 -> 3,
+  /// and for training batches the configured augmentation.
+  torch::Tensor batch(const torch::Tensor& images, bool augment) const;
 };
 
-Trainer::Trainer(const ImageSet& train, const ImageSet& test, const std::string& device)
+torch::Tensor Trainer::Impl::batch(const torch::Tensor& images, bool augment) const {
+  auto x = images;
+  if (augment && prep.flip) {
+    const auto mirror = torch::rand({x.size(0), 1, 1, 1}, x.options()) < 0.5;
+    x = torch::where(mirror, x.flip({3}), x);
+  }
+  if (augment && prep.shift > 0) {
+    const auto k = prep.shift;
+    const auto padded = torch::constant_pad_nd(x, {k, k, k, k});
+    const auto offsets = torch::randint(0, 2 * k + 1, {x.size(0), 2}, torch::kInt64).contiguous();
+    const auto* o = offsets.data_ptr<std::int64_t>();
+    std::vector<torch::Tensor> shifted;
+    for (std::int64_t i = 0; i < x.size(0); ++i) {
+      shifted.push_back(padded[i].narrow(1, o[2 * i], x.size(2)).narrow(2, o[2 * i + 1], x.size(3)));
+    }
+    x = torch::stack(shifted);
+  }
+  if (input.channels > x.size(1)) x = x.expand({-1, input.channels, -1, -1});
+  return x;
+}
+
+Trainer::Trainer(const ImageSet& train, const ImageSet& validation, const ImageSet& test,
+                 const study::DatasetConfig& prep, const std::string& device)
     : impl_(std::make_unique<Impl>()) {
-  if (train.count == 0 || test.count == 0) throw ConfigError("the training and test sets must not be empty");
+  if (train.count == 0 || validation.count == 0 || test.count == 0) {
+    throw ConfigError("the training, validation and test sets must not be empty");
+  }
   try {
     impl_->device = torch::Device(device);
   } catch (const std::exception&) {
@@ -138,11 +178,18 @@ Trainer::Trainer(const ImageSet& train, const ImageSet& test, const std::string&
     throw ConfigError(fmt::format("device {}: LibTorch here has {} CUDA device(s) (a CPU build, or no GPU)", device,
                                   cuda_device_count()));
   }
-  impl_->train_x = to_images(train).to(impl_->device);
+  impl_->prep = prep;
+  auto train_x = to_images(train, prep.resize);
+  auto val_x = to_images(validation, prep.resize);
+  auto test_x = to_images(test, prep.resize);
+  if (prep.normalize) normalise({&train_x, &val_x, &test_x}, prep);
+  impl_->train_x = train_x.to(impl_->device);
+  impl_->val_x = val_x.to(impl_->device);
+  impl_->test_x = test_x.to(impl_->device);
   impl_->train_y = to_labels(train).to(impl_->device);
-  impl_->test_x = to_images(test).to(impl_->device);
+  impl_->val_y = to_labels(validation).to(impl_->device);
   impl_->test_y = to_labels(test).to(impl_->device);
-  impl_->side = train.rows;
+  impl_->input = {prep.channels ? prep.channels : train.channels, train_x.size(2), train_x.size(3), train.classes};
 }
 
 Trainer::~Trainer() = default;
@@ -190,25 +237,30 @@ struct Pass {
 
 /// One pass over the training images in a seeded random order. `step` counts steps across
 /// epochs (profiling cadence).
-Pass train_epoch(SimpleCnn& model, torch::optim::Optimizer& optimiser, const torch::Tensor& x, const torch::Tensor& y,
-                 const torch::Device& device, const TrainSettings& s, const TrainCallbacks& callbacks,
-                 std::int64_t& step, LayerTally& tally) {
-  model->train();
+Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data,
+                 const study::TrainSettings& s, const TrainCallbacks& callbacks, std::int64_t& step,
+                 LayerTally& tally) {
+  model.set_training(true);
+  const auto& x = data.train_x;
+  const auto& y = data.train_y;
+  const auto& device = data.device;
+  const std::int64_t batch_size = s.training.batch_size;
   const std::int64_t n = x.size(0);
   const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
   double loss_sum = 0.0;
   std::int64_t batches = 0;
-  for (std::int64_t start = 0; start < n; start += s.batch_size, ++step) {
+  for (std::int64_t start = 0; start < n; start += batch_size, ++step) {
     if (callbacks.should_stop && callbacks.should_stop()) return {0.0, false, true};
-    const auto idx = order.slice(0, start, std::min(start + s.batch_size, n));
+    const auto idx = order.slice(0, start, std::min(start + batch_size, n));
     const bool profile = callbacks.profile_every > 0 && step % callbacks.profile_every == 0;
     LayerProfiler profiler(device.is_cuda());
     const double energy_before_j = profile ? callbacks.energy_now_j() : 0.0;
     const auto step_start = settled_now(profile && profiler.cuda());
     optimiser.zero_grad();
-    const auto images = x.index_select(0, idx);
-    auto loss = torch::nn::functional::cross_entropy(
-        profile ? model->profiled_forward(images, profiler) : model->forward(images), y.index_select(0, idx));
+    const auto images = data.batch(x.index_select(0, idx), true);
+    ProfilingVisitor visitor(profiler);
+    auto loss = torch::nn::functional::cross_entropy(profile ? model.walk(images, visitor) : model.forward(images),
+                                                     y.index_select(0, idx));
     const double value = loss.item<double>();
     if (!std::isfinite(value)) return {0.0, true, false};
     loss.backward();
@@ -223,48 +275,92 @@ Pass train_epoch(SimpleCnn& model, torch::optim::Optimizer& optimiser, const tor
   return {loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1)), false, false};
 }
 
-/// Accuracy on the test images, in batches of 1024 under no-grad; nothing when should_stop ended it.
-std::optional<double> evaluate(SimpleCnn& model, const torch::Tensor& x, const torch::Tensor& y,
+/// Accuracy on a set of images, in batches of 1024 under no-grad; nothing when should_stop ended it.
+std::optional<double> evaluate(Model& model, const Trainer::Impl& data, const torch::Tensor& x, const torch::Tensor& y,
                                const std::function<bool()>& should_stop) {
-  model->eval();
+  model.set_training(false);
   torch::NoGradGuard no_grad;
   double correct = 0.0;
   const std::int64_t m = x.size(0);
   for (std::int64_t start = 0; start < m; start += 1024) {
     if (should_stop && should_stop()) return std::nullopt;
-    const auto logits = model->forward(x.slice(0, start, std::min(start + 1024, m)));
+    const auto logits = model.forward(data.batch(x.slice(0, start, std::min(start + 1024, m)), false));
     correct += logits.argmax(1).eq(y.slice(0, start, std::min(start + 1024, m))).sum().item<double>();
   }
   return correct / static_cast<double>(m);
 }
 
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& params,
+                                                        const study::OptimizerConfig& o) {
+  namespace optim = torch::optim;
+  switch (o.name) {
+    case study::OptimizerKind::kSgd:
+      return std::make_unique<optim::SGD>(
+          params, optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.weight_decay));
+    case study::OptimizerKind::kAdam:
+      return std::make_unique<optim::Adam>(
+          params, optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay));
+    case study::OptimizerKind::kAdamW:
+      return std::make_unique<optim::AdamW>(
+          params, optim::AdamWOptions(o.lr).betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay));
+    case study::OptimizerKind::kRmsprop:
+      return std::make_unique<optim::RMSprop>(
+          params,
+          optim::RMSpropOptions(o.lr).alpha(o.alpha).eps(o.eps).momentum(o.momentum).weight_decay(o.weight_decay));
+  }
+  throw ConfigError("unknown optimizer");
+}
+
+/// The learning rate of epoch `epoch` (from 0) of `epochs`.
+double scheduled_lr(const study::OptimizerConfig& o, int epoch, int epochs) {
+  switch (o.schedule) {
+    case study::Schedule::kNone: break;
+    case study::Schedule::kStep: return o.lr * std::pow(o.gamma, static_cast<double>(epoch / o.step_size));
+    case study::Schedule::kCosine: return 0.5 * o.lr * (1.0 + std::cos(M_PI * epoch / std::max(epochs, 1)));
+  }
+  return o.lr;
+}
+
 }  // namespace
 
-TrainOutcome Trainer::train(const TrainSettings& s, const TrainCallbacks& callbacks) {
+TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks& callbacks) {
   torch::manual_seed(s.seed);
-  SimpleCnn model(s.conv_blocks, s.channels, impl_->side);
+  auto model = make_model(s.model, impl_->input);
   model->to(impl_->device);
-  torch::optim::SGD optimiser(model->parameters(), torch::optim::SGDOptions(s.lr).momentum(s.momentum));
   TrainOutcome outcome;
+  outcome.model = study::model_name(s.model);
+  const auto size = measure(*model, impl_->input, impl_->device);
+  outcome.parameters = size.parameters;
+  outcome.macs = size.macs;
+  const auto optimiser = make_optimizer(model->parameters(), s.optimizer);
   LayerTally tally;
   std::int64_t step = 0;
-  for (int epoch = 1; epoch <= s.epochs; ++epoch) {
+  const int epochs = s.training.epochs;
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
     const auto t0 = Clock::now();
-    const auto pass =
-        train_epoch(model, optimiser, impl_->train_x, impl_->train_y, impl_->device, s, callbacks, step, tally);
+    for (auto& group : optimiser->param_groups()) group.options().set_lr(scheduled_lr(s.optimizer, epoch - 1, epochs));
+    const auto pass = train_epoch(*model, *optimiser, *impl_, s, callbacks, step, tally);
     outcome.diverged = pass.diverged;
     outcome.halted = pass.halted;
     if (pass.diverged || pass.halted) break;
     if (callbacks.on_eval_start) callbacks.on_eval_start();
-    const auto accuracy = evaluate(model, impl_->test_x, impl_->test_y, callbacks.should_stop);
+    const auto accuracy = evaluate(*model, *impl_, impl_->val_x, impl_->val_y, callbacks.should_stop);
     if (!accuracy) {
       outcome.halted = true;
       break;
     }
     outcome.epochs.push_back({epoch, pass.mean_loss, *accuracy, seconds(Clock::now() - t0)});
     if (callbacks.on_epoch && callbacks.on_epoch(outcome.epochs.back()) == EpochDecision::kStop) {
-      outcome.stopped = epoch < s.epochs;
+      outcome.stopped = epoch < epochs;
       break;
+    }
+  }
+  // The test set is measured once, after the last epoch, and never reaches the sampler.
+  if (static_cast<int>(outcome.epochs.size()) == epochs && !outcome.stopped) {
+    if (const auto test = evaluate(*model, *impl_, impl_->test_x, impl_->test_y, callbacks.should_stop)) {
+      outcome.test_accuracy = *test;
+    } else {
+      outcome.halted = true;
     }
   }
   outcome.layers = tally.shares();
@@ -272,17 +368,8 @@ TrainOutcome Trainer::train(const TrainSettings& s, const TrainCallbacks& callba
   return outcome;
 }
 
-std::string layer_type(const std::string& module_name) {
-  const auto has = [&](const char* part) { return module_name.find(part) != std::string::npos; };
-  if (has("Conv")) return "conv";
-  if (has("Linear") || has("Bilinear")) return "linear";
-  if (has("Norm")) return "norm";
-  if (has("Pool")) return "pool";
-  if (has("ReLU") || has("ELU") || has("Sigmoid") || has("Tanh") || has("GELU") || has("SiLU") || has("Softmax") ||
-      has("Mish") || has("Hardswish")) {
-    return "activation";
-  }
-  return "other";
+void check_network(const study::ModelConfig& model, const study::DatasetConfig& dataset) {
+  if (model.family != study::ModelFamily::kFunction) make_model(model, input_shape(dataset));
 }
 
 int cuda_device_count() { return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }

@@ -1,30 +1,22 @@
-// LibTorch training of the SimpleCNN family on an image set; torch stays behind this header.
+// LibTorch training of the model zoo's networks on an image set; torch stays behind this header.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "nodes/fashion_mnist.hpp"
+#include "nodes/image_dataset.hpp"
+#include "study/train_settings.hpp"
 
 namespace cs::nodes {
-
-struct TrainSettings {
-  int epochs = 1;
-  double lr = 0.01;
-  double momentum = 0.9;
-  std::int64_t batch_size = 64;
-  std::int64_t conv_blocks = 2;  ///< conv + ReLU + max-pool blocks
-  std::int64_t channels = 16;    ///< output channels of the first block, doubled per block
-  std::uint64_t seed = 0;        ///< weight initialisation and shuffling
-};
 
 struct EpochOutcome {
   int epoch = 0;  ///< from 1
   double train_loss = 0.0;
-  double val_accuracy = 0.0;
+  double val_accuracy = 0.0;  ///< on the validation split carved from the training images
   double duration_s = 0.0;
 };
 
@@ -58,27 +50,35 @@ struct TrainOutcome {
   bool halted = false;            ///< should_stop ended it mid-epoch
   std::vector<LayerTime> layers;  ///< by type; empty when profiling is off
   int profiled_steps = 0;
+  double test_accuracy = std::nan("");  ///< on the test set, after the last epoch; NaN when it ended early
+  std::string model;                    ///< "simple_cnn", "vgg16", ...
+  std::int64_t parameters = 0;          ///< trainable values
+  double macs = std::nan("");           ///< forward multiply-accumulates per sample (conv + linear); NaN: unknown
 };
-
-/// The layer type a LibTorch module name (e.g. "torch::nn::Conv2dImpl") belongs to.
-std::string layer_type(const std::string& module_name);
 
 class Trainer {
  public:
-  /// Converts the images to normalised tensors once, on `device` ("cpu", "cuda:0", ...);
-  /// trials then reuse them. Throws ConfigError for a device LibTorch cannot use.
-  Trainer(const ImageSet& train, const ImageSet& test, const std::string& device = "cpu");
+  /// Converts the images to tensors once (resized and normalised as `prep` says), on `device`
+  /// ("cpu", "cuda:0", ...); trials then reuse them. Throws ConfigError for a device LibTorch
+  /// cannot use.
+  Trainer(const ImageSet& train, const ImageSet& validation, const ImageSet& test, const study::DatasetConfig& prep,
+          const std::string& device = "cpu");
   ~Trainer();
   Trainer(Trainer&&) noexcept;
   Trainer& operator=(Trainer&&) noexcept;
 
-  /// Trains a fresh model.
-  TrainOutcome train(const TrainSettings& settings, const TrainCallbacks& callbacks);
+  /// Trains a fresh network: the same settings and seed give the same weights and losses.
+  TrainOutcome train(const study::TrainSettings& settings, const TrainCallbacks& callbacks);
+
+  struct Impl;  ///< the images as tensors (opaque: torch stays in trainer.cpp)
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Builds the study's network once for the dataset's shape: a TorchScript file that is missing,
+/// not TorchScript or does not fit the shape is a ConfigError naming the path and the shapes.
+void check_network(const study::ModelConfig& model, const study::DatasetConfig& dataset);
 
 /// CUDA devices LibTorch can use here (0 for a CPU build or a machine without a GPU).
 int cuda_device_count();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/error.hpp"
 #include "carbon/carbon_source.hpp"
@@ -24,10 +25,14 @@ double unix_now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+/// The rank's images, read and preprocessed once for all its trials; the validation split is the
+/// same on every rank (seeded by the study's seed).
 std::unique_ptr<Trainer> load_trainer(const study::StudyConfig& config, int local_rank) {
-  const auto train = load_fashion_mnist(config.dataset.path, Split::kTrain, config.dataset.train_subset);
-  const auto test = load_fashion_mnist(config.dataset.path, Split::kTest, config.dataset.test_subset);
-  return std::make_unique<Trainer>(train, test, torch_device(config.training.device, local_rank));
+  auto train = load_images(config.dataset, Split::kTrain, config.dataset.train_subset);
+  const auto validation = split_validation(train, config.dataset.validation_fraction, config.seed);
+  const auto test = load_images(config.dataset, Split::kTest, config.dataset.test_subset);
+  return std::make_unique<Trainer>(train, validation, test, config.dataset,
+                                   torch_device(config.training.device, local_rank));
 }
 
 energy::MeterOptions meter_options_for(const study::StudyConfig& config, const WorkerIdentity& identity) {
@@ -50,26 +55,11 @@ std::string torch_device(study::Device device, int local_rank) {
   return fmt::format("cuda:{}", count > 0 ? local_rank % count : 0);
 }
 
-TrainSettings settings_for(const study::StudyConfig& config, const search::TrialSpec& spec) {
-  const auto& d = config.training;
-  TrainSettings s{d.epochs,
-                  d.lr,
-                  d.momentum,
-                  d.batch_size,
-                  d.conv_blocks,
-                  d.channels,
-                  config.seed * 1000003ULL + static_cast<std::uint64_t>(spec.id)};
-  for (const auto& p : spec.params) {
-    if (p.name == "lr") s.lr = search::param_as_double(spec.params, p.name);
-    if (p.name == "momentum") s.momentum = search::param_as_double(spec.params, p.name);
-    if (p.name == "batch_size") s.batch_size = search::param_as_int(spec.params, p.name);
-    if (p.name == "conv_blocks") s.conv_blocks = search::param_as_int(spec.params, p.name);
-    if (p.name == "channels") s.channels = search::param_as_int(spec.params, p.name);
-  }
-  if (s.batch_size < 1 || s.conv_blocks < 1 || s.channels < 1 || !(s.lr > 0.0)) {
-    throw ConfigError(fmt::format("trial {}: batch_size, conv_blocks, channels and lr must be positive", spec.id));
-  }
-  return s;
+study::TrainSettings settings_for(const study::StudyConfig& config, const search::TrialSpec& spec,
+                                  std::vector<std::string>* inactive) {
+  auto defaults = study::train_settings(config);
+  defaults.seed = config.seed * 1000003ULL + static_cast<std::uint64_t>(spec.id);
+  return study::apply_params(std::move(defaults), spec.params, spec.id, inactive);
 }
 
 namespace {
@@ -214,7 +204,15 @@ void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter&
     callbacks.energy_now_j = primary_now_j;
   }
   try {
-    const auto outcome = trainer_->train(settings_for(config_, spec), callbacks);
+    std::vector<std::string> inactive;
+    const auto settings = settings_for(config_, spec, &inactive);
+    r.inactive_params = fmt::format("{}", fmt::join(inactive, ","));
+    const auto outcome = trainer_->train(settings, callbacks);
+    r.eval_energy_j += primary_now_j() - epoch_start_j;  // the test set's evaluation after the last epoch
+    r.test_accuracy = outcome.test_accuracy;
+    r.model = outcome.model;
+    r.parameters = outcome.parameters;
+    r.macs = outcome.macs;
     if (outcome.diverged) {
       r.status = search::TrialStatus::kDiverged;
       r.error = "the training loss became NaN or infinite";

@@ -56,7 +56,9 @@ std::unique_ptr<TrialExecutor> make_trial_executor(const study::StudyConfig& con
 /// local_rank mod the GPUs here (the binding the nvml meter assumes without CUDA_VISIBLE_DEVICES).
 std::string torch_device(study::Device device, int local_rank);
 
-/// Training settings: the study's defaults, overridden by the trial's parameters.
-TrainSettings settings_for(const study::StudyConfig& config, const search::TrialSpec& spec);
+/// Training settings: the study's, overridden by the trial's parameters, seeded per trial. The
+/// parameters that do not apply to the resulting model or optimizer go to `inactive`.
+study::TrainSettings settings_for(const study::StudyConfig& config, const search::TrialSpec& spec,
+                                  std::vector<std::string>* inactive = nullptr);
 
 }  // namespace cs::nodes

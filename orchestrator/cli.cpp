@@ -19,7 +19,7 @@
 #include "energy/rapl_meter.hpp"
 #include "energy/slurm_energy.hpp"
 #include "io/export.hpp"
-#include "nodes/fashion_mnist.hpp"
+#include "nodes/image_dataset.hpp"
 #include "orchestrator/run_study.hpp"
 #include "orchestrator/simulate.hpp"
 #include "report/report.hpp"

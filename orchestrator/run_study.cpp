@@ -22,7 +22,7 @@
 #include "energy/slurm_energy.hpp"
 #include "io/hdf5.hpp"
 #include "io/results_store.hpp"
-#include "nodes/fashion_mnist.hpp"
+#include "nodes/image_dataset.hpp"
 #include "nodes/trainer.hpp"
 #include "nodes/trial_executor.hpp"
 #include "orchestrator/coordinator.hpp"
@@ -177,7 +177,12 @@ StudyEnd coordinate(Transport& transport, const study::StudyConfig& config, io::
 
 void check_runnable_here(const study::StudyConfig& config) {
   if (config.model.family == study::ModelFamily::kFunction) return;
-  nodes::check_fashion_mnist(config.dataset.path);
+  nodes::check_dataset(config.dataset);
+  try {
+    nodes::check_network(config.model, config.dataset);
+  } catch (const ConfigError& e) {
+    throw ConfigError(study::key_error(config, "model.path", e.what()));
+  }
   if (config.training.device == study::Device::kCuda && nodes::cuda_device_count() == 0) {
     throw ConfigError(study::key_error(config, "training.device",
                                        "\"cuda\", but LibTorch here sees no CUDA device (a CPU build of LibTorch, or "

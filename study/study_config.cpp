@@ -116,6 +116,8 @@ class TableReader {
   }
 
   const std::string& file() const { return file_; }
+  const toml::table& table() const { return table_; }
+  bool used(std::string_view key) const { return used_.contains(std::string(key)); }
 
   static std::string type_name(const toml::node& node) {
     switch (node.type()) {
@@ -185,32 +187,36 @@ std::int64_t bounded_int(TableReader& r, std::string_view key, std::int64_t fall
   return v.value_or(fallback);
 }
 
-/// The ranges of the trainer's settings (and of search parameters that set them).
-struct SettingRange {
-  const char* name;
-  double low, high;
-  const char* what;
-};
-constexpr SettingRange kTrainingRanges[] = {{"batch_size", 1, 65536, "images per step"},
-                                            {"conv_blocks", 1, 16, "convolution blocks"},
-                                            {"channels", 1, 1024, "channels of the first block"},
-                                            {"lr", 1e-12, 10.0, "learning rate"},
-                                            {"momentum", 0.0, 0.999999, "SGD momentum"}};
+/// A TOML value as a setting or parameter takes it (a boolean as 0 or 1).
+std::optional<search::ParamValue> setting_value(const toml::node& node) {
+  if (node.is_boolean()) return std::int64_t{*node.value<bool>() ? 1 : 0};
+  if (node.is_integer() || node.is_floating_point() || node.is_string()) return to_param_value(node);
+  return std::nullopt;
+}
 
-/// A search parameter that sets a trainer setting must stay within the setting's range.
-void check_parameter_range(TableReader& r, const toml::node& node, const search::ParamSpec& p) {
-  for (const auto& range : kTrainingRanges) {
-    if (p.name != range.name) continue;
-    const auto outside = [&](double v) { return !(v >= range.low && v <= range.high); };
-    bool bad = p.kind != search::ParamKind::kCategorical && (outside(p.low) || outside(p.high));
-    for (const auto& choice : p.choices) {
-      std::visit(
-          [&](const auto& v) {
-            if constexpr (std::is_arithmetic_v<std::decay_t<decltype(v)>>) bad |= outside(static_cast<double>(v));
-          },
-          choice);
+/// A search parameter that sets a trainer setting: every value it can take (its bounds, or each
+/// choice) must fit the setting, alone and with the study's other settings (a vgg depth).
+void check_parameter_fits(TableReader& r, const toml::node& node, const search::ParamSpec& p,
+                          const TrainSettings& defaults) {
+  const Setting* setting = find_setting(p.name);
+  std::vector<search::ParamValue> values = p.choices;
+  if (p.kind != search::ParamKind::kCategorical) {
+    if (setting->type == SettingType::kChoice || setting->type == SettingType::kBool) {
+      r.fail(&node, p.name, fmt::format("{} takes names, not numbers: use type = \"categorical\"", setting->key));
     }
-    if (bad) r.fail(&node, p.name, fmt::format("values must lie in [{}, {}] ({})", range.low, range.high, range.what));
+    if (setting->type == SettingType::kInt && p.kind != search::ParamKind::kInt) {
+      r.fail(&node, p.name, fmt::format("{} is an integer: use type = \"int\" or \"categorical\"", setting->key));
+    }
+    const bool is_int = p.kind == search::ParamKind::kInt;
+    for (double v : {p.low, p.high}) {
+      values.push_back(is_int ? search::ParamValue{static_cast<std::int64_t>(v)} : search::ParamValue{v});
+    }
+  }
+  for (const auto& v : values) {
+    auto scratch = defaults;
+    auto why = assign(*setting, v, scratch);
+    if (!why && !is_governing(*setting)) why = check_settings(scratch);
+    if (why) r.fail(&node, p.name, fmt::format("{}: {}", setting->key, *why));
   }
 }
 
@@ -282,12 +288,35 @@ void check_grid(TableReader& r, const search::SamplerOptions& arm, const StudyCo
   }
 }
 
-std::vector<std::string> parameter_names_for(const StudyConfig& config) {
-  if (config.model.family != ModelFamily::kFunction) return trainable_parameter_names();
+/// The function family's parameters: x1 .. xD.
+std::vector<std::string> function_parameter_names(const StudyConfig& config) {
   const auto& f = search::test_function(config.model.function);
   std::vector<std::string> names;
   for (std::size_t i = 1; i <= (f.dims ? f.dims : 20); ++i) names.push_back(fmt::format("x{}", i));
   return names;
+}
+
+/// Every name a search parameter of a trained network may take.
+std::string setting_names() {
+  std::vector<std::string_view> names;
+  for (const auto& setting : settings()) names.push_back(setting.key);
+  return fmt::format("{} (and the short names lr, momentum, batch_size, conv_blocks, channels, epochs)",
+                     fmt::join(names, ", "));
+}
+
+/// [search.space.NAME] tables, with [search.space.GROUP.NAME] read as the parameter "GROUP.NAME".
+void collect_space_tables(const toml::table& table, const std::string& prefix,
+                          std::vector<std::pair<std::string, const toml::node*>>& out) {
+  for (const auto& [name, node] : table) {
+    const std::string key = prefix + std::string(name.str());
+    const auto* sub = node.as_table();
+    if (sub && !sub->contains("type") && !sub->empty() &&
+        std::all_of(sub->begin(), sub->end(), [](const auto& kv) { return kv.second.is_table(); })) {
+      collect_space_tables(*sub, key + ".", out);
+    } else {
+      out.emplace_back(key, &node);
+    }
+  }
 }
 
 /// [[search.arms]], or the one arm [search] itself describes (`top`).
@@ -320,27 +349,53 @@ void read_arms(TableReader& r, TableReader& root, const search::SamplerOptions& 
   }
 }
 
+/// A setting that does not apply under the study's own settings (a beta1 with SGD) is an error,
+/// unless the search varies what decides it (the family, the optimizer, the schedule): then a
+/// trial it does not apply to records it as inactive.
+void check_applies(TableReader& r, const toml::node* node, const std::string& name, const StudyConfig& config) {
+  const Setting* setting = find_setting(name);
+  if (!setting || setting->applies(train_settings(config))) return;
+  for (const auto& p : config.space.params()) {
+    if (is_governing(*find_setting(p.name))) return;
+  }
+  r.fail(node, name,
+         fmt::format("{} applies only to {}, and this study trains {} with {}; remove it or search the family or "
+                     "optimizer (docs/models.md)",
+                     setting->key, setting->applies_to, model_name(config.model),
+                     enum_name(kOptimizerNames, config.optimizer.name)));
+}
+
 /// [search.space.NAME]: the parameters the model family takes, in the function's order.
 std::vector<search::ParamSpec> read_space(TableReader& r, TableReader& root, const StudyConfig& config) {
   const toml::table* space = r.subtable("space");
   if (!space || space->empty()) r.fail(space, "space", "the search space is empty: add [search.space.NAME] tables");
+  std::vector<std::pair<std::string, const toml::node*>> tables;
+  collect_space_tables(*space, "", tables);
   std::vector<search::ParamSpec> params;
-  const auto known = parameter_names_for(config);
-  for (const auto& [name, node] : *space) {
-    const std::string key(name.str());
-    if (!node.is_table()) r.fail(&node, key, "expected a table [search.space." + key + "]");
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      r.fail(&node, key,
-             fmt::format("the {} model has no parameter '{}'; expected one of: {}", to_string(config.model.family), key,
-                         fmt::join(known, ", ")));
+  const bool function = config.model.family == ModelFamily::kFunction;
+  const auto function_names = function ? function_parameter_names(config) : std::vector<std::string>{};
+  for (const auto& [key, node] : tables) {
+    if (!node->is_table()) r.fail(node, key, "expected a table [search.space." + key + "]");
+    if (function && std::find(function_names.begin(), function_names.end(), key) == function_names.end()) {
+      r.fail(node, key,
+             fmt::format("the function model has no parameter '{}'; expected one of: {}", key,
+                         fmt::join(function_names, ", ")));
     }
-    params.push_back(read_param(key, *node.as_table(), root.file()));
-    check_parameter_range(r, node, params.back());
-    if (config.model.family == ModelFamily::kFunction && params.back().kind == search::ParamKind::kCategorical) {
-      r.fail(&node, key, "function parameters must be float or int");
+    if (!function && !find_setting(key)) {
+      r.fail(node, key, fmt::format("no setting is named '{}'; expected one of: {}", key, setting_names()));
     }
+    params.push_back(read_param(key, *node->as_table(), root.file()));
+    for (std::size_t i = 0; i + 1 < params.size(); ++i) {
+      if (!function && find_setting(params[i].name) == find_setting(key)) {
+        r.fail(node, key, fmt::format("'{}' and '{}' set the same setting", params[i].name, key));
+      }
+    }
+    if (function && params.back().kind == search::ParamKind::kCategorical) {
+      r.fail(node, key, "function parameters must be float or int");
+    }
+    if (!function) check_parameter_fits(r, *node, params.back(), train_settings(config));
   }
-  if (config.model.family == ModelFamily::kFunction) {
+  if (function) {
     const auto& f = search::test_function(config.model.function);
     if (f.dims != 0 && params.size() != f.dims) {
       r.fail(space, "space",
@@ -378,6 +433,11 @@ void read_search_table(TableReader& root, StudyConfig& config) {
 
   config.space = search::SearchSpace(read_space(r, root, config));
   for (const auto& arm : config.arms) check_grid(r, arm, config);
+  if (config.model.family != ModelFamily::kFunction) {
+    std::vector<std::pair<std::string, const toml::node*>> tables;
+    collect_space_tables(*r.subtable("space"), "", tables);
+    for (const auto& [key, node] : tables) check_applies(r, node, key, config);
+  }
   r.reject_unknown_keys();
 }
 
@@ -385,15 +445,60 @@ void read_dataset_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("dataset");
   if (!t) return;
   TableReader r(*t, root.file(), "[dataset]");
-  config.dataset.name = r.optional<std::string>("name", "a string").value_or(config.dataset.name);
-  if (config.dataset.name != "fashion-mnist") {
-    r.fail(r.find("name"), "name", fmt::format("unknown dataset '{}'; expected fashion-mnist", config.dataset.name));
+  auto& d = config.dataset;
+  d.name = r.choice("name", kDatasetNames, d.name);
+  if (const auto path = r.optional<std::string>("path", "a directory")) {
+    namespace fs = std::filesystem;
+    d.path = fs::path(*path).is_absolute() ? *path : (fs::path(r.file()).parent_path() / *path).string();
+  } else if (d.name == DatasetKind::kFashionMnist) {
+    d.path = "/usr/share/datasets/fashion-mnist";  // Debian's dataset-fashion-mnist
+  } else if (d.name != DatasetKind::kSynthetic) {
+    r.fail(nullptr, "path",
+           fmt::format("the {} files are not packaged: give path = \"DIR\" (docs/datasets.md)", to_string(d.name)));
+  } else {
+    d.path.clear();
   }
-  config.dataset.path = r.optional<std::string>("path", "a directory").value_or(config.dataset.path);
-  // Fashion-MNIST has 60,000 training and 10,000 test images: more is an error, not a silent cap.
-  config.dataset.train_subset = bounded_int(r, "train_subset", 0, 1, 60'000, "training images");
-  config.dataset.test_subset = bounded_int(r, "test_subset", 0, 1, 10'000, "test images");
+  // The largest of these sets has 60,000 training and 10,000 test images: more is an error, not
+  // a silent cap (synthetic images are generated: up to 1,000,000).
+  const bool synthetic = d.name == DatasetKind::kSynthetic;
+  d.train_subset =
+      bounded_int(r, "train_subset", synthetic ? 5'000 : 0, 1, synthetic ? 1'000'000 : 60'000, "training images");
+  d.test_subset =
+      bounded_int(r, "test_subset", synthetic ? 1'000 : 0, 1, synthetic ? 1'000'000 : 10'000, "test images");
+  d.validation_fraction = r.number("validation_fraction", d.validation_fraction, "a fraction in [0.01, 0.9]",
+                                   [](double v) { return v >= 0.01 && v <= 0.9; });
+  d.resize = bounded_int(r, "resize", 0, 4, 512, "pixels per side");
+  d.channels = bounded_int(r, "channels", 0, 1, 3, "colour channels");
+  if (d.channels == 2) r.fail(r.find("channels"), "channels", "expected 1 or 3");
+  if (d.channels == 1 && (d.name == DatasetKind::kCifar10 || d.name == DatasetKind::kCifar100)) {
+    r.fail(r.find("channels"), "channels", "CIFAR images have 3 channels; only 1 -> 3 is supported");
+  }
+  d.normalize = r.optional<bool>("normalize", "true or false").value_or(d.normalize);
+  d.flip = r.optional<bool>("flip", "true or false").value_or(d.flip);
+  d.shift = bounded_int(r, "shift", 0, 0, 16, "pixels of random translation");
   r.reject_unknown_keys();
+}
+
+/// The keys of [TABLE] that name a trainable setting (or one of its aliases), read into `s`;
+/// keys the caller has already read are left alone.
+void read_settings(TableReader& r, std::string_view table, TrainSettings& s) {
+  for (const auto& [name, node] : r.table()) {
+    const std::string key(name.str());
+    if (r.used(key)) continue;
+    const Setting* setting = find_setting(fmt::format("{}.{}", table, key));
+    if (!setting) continue;  // reject_unknown_keys names it
+    r.find(key);
+    const auto value = setting_value(node);
+    if (!value) r.fail(&node, key, fmt::format("expected a value for {}, got {}", setting->key, r.type_name(node)));
+    if (auto why = assign(*setting, *value, s)) r.fail(&node, key, *why);
+  }
+}
+
+/// Copies what read_settings filled back into the study's tables.
+void store_settings(const TrainSettings& s, StudyConfig& config) {
+  config.model = s.model;
+  config.optimizer = s.optimizer;
+  config.training = s.training;
 }
 
 void read_model_table(TableReader& root, StudyConfig& config) {
@@ -402,6 +507,9 @@ void read_model_table(TableReader& root, StudyConfig& config) {
   TableReader r(*t, root.file(), "[model]");
   auto& m = config.model;
   m.family = r.choice("family", kModelFamilyNames, m.family);
+  if (r.find("family") && r.find("arch")) {
+    r.fail(r.find("arch"), "arch", "give family (and depth) or arch, not both");
+  }
   if (m.family == ModelFamily::kFunction) {
     m.function = r.required<std::string>("function", "a string: branin, hartmann6 or rosenbrock");
     try {
@@ -417,6 +525,29 @@ void read_model_table(TableReader& root, StudyConfig& config) {
       r.fail(r.find("energy_per_epoch_j"), "energy_per_epoch_j", "expected joules > 0");
     if (const auto ms = r.duration("epoch_time", "50ms", true)) m.epoch_time = *ms;  // "0s": zero-work trials
   }
+  if (const auto path = r.optional<std::string>("path", "a path to a TorchScript file")) {
+    namespace fs = std::filesystem;
+    m.path = fs::path(*path).is_absolute() ? *path : (fs::path(r.file()).parent_path() / *path).string();
+    config.key_lines["model.path"] = r.find("path")->source().begin.line;
+  }
+  auto s = train_settings(config);
+  read_settings(r, "model", s);
+  store_settings(s, config);
+  if (m.family == ModelFamily::kTorchScript && m.path.empty()) {
+    r.fail(nullptr, "path", "the torchscript family needs path = \"net.pt\" (docs/models.md)");
+  }
+  if (auto why = check_settings(s)) r.fail(r.find("depth"), "depth", *why);
+  r.reject_unknown_keys();
+}
+
+void read_optimizer_table(TableReader& root, StudyConfig& config) {
+  const toml::table* t = root.subtable("optimizer");
+  if (!t) return;
+  TableReader r(*t, root.file(), "[optimizer]");
+  auto s = train_settings(config);
+  read_settings(r, "optimizer", s);
+  store_settings(s, config);
+  if (auto why = check_settings(s)) r.fail(r.find("nesterov"), "nesterov", *why);
   r.reject_unknown_keys();
 }
 
@@ -425,18 +556,23 @@ void read_training_table(TableReader& root, StudyConfig& config) {
   if (!t) return;
   TableReader r(*t, root.file(), "[training]");
   auto& tr = config.training;
-  tr.epochs = static_cast<int>(bounded_int(r, "epochs", tr.epochs, 1, 10'000, "epochs per trial"));
-  tr.lr = r.optional<double>("lr", "a number").value_or(tr.lr);
-  if (!(tr.lr > 0.0)) r.fail(r.find("lr"), "lr", "expected a number > 0");
-  tr.momentum = r.optional<double>("momentum", "a number").value_or(tr.momentum);
-  if (!(tr.momentum >= 0.0 && tr.momentum < 1.0)) r.fail(r.find("momentum"), "momentum", "expected a number in [0, 1)");
-  tr.batch_size = bounded_int(r, "batch_size", tr.batch_size, 1, 65'536, "images per step");
-  tr.conv_blocks = bounded_int(r, "conv_blocks", tr.conv_blocks, 1, 16, "convolution blocks");
-  tr.channels = bounded_int(r, "channels", tr.channels, 1, 1024, "channels of the first block");
   tr.threads = static_cast<int>(bounded_int(r, "threads", 0, 0, max_threads(), "LibTorch threads; 0 = automatic"));
   tr.device = r.choice("device", kDeviceNames, tr.device);
   if (const toml::node* device = r.find("device")) config.key_lines["training.device"] = device->source().begin.line;
+  auto s = train_settings(config);
+  read_settings(r, "training", s);
+  store_settings(s, config);
   r.reject_unknown_keys();
+}
+
+/// The fixed keys of [model], [optimizer] and [training] must apply to what the study trains.
+void check_fixed_settings(TableReader& root, const StudyConfig& config) {
+  for (const char* table : {"model", "optimizer", "training"}) {
+    const toml::table* t = root.subtable(table);
+    if (!t) continue;
+    TableReader r(*t, root.file(), fmt::format("[{}]", table));
+    for (const auto& [name, node] : *t) check_applies(r, &node, fmt::format("{}.{}", table, name.str()), config);
+  }
 }
 
 std::vector<std::string> string_list(TableReader& r, std::string_view key) {
@@ -771,9 +907,8 @@ std::vector<std::string> recorded_meters(const StudyConfig& config) {
   return config.energy.meters;
 }
 
-const std::vector<std::string>& trainable_parameter_names() {
-  static const std::vector<std::string> kNames{"lr", "momentum", "batch_size", "conv_blocks", "channels"};
-  return kNames;
+TrainSettings train_settings(const StudyConfig& config) {
+  return {config.model, config.optimizer, config.training, config.seed};
 }
 
 std::string key_error(const StudyConfig& config, const std::string& dotted, const std::string& what) {
@@ -812,9 +947,11 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path, S
   TableReader root(root_table, path, "the study file");
   read_study_table(root, config);
   read_model_table(root, config);
-  read_search_table(root, config);
-  read_dataset_table(root, config);
+  read_optimizer_table(root, config);
   read_training_table(root, config);
+  read_search_table(root, config);
+  check_fixed_settings(root, config);
+  read_dataset_table(root, config);
   read_sites(root, config, sources);
   read_energy_table(root, config);
   read_profiling_table(root, config);

@@ -18,16 +18,9 @@
 #include "search/pruner.hpp"
 #include "search/sampler.hpp"
 #include "search/space.hpp"
+#include "study/train_settings.hpp"
 
 namespace cs::study {
-
-enum class ModelFamily { kSimpleCnn, kFunction };
-inline constexpr std::array<EnumName<ModelFamily>, 2> kModelFamilyNames{
-    {{ModelFamily::kSimpleCnn, "simple_cnn"}, {ModelFamily::kFunction, "function"}}};
-
-/// cuda: the GPU local_rank mod count, as the nvml meter reads.
-enum class Device { kCpu, kCuda };
-inline constexpr std::array<EnumName<Device>, 2> kDeviceNames{{{Device::kCpu, "cpu"}, {Device::kCuda, "cuda"}}};
 
 enum class PolicyKind { kFifo, kRoundRobin, kGreenest, kDeferral, kCarbonBudget };
 inline constexpr std::array<EnumName<PolicyKind>, 5> kPolicyNames{{{PolicyKind::kFifo, "fifo"},
@@ -40,8 +33,6 @@ enum class Launcher { kMpirun, kSrun };
 inline constexpr std::array<EnumName<Launcher>, 2> kLauncherNames{
     {{Launcher::kMpirun, "mpirun"}, {Launcher::kSrun, "srun"}}};
 
-inline std::string_view to_string(ModelFamily v) { return enum_name(kModelFamilyNames, v); }
-inline std::string_view to_string(Device v) { return enum_name(kDeviceNames, v); }
 inline std::string_view to_string(PolicyKind v) { return enum_name(kPolicyNames, v); }
 inline std::string_view to_string(Launcher v) { return enum_name(kLauncherNames, v); }
 
@@ -71,11 +62,25 @@ struct TimeConfig {
   double scale = 1.0;
 };
 
+enum class DatasetKind { kFashionMnist, kMnist, kCifar10, kCifar100, kSynthetic };
+inline constexpr std::array<EnumName<DatasetKind>, 5> kDatasetNames{{{DatasetKind::kFashionMnist, "fashion-mnist"},
+                                                                     {DatasetKind::kMnist, "mnist"},
+                                                                     {DatasetKind::kCifar10, "cifar10"},
+                                                                     {DatasetKind::kCifar100, "cifar100"},
+                                                                     {DatasetKind::kSynthetic, "synthetic"}}};
+inline std::string_view to_string(DatasetKind v) { return enum_name(kDatasetNames, v); }
+
 struct DatasetConfig {
-  std::string name = "fashion-mnist";
-  std::string path = "/usr/share/datasets/fashion-mnist";
-  std::int64_t train_subset = 0;  ///< 0 = all images
-  std::int64_t test_subset = 0;
+  DatasetKind name = DatasetKind::kFashionMnist;
+  std::string path = "/usr/share/datasets/fashion-mnist";  ///< the folder of the files (none for synthetic)
+  std::int64_t train_subset = 0;                           ///< 0 = all images (synthetic: 5,000)
+  std::int64_t test_subset = 0;                            ///< 0 = all images (synthetic: 1,000)
+  double validation_fraction = 0.1;  ///< carved from the training images; the objective is measured on it
+  std::int64_t resize = 0;           ///< square side the images are resized to; 0 = as stored
+  std::int64_t channels = 0;         ///< 1 or 3 (1 -> 3 copies the grey channel); 0 = as stored
+  bool normalize = true;             ///< subtract the dataset's mean and divide by its standard deviation
+  bool flip = false;                 ///< augmentation: mirror a random half of each training batch
+  std::int64_t shift = 0;            ///< augmentation: translate each training image by up to this many pixels
 };
 
 struct PrunerConfig {
@@ -83,25 +88,6 @@ struct PrunerConfig {
   int warmup_epochs = 1;  ///< median: epochs before pruning; asha: the first rung
   int min_trials = 4;     ///< median: reports needed at an epoch before it prunes
   int eta = 3;            ///< asha: reduction factor
-};
-
-struct ModelConfig {
-  ModelFamily family = ModelFamily::kSimpleCnn;
-  std::string function;                     ///< function: branin | hartmann6 | rosenbrock
-  double noise_sd = 0.0;                    ///< function: Gaussian noise added to each evaluation
-  double energy_per_epoch_j = 100.0;        ///< function: synthetic energy, scaled by 1 + mean unit coordinate
-  std::chrono::milliseconds epoch_time{0};  ///< function: wall time each epoch takes
-};
-
-struct TrainingConfig {
-  int epochs = 1;
-  double lr = 0.01;  ///< defaults for parameters the search space does not set
-  double momentum = 0.9;
-  std::int64_t batch_size = 64;
-  std::int64_t conv_blocks = 2;
-  std::int64_t channels = 16;
-  int threads = 0;  ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
-  Device device = Device::kCpu;
 };
 
 struct EnergyConfig {
@@ -177,6 +163,7 @@ struct StudyConfig {
   search::SearchSpace space;
   DatasetConfig dataset;
   ModelConfig model;
+  OptimizerConfig optimizer;
   TrainingConfig training;
   std::vector<SiteConfig> sites;
   EnergyConfig energy;
@@ -222,7 +209,7 @@ energy::MeterOptions meter_options(const StudyConfig& config);
 /// function family.
 std::vector<std::string> recorded_meters(const StudyConfig& config);
 
-/// The names the simple_cnn trainer understands as search parameters.
-const std::vector<std::string>& trainable_parameter_names();
+/// The study's training settings before a trial's parameters apply (`seed` is the study's).
+TrainSettings train_settings(const StudyConfig& config);
 
 }  // namespace cs::study

@@ -182,7 +182,7 @@ def main():
             assert len(units) == len(ds.dtype.names), name
         units = dict(zip(f["trials"].dtype.names, f["trials"].attrs["units"]))
         assert units["energy_j"] == "J" and units["co2_g"] == "gCO2" and units["intensity_g_per_kwh"] == "gCO2/kWh"
-        assert int(f.attrs["schema_version"]) == 3
+        assert int(f.attrs["schema_version"]) == 4
         assert "budget_trials = 4" in f.attrs["study_toml"]
 
         # The report puts the software estimate against the wall meter and shows the layer shares.

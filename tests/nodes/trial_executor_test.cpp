@@ -64,7 +64,7 @@ TEST(TrialExecutor, CompletesWithEnergyCarbonAndEpochs) {
 TEST(TrialExecutor, DivergenceIsAStatusNotAnException) {
   const auto config = small_study();
   const auto runner = make_trial_executor(config, {1, "h", config.sites[0], 1});
-  const auto r = runner->run({0, "random", {{"lr", 1e12}}}, nullptr, nullptr);
+  const auto r = runner->run({0, "random", {{"lr", 10.0}}}, nullptr, nullptr);
   EXPECT_EQ(r.status, search::TrialStatus::kDiverged);
   EXPECT_GT(r.energy_j, 0.0);  // the energy it spent still counts
 }
@@ -111,12 +111,13 @@ namespace cs::nodes {
 namespace {
 
 TEST(TrainerDevice, AnUnusableDeviceIsAConfigErrorThatSaysWhy) {
-  const auto train = load_fashion_mnist(CS_FASHION_MNIST_DIR, Split::kTrain, 16);
-  const auto test = load_fashion_mnist(CS_FASHION_MNIST_DIR, Split::kTest, 16);
-  EXPECT_THROW(Trainer(train, test, "banana"), ConfigError);
+  const auto train = load_idx(CS_FASHION_MNIST_DIR, Split::kTrain, 16);
+  const auto test = load_idx(CS_FASHION_MNIST_DIR, Split::kTest, 16);
+  const study::DatasetConfig prep;
+  EXPECT_THROW(Trainer(train, test, test, prep, "banana"), ConfigError);
   if (cuda_device_count() == 0) {
     try {
-      Trainer(train, test, "cuda:0");
+      Trainer(train, test, test, prep, "cuda:0");
       FAIL();
     } catch (const ConfigError& e) {
       EXPECT_NE(std::string(e.what()).find("0 CUDA device(s)"), std::string::npos) << e.what();

@@ -1,0 +1,229 @@
+// The model zoo: parameter and multiply-accumulate counts against hand counts, every family's
+// output shape, the user's TorchScript network, and that settings and seeds reach the training.
+#include "nodes/model_zoo.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/error.hpp"
+#include "nodes/trainer.hpp"
+
+namespace cs::nodes {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(ModelZoo, ParametersAndMacsMatchHandCounts) {
+  const InputShape input{1, 4, 4, 10};
+  study::ModelConfig dense;
+  dense.family = study::ModelFamily::kDenseLinear;
+  dense.linear_layers = 2;
+  dense.hidden = 32;
+  auto net = make_model(dense, input);
+  // Flatten 16 -> Linear(16, 32) -> ReLU -> Linear(32, 10).
+  auto size = measure(*net, input, torch::kCPU);
+  EXPECT_EQ(size.parameters, 16 * 32 + 32 + 32 * 10 + 10);
+  EXPECT_DOUBLE_EQ(size.macs, 16 * 32 + 32 * 10);
+
+  study::ModelConfig cnn;
+  cnn.conv_layers = 1;
+  cnn.channels = 4;
+  cnn.batch_norm = true;
+  cnn.linear_layers = 2;
+  cnn.hidden = 8;
+  net = make_model(cnn, input);
+  // Conv(1 -> 4, 3x3, bias) + BatchNorm(4) + ReLU + MaxPool -> 4 x 2 x 2 -> Linear(16, 8) -> ReLU -> Linear(8, 10).
+  size = measure(*net, input, torch::kCPU);
+  EXPECT_EQ(size.parameters, (4 * 9 + 4) + 2 * 4 + (16 * 8 + 8) + (8 * 10 + 10));
+  EXPECT_DOUBLE_EQ(size.macs, 4 * 4 * 4 * 9 + 16 * 8 + 8 * 10);  // 64 conv outputs x 9 taps, then the two linears
+}
+
+TEST(ModelZoo, EveryFamilyAndDepthGivesOneScorePerClass) {
+  const InputShape input{3, 32, 32, 100};
+  torch::NoGradGuard no_grad;
+  for (const char* arch : {"simple_cnn", "dense_linear", "dense_poly", "vgg11", "vgg13", "vgg16", "vgg19", "resnet18",
+                           "resnet20", "resnet32", "resnet50", "resnet56"}) {
+    auto s = study::apply_params({}, {{"model.arch", std::string(arch)}}, 0);
+    s.model.width = 0.125;  // small enough for a unit test
+    auto net = make_model(s.model, input);
+    const auto out = net->forward(torch::zeros({2, 3, 32, 32}));
+    EXPECT_EQ(out.sizes(), (std::vector<std::int64_t>{2, 100})) << arch;
+    EXPECT_GT(measure(*net, input, torch::kCPU).macs, 0.0) << arch;
+  }
+  // Deeper means more: VGG-19 has more parameters than VGG-16, ResNet-56 more than ResNet-20.
+  const auto params = [&](const char* arch) {
+    auto s = study::apply_params({}, {{"model.arch", std::string(arch)}}, 0);
+    s.model.width = 0.25;
+    auto net = make_model(s.model, input);
+    return measure(*net, input, torch::kCPU).parameters;
+  };
+  EXPECT_GT(params("vgg19"), params("vgg16"));
+  EXPECT_GT(params("resnet56"), params("resnet20"));
+}
+
+/// A TorchScript network written by the test itself: one linear map of the flattened image.
+fs::path save_scripted(const std::string& name, std::int64_t outputs) {
+  torch::jit::Module m("Net");
+  m.register_parameter("w", torch::randn({outputs, 28 * 28}) * 0.01, false);
+  m.register_parameter("b", torch::zeros({outputs}), false);
+  m.define(R"(
+def forward(self, x):
+    return torch.matmul(x.flatten(1), self.w.t()) + self.b
+)");
+  const auto path = fs::temp_directory_path() / (name + std::to_string(getpid()) + ".pt");
+  m.save(path.string());
+  return path;
+}
+
+TEST(ModelZoo, TheUsersTorchScriptNetworkLoadsAndItsParametersAreCounted) {
+  const auto path = save_scripted("cs-net-", 10);
+  study::ModelConfig m;
+  m.family = study::ModelFamily::kTorchScript;
+  m.path = path.string();
+  auto net = make_model(m, {});
+  const auto size = measure(*net, {}, torch::kCPU);
+  EXPECT_EQ(size.parameters, 10 * 784 + 10);
+  EXPECT_TRUE(std::isnan(size.macs));  // a script is not walked layer by layer
+  fs::remove(path);
+}
+
+TEST(ModelZoo, ATorchScriptFileThatIsMissingBrokenOrTheWrongShapeNamesThePathAndShapes) {
+  study::ModelConfig m;
+  m.family = study::ModelFamily::kTorchScript;
+  const auto error = [&](const std::string& path) -> std::string {
+    m.path = path;
+    try {
+      make_model(m, {});
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(error("/nonexistent/net.pt").find("/nonexistent/net.pt: TorchScript file not found"), std::string::npos);
+  const auto junk = fs::temp_directory_path() / ("cs-junk-" + std::to_string(getpid()) + ".pt");
+  std::ofstream(junk) << "not a zip archive";
+  EXPECT_NE(error(junk.string()).find(": not a TorchScript file"), std::string::npos);
+  fs::remove(junk);
+  const auto five = save_scripted("cs-net5-", 5);
+  EXPECT_NE(
+      error(five.string()).find("for a batch of shape [2, 1, 28, 28] the network returns [2, 5]; expected [2, 10]"),
+      std::string::npos)
+      << error(five.string());
+  m.path = five.string();
+  EXPECT_THROW(make_model(m, {3, 32, 32, 10}), ConfigError);  // 3 x 32 x 32 does not flatten to 784
+  fs::remove(five);
+}
+
+/// A trainer on 512 real Fashion-MNIST images (64 of them for validation), one thread.
+Trainer small_trainer(study::DatasetConfig prep = {}) {
+  set_torch_threads(1);
+  auto train = load_idx(CS_FASHION_MNIST_DIR, Split::kTrain, 512);
+  const auto validation = split_validation(train, 0.125, 1);
+  const auto test = load_idx(CS_FASHION_MNIST_DIR, Split::kTest, 128);
+  return Trainer(train, validation, test, prep);
+}
+
+double first_loss(Trainer& trainer, const study::TrainSettings& s) {
+  return trainer.train(s, {}).epochs.at(0).train_loss;
+}
+
+TEST(Trainer, TheSameSeedGivesTheSameLossAndADifferentSeedDoesNot) {
+  auto trainer = small_trainer();
+  study::TrainSettings s;
+  s.model.channels = 4;
+  s.seed = 5;
+  const double a = first_loss(trainer, s);
+  EXPECT_DOUBLE_EQ(first_loss(trainer, s), a);
+  s.seed = 6;
+  EXPECT_NE(first_loss(trainer, s), a);
+}
+
+TEST(Trainer, EveryOptimizerOptionReachesTheOptimizer) {
+  auto trainer = small_trainer();
+  study::TrainSettings s;
+  s.model.channels = 4;
+  s.training.epochs = 2;
+  s.seed = 5;
+  const auto losses = [&](const study::TrainSettings& settings) {
+    const auto outcome = trainer.train(settings, {});
+    return std::make_pair(outcome.epochs.at(0).train_loss, outcome.epochs.at(1).train_loss);
+  };
+  for (auto name : {study::OptimizerKind::kAdam, study::OptimizerKind::kAdamW, study::OptimizerKind::kRmsprop}) {
+    s.optimizer.name = name;
+    s.optimizer.lr = 1e-3;
+    const auto base = losses(s);
+    auto changed = s;
+    if (name == study::OptimizerKind::kRmsprop) {
+      changed.optimizer.alpha = 0.5;
+    } else {
+      changed.optimizer.beta1 = 0.5;  // two trials that differ only in beta1 train differently
+    }
+    EXPECT_NE(losses(changed), base) << static_cast<int>(name);
+    changed = s;
+    changed.optimizer.eps = 0.1;
+    EXPECT_NE(losses(changed), base);
+    changed = s;
+    changed.optimizer.weight_decay = 0.5;
+    EXPECT_NE(losses(changed), base);
+  }
+  s.optimizer.name = study::OptimizerKind::kSgd;
+  s.optimizer.lr = 0.05;
+  const auto sgd = losses(s);
+  auto nesterov = s;
+  nesterov.optimizer.nesterov = true;
+  EXPECT_NE(losses(nesterov), sgd);
+  // A schedule changes only the second epoch: the first runs at the configured rate.
+  auto cosine = s;
+  cosine.optimizer.schedule = study::Schedule::kCosine;
+  EXPECT_EQ(losses(cosine).first, sgd.first);
+  EXPECT_NE(losses(cosine).second, sgd.second);
+  auto step = s;
+  step.optimizer.schedule = study::Schedule::kStep;
+  step.optimizer.gamma = 0.01;
+  EXPECT_EQ(losses(step).first, sgd.first);
+  EXPECT_NE(losses(step).second, sgd.second);
+}
+
+TEST(Trainer, TheTestSetIsMeasuredAfterTheLastEpochAndNotWhenTrainingStoppedEarly) {
+  auto trainer = small_trainer();
+  study::TrainSettings s;
+  s.model.channels = 4;
+  s.training.epochs = 2;
+  s.optimizer.lr = 0.05;
+  auto outcome = trainer.train(s, {});
+  ASSERT_EQ(outcome.epochs.size(), 2u);
+  std::cerr << "test accuracy " << outcome.test_accuracy << "\n";
+  EXPECT_GT(outcome.test_accuracy, 0.3);  // ten classes: chance is 0.1
+  EXPECT_EQ(outcome.model, "simple_cnn");
+  TrainCallbacks prune;
+  prune.on_epoch = [](const EpochOutcome&) { return EpochDecision::kStop; };
+  outcome = trainer.train(s, prune);
+  EXPECT_TRUE(outcome.stopped);
+  EXPECT_TRUE(std::isnan(outcome.test_accuracy));
+}
+
+TEST(Trainer, ResizeChannelsAndAugmentationReachTheNetwork) {
+  study::DatasetConfig prep;
+  prep.resize = 48;
+  prep.channels = 3;
+  auto trainer = small_trainer(prep);
+  study::TrainSettings s;
+  s.model.family = study::ModelFamily::kVgg;
+  s.model.depth = 11;
+  s.model.width = 0.125;
+  const auto plain = trainer.train(s, {});
+  ASSERT_EQ(plain.epochs.size(), 1u);
+  // 48 x 48 x 3 input: the first conv has 3 x 9 taps at 48 x 48 outputs (8 channels at width 1/8).
+  EXPECT_GT(plain.macs, 48.0 * 48 * 8 * 27);
+  prep.flip = true;
+  prep.shift = 2;
+  auto augmented = small_trainer(prep);
+  EXPECT_NE(augmented.train(s, {}).epochs[0].train_loss, plain.epochs[0].train_loss);
+}
+
+}  // namespace
+}  // namespace cs::nodes
