@@ -12,19 +12,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "base/order_statistics.hpp"
 #include "energy/meter_factory.hpp"
 #include "energy/meter_session.hpp"
 #include "nodes/image_dataset.hpp"
 #include "nodes/trainer.hpp"
-
-namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace cs;

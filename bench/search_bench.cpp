@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "base/order_statistics.hpp"
 #include "search/bayes_sampler.hpp"
 #include "search/random_sampler.hpp"
 #include "search/test_functions.hpp"
@@ -44,11 +45,6 @@ double simple_regret(Sampler& s, const std::string& function, int budget) {
   return best - test_function(function).minimum;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,7 +65,7 @@ int main(int argc, char** argv) {
                   rs.back());
     }
     std::fprintf(stderr, "%-10s median regret after %d: bayes %.4g, random %.4g, ratio %.1fx\n", function.c_str(),
-                 budget, median(bo), median(rs), median(rs) / median(bo));
+                 budget, cs::median(bo), cs::median(rs), cs::median(rs) / cs::median(bo));
   }
 
   // Latency: a history of n random Hartmann-6 observations, then 10 suggestions in a row.
@@ -93,6 +89,6 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr,
                  "latency at %4d observations: first (with hyperparameter fit) %.1f ms, next 9 median %.1f ms\n", n,
-                 ms.front(), median(std::vector<double>(ms.begin() + 1, ms.end())));
+                 ms.front(), cs::median(std::vector<double>(ms.begin() + 1, ms.end())));
   }
 }

@@ -68,6 +68,18 @@ std::optional<po::variables_map> parse(const std::vector<std::string>& args, po:
   return vm;
 }
 
+/// --set TABLE.KEY=VALUE, repeatable: a study setting from the command line (a quick run, a sweep
+/// of Slurm array jobs), recorded in the results file with the study.
+void add_set_option(po::options_description& options) {
+  options.add_options()("set", po::value<std::vector<std::string>>()->composing(),
+                        "TABLE.KEY=VALUE: override one setting of the study file (repeatable), e.g. --set "
+                        "study.budget_trials=4 --set dataset.train_subset=500");
+}
+
+std::vector<std::string> overrides(const po::variables_map& vm) {
+  return vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
 std::string require(const po::variables_map& vm, const char* positional, const char* command) {
   if (!vm.count(positional)) {
     throw ConfigError(fmt::format("{}: missing the {} file; see `carbonsweep {} --help`", command,
@@ -77,11 +89,12 @@ std::string require(const po::variables_map& vm, const char* positional, const c
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
-  po::options_description options("carbonsweep validate STUDY.toml");
+  po::options_description options("carbonsweep validate STUDY.toml [--set TABLE.KEY=VALUE ...]");
+  add_set_option(options);
   const auto parsed = parse(args, options);
   if (!parsed) return 0;
   const auto& vm = *parsed;
-  const auto config = study::load_study(require(vm, "study", "validate"));
+  const auto config = study::load_study(require(vm, "study", "validate"), overrides(vm));
   check_runnable_here(config);
   std::vector<std::string> arms;
   for (const auto& a : config.arms) arms.push_back(a.name);
@@ -186,6 +199,7 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
       "progress", po::value<std::string>(),
       "auto (default): redrawn on a terminal, else lines at most every 30 s plus each new best and the end; "
       "tty, lines or off");
+  add_set_option(options);
   const auto parsed = parse(args, options);
   if (!parsed) return 0;
   const auto& vm = *parsed;
@@ -198,6 +212,7 @@ int cmd_run(int* argc, char*** argv, const std::vector<std::string>& args) {
     }
   }
   run.study_path = require(vm, "study", "run");
+  run.overrides = overrides(vm);
   if (vm.count("output")) run.output = vm["output"].as<std::string>();
   if (vm.count("threads")) {
     run.threads = vm["threads"].as<int>();
@@ -222,11 +237,13 @@ int cmd_simulate(const std::vector<std::string>& args) {
       "trials", po::value<std::int64_t>(), "overrides [study] budget_trials")("policy", po::value<std::string>(),
                                                                               policy_help.c_str())(
       "forecast", po::value<std::string>(), forecast_help.c_str())("force", "replace an existing output");
+  add_set_option(options);
   const auto parsed = parse(args, options);
   if (!parsed) return 0;
   const auto& vm = *parsed;
   SimulateOptions o;
   o.study_path = require(vm, "study", "simulate");
+  o.overrides = overrides(vm);
   if (!vm.count("workers-per-site")) throw ConfigError("simulate: --workers-per-site N is required");
   o.workers_per_site = vm["workers-per-site"].as<int>();
   if (o.workers_per_site < 1 || o.workers_per_site > 1'000'000) {

@@ -45,7 +45,7 @@ namespace cs::orchestrator {
 namespace {
 
 study::StudyConfig load_and_check(const RunOptions& options, bool is_coordinator) {
-  study::StudyConfig config = study::load_study(options.study_path);
+  study::StudyConfig config = study::load_study(options.study_path, options.overrides);
   if (options.output) config.output = *options.output;
   if (options.threads) config.training.threads = *options.threads;
   check_runnable_here(config);

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "study/study_config.hpp"
 
@@ -10,6 +11,7 @@ namespace cs::orchestrator {
 
 struct RunOptions {
   std::string study_path;
+  std::vector<std::string> overrides;   ///< --set TABLE.KEY=VALUE
   std::optional<std::string> output;    ///< overrides [study] output
   std::optional<int> threads;           ///< overrides [training] threads
   bool force = false;                   ///< replace an existing results file

@@ -244,7 +244,7 @@ void print_summary(const study::StudyConfig& config, const SimulateOptions& o, c
 }  // namespace
 
 int run_simulate_command(const SimulateOptions& o) {
-  auto config = study::load_study(o.study_path);
+  auto config = study::load_study(o.study_path, o.overrides);
   apply_overrides(o, config);
   const std::string output =
       o.output ? *o.output : std::filesystem::path(config.output).replace_extension(".sim.h5").string();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "io/results_store.hpp"
 #include "orchestrator/progress.hpp"
@@ -15,6 +16,7 @@ namespace cs::orchestrator {
 
 struct SimulateOptions {
   std::string study_path;
+  std::vector<std::string> overrides;  ///< --set TABLE.KEY=VALUE
   int workers_per_site = 1;
   std::optional<std::string> output;      ///< default: [study] output with ".sim.h5"
   std::optional<std::string> cost_model;  ///< a results file to fit the cost model on

@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 
 #include "base/error.hpp"
+#include "base/order_statistics.hpp"
 #include "base/subprocess.hpp"
 #include "base/units.hpp"
 #include "carbon/carbon_source.hpp"
@@ -61,13 +62,14 @@ Section strategy_section(const io::LoadedResults& results, const fs::path& plots
       "count the arm's trials in trial order up to the first that did. Hypervolume: objective against device "
       "energy [kWh], reference ({:.4f}, {:.6f} kWh).",
       best, threshold, lowest, 1.1 * max_energy / kJoulesPerKwh));
-  TableBlock t{{"arm", "trials", "best objective", "trial at optimum", "kWh to 1%", "gCO2 to 1%", "total kWh",
-                "total gCO2", "pruned", "kWh saved by pruning", "hypervolume"},
+  TableBlock t{{"arm", "trials", "best objective", "test accuracy of best", "trial at optimum", "kWh to 1%",
+                "gCO2 to 1%", "total kWh", "total gCO2", "pruned", "kWh saved by pruning", "hypervolume"},
                {}};
   std::string best_script;
   int arm_index = 0;
   for (const auto& [name, trials] : by_arm(results)) {
-    double arm_best = -1e300, energy_j = 0, co2 = 0, to_1pct_j = -1, to_1pct_co2 = -1, saved = 0;
+    double arm_best = -1e300, best_test = std::nan(""), energy_j = 0, co2 = 0, to_1pct_j = -1, to_1pct_co2 = -1,
+           saved = 0;
     int at = 0, pruned = 0;
     std::vector<search::TradeOff> points;
     std::ostringstream curve;
@@ -81,6 +83,7 @@ Section strategy_section(const io::LoadedResults& results, const fs::path& plots
       if (finished_ok(r)) {
         if (r.objective > arm_best) {
           arm_best = r.objective;
+          best_test = r.test_accuracy;
           at = static_cast<int>(i) + 1;
         }
         if (to_1pct_j < 0 && r.objective >= threshold) {
@@ -94,7 +97,8 @@ Section strategy_section(const io::LoadedResults& results, const fs::path& plots
     }
     const double hv = search::hypervolume_2d(search::pareto_front(points), lowest, 1.1 * max_energy / kJoulesPerKwh);
     t.rows.push_back({name, std::to_string(trials.size()), arm_best > -1e300 ? fmt::format("{:.4f}", arm_best) : "-",
-                      at ? std::to_string(at) : "-", to_1pct_j >= 0 ? kwh(to_1pct_j) : "not reached",
+                      std::isfinite(best_test) ? fmt::format("{:.4f}", best_test) : "-", at ? std::to_string(at) : "-",
+                      to_1pct_j >= 0 ? kwh(to_1pct_j) : "not reached",
                       to_1pct_co2 >= 0 ? fmt::format("{:.4f}", to_1pct_co2) : "not reached", kwh(energy_j),
                       fmt::format("{:.4f}", co2), std::to_string(pruned), kwh(saved), fmt::format("{:.6g}", hv)});
     const auto file = fmt::format("best_{}.dat", arm_index++);
@@ -204,29 +208,111 @@ Section statistics_section(const io::LoadedResults& results) {
       "Kruskal-Wallis H test (tie-corrected) with its chi-squared p-value and eta squared = (H - k + 1)/(n - k). "
       "NaN or infinite values (a trial priced outside its trace has NaN CO2) are missing: counted, not ranked. "
       "The published location study found that region changes emissions but not energy.");
-  TableBlock t{{"quantity", "grouped by", "groups", "n", "missing", "H", "p", "eta^2"}, {}};
-  const auto add = [&](const char* what, const char* by, auto value, auto key) {
+  TableBlock t{{"quantity", "grouped by", "groups", "n", "missing", "H", "p", "eta^2", "median per group"}, {}};
+  const auto add = [&](const std::string& what, const std::string& by, auto value, auto key, const char* unit) {
     std::map<std::string, std::vector<double>> groups;
     for (const auto& r : results.trials) groups[key(r)].push_back(value(r));
     std::vector<std::vector<double>> g;
+    std::vector<std::string> medians;
     std::size_t n = 0;
     for (auto& [name, v] : groups) {
       n += v.size();
       g.push_back(v);
+      std::vector<double> finite;
+      std::copy_if(v.begin(), v.end(), std::back_inserter(finite), [](double x) { return std::isfinite(x); });
+      medians.push_back(fmt::format("{}: {:.4g} {}", name, median(finite), unit));
     }
     const auto kw = kruskal_wallis(g);
     t.rows.push_back({what, by, std::to_string(g.size()), std::to_string(n - kw.missing), std::to_string(kw.missing),
                       kw.valid ? fmt::format("{:.3f}", kw.h) : "-", kw.valid ? fmt::format("{:.3g}", kw.p_value) : "-",
-                      kw.valid ? fmt::format("{:.3f}", kw.eta_squared) : "-"});
+                      kw.valid ? fmt::format("{:.3f}", kw.eta_squared) : "-",
+                      fmt::format("{}", fmt::join(medians, "; "))});
   };
   const auto energy_of = [](const io::TrialResult& r) { return r.energy_j; };
   const auto co2_of = [](const io::TrialResult& r) { return r.co2_g; };
   const auto site_of = [](const io::TrialResult& r) { return r.site; };
   const auto arm_of = [](const io::TrialResult& r) { return r.spec.arm; };
-  add("device energy", "site", energy_of, site_of);
-  add("CO2", "site", co2_of, site_of);
-  add("device energy", "strategy", energy_of, arm_of);
+  add("device energy", "site", energy_of, site_of, "J");
+  add("CO2", "site", co2_of, site_of, "g");
+  add("device energy", "strategy", energy_of, arm_of, "J");
+  // Each categorical search parameter and each network: which settings cost the energy (the
+  // published layer study: convolution blocks dominate).
+  std::set<std::string> models;
+  for (const auto& r : results.trials) models.insert(r.model);
+  // Parameters with a few distinct values (categorical ones, a grid's axes) group the trials.
+  std::map<std::string, std::set<std::string>> distinct;
+  const auto text_of = [](const search::ParamValue& v) {
+    return std::visit([](const auto& x) { return fmt::format("{}", x); }, v);
+  };
+  for (const auto& r : results.trials) {
+    for (const auto& q : r.spec.params) distinct[q.name].insert(text_of(q.value));
+  }
+  if (models.size() > 1 && !distinct.contains("model.arch") && !distinct.contains("model.family")) {
+    add(
+        "device energy", "model", energy_of, [](const io::TrialResult& r) { return r.model; }, "J");
+  }
+  for (const auto& [name, values] : distinct) {
+    if (values.size() < 2 || values.size() > 8) continue;
+    const auto value_of = [&, param = name](const io::TrialResult& r) {
+      for (const auto& q : r.spec.params) {
+        if (q.name == param) return text_of(q.value);
+      }
+      return std::string("-");
+    };
+    add("device energy", name, energy_of, value_of, "J");
+  }
   s.tables.push_back(std::move(t));
+  return s;
+}
+
+/// What each network is and costs: size, multiply-accumulates, energy per epoch, and how well
+/// multiply-accumulates predict energy (the published finding: poorly).
+Section model_section(const io::LoadedResults& results, const fs::path& plots, const std::string& gnuplot, int& made) {
+  Section s{"Models", {}, {}, {}};
+  std::map<std::string, std::vector<const io::TrialResult*>> by_model;
+  for (const auto& r : results.trials) {
+    if (!r.model.empty() && finished_ok(r)) by_model[r.model].push_back(&r);
+  }
+  if (by_model.empty()) {
+    s.paragraphs.push_back("No trained networks (a function study, or no completed trial).");
+    return s;
+  }
+  TableBlock t{{"model", "trials", "parameters", "MMAC per sample", "median J per epoch", "median val accuracy",
+                "best test accuracy"},
+               {}};
+  std::vector<double> macs, energy_per_epoch;
+  std::ostringstream points;
+  for (const auto& [name, trials] : by_model) {
+    std::vector<double> epoch_j, accuracy;
+    double best_test = std::nan("");
+    for (const auto* r : trials) {
+      const double per_epoch = r->energy_j / std::max(r->epochs_done, 1);
+      epoch_j.push_back(per_epoch);
+      accuracy.push_back(r->val_accuracy);
+      if (std::isfinite(r->test_accuracy) && !(r->test_accuracy <= best_test)) best_test = r->test_accuracy;
+      macs.push_back(r->macs);
+      energy_per_epoch.push_back(per_epoch);
+      if (std::isfinite(r->macs)) points << r->macs / 1e6 << ' ' << per_epoch << '\n';
+    }
+    const auto* first = trials.front();
+    t.rows.push_back({name, std::to_string(trials.size()), std::to_string(first->parameters),
+                      std::isfinite(first->macs) ? fmt::format("{:.3f}", first->macs / 1e6) : "-",
+                      fmt::format("{:.1f}", median(epoch_j)), fmt::format("{:.4f}", median(accuracy)),
+                      std::isfinite(best_test) ? fmt::format("{:.4f}", best_test) : "-"});
+  }
+  s.paragraphs.push_back(fmt::format(
+      "Parameters and multiply-accumulates (MAC, of the conv and linear layers, per sample) are counted on the built "
+      "network, not estimated. Spearman's rank correlation of MAC per sample against device energy per epoch over "
+      "{} completed trials: {:.3f} (1: MACs order the trials' energy perfectly; near 0: they do not). Rows whose "
+      "searched parameters change the network (depth, width) show the first trial's size.",
+      macs.size(), spearman(macs, energy_per_epoch)));
+  s.tables.push_back(std::move(t));
+  write_text(plots / "macs.dat", points.str());
+  render_plot(
+      s, plots, gnuplot, "energy_vs_macs",
+      "set xlabel 'forward MAC per sample [millions]'\nset ylabel 'device energy per epoch [J]'\nset logscale x\n"
+      "set grid\nunset key\nplot 'macs.dat' using 1:2 with points pointtype 7 pointsize 0.6\n",
+      made);
   return s;
 }
 
@@ -414,6 +500,7 @@ ReportFiles write_report(const ReportOptions& options) {
   sections.push_back(strategy_section(results, plots, options.gnuplot, made));
   sections.push_back(site_section(results));
   sections.push_back(statistics_section(results));
+  sections.push_back(model_section(results, plots, options.gnuplot, made));
   sections.push_back(tradeoff_section(results, plots, options.gnuplot, made));
   sections.push_back(measurement_section(results, plots, options.gnuplot, made));
   ReportFiles files{(dir / "report.md").string(), (dir / "report.html").string(), made, ""};

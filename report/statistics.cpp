@@ -7,6 +7,8 @@
 
 #include <boost/math/distributions/chi_squared.hpp>
 
+#include "base/order_statistics.hpp"
+
 namespace cs::report {
 
 KruskalWallis kruskal_wallis(const std::vector<std::vector<double>>& groups) {
@@ -53,6 +55,25 @@ KruskalWallis kruskal_wallis(const std::vector<std::vector<double>>& groups) {
   out.eta_squared = std::max(0.0, (h - static_cast<double>(k) + 1.0) / (nn - static_cast<double>(k)));
   out.valid = true;
   return out;
+}
+
+double spearman(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<double> a, b;
+  for (std::size_t i = 0; i < std::min(x.size(), y.size()); ++i) {
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) continue;
+    a.push_back(x[i]);
+    b.push_back(y[i]);
+  }
+  if (a.size() < 3) return std::nan("");
+  const auto ra = average_ranks(a), rb = average_ranks(b);
+  const double mean = (static_cast<double>(a.size()) + 1.0) / 2.0;
+  double sab = 0.0, saa = 0.0, sbb = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    sab += (ra[i] - mean) * (rb[i] - mean);
+    saa += (ra[i] - mean) * (ra[i] - mean);
+    sbb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return saa > 0.0 && sbb > 0.0 ? sab / std::sqrt(saa * sbb) : std::nan("");
 }
 
 }  // namespace cs::report

@@ -1,4 +1,5 @@
-// Rank statistics for the report: the Kruskal-Wallis H test with its p-value and effect size.
+// Rank statistics for the report: the Kruskal-Wallis H test with its p-value and effect size, and
+// Spearman's rank correlation.
 #pragma once
 
 #include <cstddef>
@@ -17,5 +18,9 @@ struct KruskalWallis {
 
 /// Groups of values; non-finite values are missing (counted, not ranked).
 KruskalWallis kruskal_wallis(const std::vector<std::vector<double>>& groups);
+
+/// Spearman's rank correlation of paired values (pairs with a non-finite value left out); NaN
+/// with fewer than 3 pairs or a constant side.
+double spearman(const std::vector<double>& x, const std::vector<double>& y);
 
 }  // namespace cs::report

@@ -6,17 +6,9 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/order_statistics.hpp"
 
 namespace cs::search {
-
-namespace {
-double median(std::vector<double> v) {
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  if (v.size() % 2 == 1) return *mid;
-  return 0.5 * (*mid + *std::max_element(v.begin(), mid));
-}
-}  // namespace
 
 bool MedianPruner::should_stop(std::int64_t trial, int epoch, double objective) {
   auto& best = best_.try_emplace(trial, objective).first->second;

@@ -36,6 +36,9 @@ class TableReader {
 
   [[noreturn]] void fail(const toml::node* node, std::string_view key, const std::string& what) const {
     const auto line = node ? node->source().begin.line : table_.source().begin.line;
+    if (line == 0) {  // a value --set put there, not the file
+      throw ConfigError(fmt::format("{}: key '{}' in {} (set on the command line): {}", file_, key, where_, what));
+    }
     throw ConfigError(fmt::format("{}:{}: key '{}' in {}: {}", file_, line, key, where_, what));
   }
 
@@ -934,16 +937,60 @@ std::chrono::milliseconds heartbeat_interval(const FaultsConfig& faults) {
   return std::clamp(faults.heartbeat_timeout / 6, milliseconds(50), milliseconds(10'000));
 }
 
-StudyConfig parse_study(const std::string& toml_text, const std::string& path, Sources sources) {
+namespace {
+
+/// KEY=VALUE from the command line, set into the parsed file: VALUE is TOML ("4", "0.1", "true",
+/// "[1, 2]", "\"text\""), or else taken as a string. KEY names nested tables with dots.
+void apply_override(toml::table& root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  const std::string key = assignment.substr(0, eq);
+  const auto fail = [&](const std::string& what) {
+    throw ConfigError(fmt::format("--set '{}': {}", assignment, what));
+  };
+  if (eq == std::string::npos || key.empty() || key.front() == '.' || key.back() == '.') {
+    fail("expected TABLE.KEY=VALUE, e.g. --set study.budget_trials=4");
+  }
+  const std::string text = assignment.substr(eq + 1);
+  toml::table value;
+  try {
+    value = toml::parse("v = " + text);
+  } catch (const toml::parse_error&) {
+    toml::table quoted;
+    quoted.insert("v", text);
+    value = std::move(quoted);
+  }
+  toml::table* table = &root;
+  std::size_t start = 0;
+  for (auto dot = key.find('.'); dot != std::string::npos; start = dot + 1, dot = key.find('.', start)) {
+    const auto part = key.substr(start, dot - start);
+    if (!table->contains(part)) table->insert(part, toml::table{});
+    table = table->get(part)->as_table();
+    if (!table) fail(fmt::format("'{}' is not a table (arrays of tables such as [[sites]] cannot be set)", part));
+  }
+  table->insert_or_assign(key.substr(start), *value.get("v"));
+}
+
+}  // namespace
+
+StudyConfig parse_study(const std::string& toml_text, const std::string& path, Sources sources,
+                        const std::vector<std::string>& overrides) {
   toml::table root_table;
   try {
     root_table = toml::parse(toml_text, path);
   } catch (const toml::parse_error& e) {
     throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
   }
+  std::string effective_text = toml_text;
+  if (!overrides.empty()) {
+    for (const auto& o : overrides) apply_override(root_table, o);
+    std::ostringstream out;
+    out << "# " << path << " with --set " << fmt::format("{}", fmt::join(overrides, " --set ")) << "\n"
+        << toml::toml_formatter(root_table) << "\n";
+    effective_text = out.str();
+  }
   StudyConfig config;
   config.path = path;
-  config.toml_text = toml_text;
+  config.toml_text = effective_text;
   TableReader root(root_table, path, "the study file");
   read_study_table(root, config);
   read_model_table(root, config);
@@ -964,12 +1011,12 @@ StudyConfig parse_study(const std::string& toml_text, const std::string& path, S
   return config;
 }
 
-StudyConfig load_study(const std::string& path) {
+StudyConfig load_study(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(fmt::format("{}: cannot open the study file", path));
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_study(text.str(), path);
+  return parse_study(text.str(), path, Sources::kLoad, overrides);
 }
 
 }  // namespace cs::study

@@ -192,7 +192,9 @@ int max_threads();
 std::string carbon_dataset_name(const std::string& site);
 
 /// Reads and validates a study file. Throws ConfigError("FILE:LINE: key 'K': ...") on bad input.
-StudyConfig load_study(const std::string& path);
+/// `overrides` are TABLE.KEY=VALUE settings from the command line (--set), applied before the
+/// checks; the results file then records the study as overridden.
+StudyConfig load_study(const std::string& path, const std::vector<std::string>& overrides = {});
 /// What parse_study builds beside the typed configuration.
 enum class Sources {
   kLoad,  ///< read each site's trace and build its carbon sources (a study about to run)
@@ -200,7 +202,8 @@ enum class Sources {
           ///< may be elsewhere now; the file holds the series it was priced with)
 };
 /// The same for TOML text already in memory; `path` only names it in messages.
-StudyConfig parse_study(const std::string& toml_text, const std::string& path, Sources sources = Sources::kLoad);
+StudyConfig parse_study(const std::string& toml_text, const std::string& path, Sources sources = Sources::kLoad,
+                        const std::vector<std::string>& overrides = {});
 
 /// The study's [energy] settings as the meters take them.
 energy::MeterOptions meter_options(const StudyConfig& config);
