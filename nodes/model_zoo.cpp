@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -291,6 +292,16 @@ nn::Sequential resnet(const ModelConfig& m, const InputShape& input) {
   return layers;
 }
 
+/// The line of a LibTorch error that says what went wrong: TorchScript's end in "RuntimeError: ...".
+std::string brief(const std::string& what) {
+  std::string last_error, line;
+  std::istringstream lines(what);
+  while (std::getline(lines, line)) {
+    if (line.find("Error: ") != std::string::npos) last_error = line.substr(line.find_first_not_of(' '));
+  }
+  return last_error.empty() ? what.substr(0, what.find('\n')) : last_error;
+}
+
 std::string shape_text(at::IntArrayRef sizes) { return fmt::format("[{}]", fmt::join(sizes, ", ")); }
 
 /// Loads the user's network and checks that a batch of two samples of `input` gives two rows of
@@ -303,11 +314,10 @@ std::unique_ptr<Model> load_torchscript(const std::string& path, const InputShap
   try {
     module = torch::jit::load(path);
   } catch (const std::exception& e) {
-    const std::string what = e.what();
     throw ConfigError(
         fmt::format("{}: not a TorchScript file (save it with torch.jit.script or torch.jit.trace "
                     "and torch.jit.save): {}",
-                    path, what.substr(0, what.find('\n'))));
+                    path, brief(e.what())));
   }
   auto model = std::make_unique<ScriptModel>(std::move(module));
   const std::vector<std::int64_t> in_shape{2, input.channels, input.rows, input.cols};
@@ -317,9 +327,8 @@ std::unique_ptr<Model> load_torchscript(const std::string& path, const InputShap
     model->set_training(false);
     out = model->forward(torch::zeros(in_shape));
   } catch (const std::exception& e) {
-    const std::string what = e.what();
     throw ConfigError(fmt::format("{}: the network does not take a batch of shape {} (the dataset's): {}", path,
-                                  shape_text(in_shape), what.substr(0, what.find('\n'))));
+                                  shape_text(in_shape), brief(e.what())));
   }
   if (out.dim() != 2 || out.size(0) != 2 || out.size(1) != input.classes) {
     throw ConfigError(

@@ -485,15 +485,20 @@ void read_dataset_table(TableReader& root, StudyConfig& config) {
 /// The keys of [TABLE] that name a trainable setting (or one of its aliases), read into `s`;
 /// keys the caller has already read are left alone.
 void read_settings(TableReader& r, std::string_view table, TrainSettings& s) {
-  for (const auto& [name, node] : r.table()) {
-    const std::string key(name.str());
-    if (r.used(key)) continue;
-    const Setting* setting = find_setting(fmt::format("{}.{}", table, key));
-    if (!setting) continue;  // reject_unknown_keys names it
-    r.find(key);
-    const auto value = setting_value(node);
-    if (!value) r.fail(&node, key, fmt::format("expected a value for {}, got {}", setting->key, r.type_name(node)));
-    if (auto why = assign(*setting, *value, s)) r.fail(&node, key, *why);
+  const std::string prefix = std::string(table) + ".";
+  for (const auto& setting : settings()) {
+    std::vector<std::string_view> names{setting.key};
+    names.insert(names.end(), setting.aliases.begin(), setting.aliases.end());
+    for (const auto name : names) {
+      if (!name.starts_with(prefix)) continue;
+      const std::string key(name.substr(prefix.size()));
+      if (r.used(key)) continue;             // read by the caller
+      const toml::node* node = r.find(key);  // also lists it among the keys an unknown one is told of
+      if (!node) continue;
+      const auto value = setting_value(*node);
+      if (!value) r.fail(node, key, fmt::format("expected a value for {}, got {}", setting.key, r.type_name(*node)));
+      if (auto why = assign(setting, *value, s)) r.fail(node, key, *why);
+    }
   }
 }
 
@@ -917,7 +922,8 @@ TrainSettings train_settings(const StudyConfig& config) {
 std::string key_error(const StudyConfig& config, const std::string& dotted, const std::string& what) {
   const auto dot = dotted.find('.');
   const auto it = config.key_lines.find(dotted);
-  const std::string where = it == config.key_lines.end() ? config.path : fmt::format("{}:{}", config.path, it->second);
+  const bool known = it != config.key_lines.end() && it->second > 0;  // 0: a value --set put there
+  const std::string where = known ? fmt::format("{}:{}", config.path, it->second) : config.path;
   return fmt::format("{}: key '{}' in [{}]: {}", where, dotted.substr(dot + 1), dotted.substr(0, dot), what);
 }
 

@@ -47,7 +47,24 @@ def main():
             if name.startswith("train-images"):
                 data = data[: len(data) // 2]
             open(os.path.join(cut, name), "wb").write(data)
+        junk_net = os.path.join(tmp, "junk.pt")
+        open(junk_net, "w").write("not a TorchScript archive")
+        cifar = os.path.join(tmp, "cifar")  # CIFAR-10 files of whole records but one of them short
+        os.mkdir(cifar)
+        for batch in ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]:
+            open(os.path.join(cifar, batch), "wb").write(bytes([3] + [0] * 3072) * 2)
+        open(os.path.join(cifar, "test_batch.bin"), "ab").write(b"\x01" * 100)
+        torchscript = '[model]\nfamily = "torchscript"\npath = "{}"\n\n[dataset]'
         cases = [
+            ("missing TorchScript file", good.replace("[dataset]", torchscript.format("/nonexistent/net.pt")), [],
+             r"study\.toml:\d+: key 'path' in \[model\]: /nonexistent/net\.pt: TorchScript file not found"),
+            ("not a TorchScript file", good.replace("[dataset]", torchscript.format(junk_net)), [],
+             r"key 'path' in \[model\]: .*junk\.pt: not a TorchScript file"),
+            ("missing CIFAR files", good.replace(a.dataset, "/nonexistent/cifar").replace(
+                "[dataset]", '[dataset]\nname = "cifar10"'), [],
+             r"/nonexistent/cifar/data_batch_1\.bin: dataset file not found"),
+            ("CIFAR file cut mid-record", good.replace(a.dataset, cifar).replace("[dataset]", '[dataset]\nname = "cifar10"'),
+             [], r"cifar/test_batch\.bin: 6246 bytes is not a whole number of 3073-byte CIFAR records"),
             ("truncated gzip dataset", good.replace(a.dataset, cut), [], r"cut-fmnist/train-images-idx3-ubyte\.gz: truncated"),
             ("missing dataset", good.replace(a.dataset, "/nonexistent/fmnist"), [],
              r"/nonexistent/fmnist/train-images-idx3-ubyte\.gz"),
