@@ -57,6 +57,11 @@ class ResultsStoreTest : public ::testing::Test {
     r.facility_energy_j = 25.2;
     r.intensity_g_per_kwh = 100.0;
     r.co2_g = 25.2 / 3.6e6 * 100.0;
+    r.test_accuracy = 0.78;
+    r.model = "vgg16";
+    r.parameters = 14'728'266;
+    r.macs = 7.05e8;
+    r.inactive_params = "optimizer.beta1,optimizer.beta2";
     return r;
   }
 
@@ -88,6 +93,11 @@ TEST_F(ResultsStoreTest, WriteThenReadBack) {
   EXPECT_DOUBLE_EQ(t.epochs[1].energy_j, 11.0);
   ASSERT_EQ(t.meters.size(), 1u);
   EXPECT_EQ(t.meters[0].meter, "estimate");
+  EXPECT_DOUBLE_EQ(t.test_accuracy, 0.78);
+  EXPECT_EQ(t.model, "vgg16");
+  EXPECT_EQ(t.parameters, 14'728'266);
+  EXPECT_DOUBLE_EQ(t.macs, 7.05e8);
+  EXPECT_EQ(t.inactive_params, "optimizer.beta1,optimizer.beta2");
   EXPECT_EQ(loaded.trials[1].status, search::TrialStatus::kFailed);
   EXPECT_EQ(loaded.trials[1].error, "out of memory");
   EXPECT_FALSE(fs::exists(path + ".tmp"));

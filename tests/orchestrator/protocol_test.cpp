@@ -32,6 +32,11 @@ io::TrialResult sample_result() {
   r.intensity_g_per_kwh = 30.0;
   r.co2_g = 0.00011;
   r.sampler_cpu_s = 0.01;
+  r.test_accuracy = 0.87;
+  r.model = "resnet50";
+  r.parameters = 23'520'842;
+  r.macs = 2.92e9;
+  r.inactive_params = "optimizer.momentum";
   return r;
 }
 
@@ -52,6 +57,11 @@ TEST(Protocol, ResultRoundTripsEveryField) {
   EXPECT_DOUBLE_EQ(decoded.samples[1].power_w, 9.0);
   EXPECT_DOUBLE_EQ(decoded.co2_g, original.co2_g);
   EXPECT_DOUBLE_EQ(decoded.sampler_cpu_s, 0.01);
+  EXPECT_DOUBLE_EQ(decoded.test_accuracy, 0.87);
+  EXPECT_EQ(decoded.model, "resnet50");
+  EXPECT_EQ(decoded.parameters, 23'520'842);
+  EXPECT_DOUBLE_EQ(decoded.macs, 2.92e9);
+  EXPECT_EQ(decoded.inactive_params, "optimizer.momentum");
 }
 
 TEST(Protocol, SmallMessagesRoundTrip) {
