@@ -154,7 +154,7 @@ ImageSet load_cifar(const std::string& dir, bool hundred, Split split, std::int6
   set.classes = hundred ? 100 : 10;
   std::vector<char> buffer(static_cast<std::size_t>(record));
   for (const auto& path : cifar_files(dir, hundred, split)) {
-    if (limit > 0 && set.count >= limit) break;
+    if (!whole_file && limit > 0 && set.count >= limit) break;
     std::error_code ec;
     const auto size = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
     if (ec) {
@@ -172,7 +172,7 @@ ImageSet load_cifar(const std::string& dir, bool hundred, Split split, std::int6
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError(fmt::format("{}: cannot open the dataset file", path));
     const std::int64_t records = size / record;
-    const std::int64_t take = limit > 0 ? std::min(records, limit - set.count) : records;
+    const std::int64_t take = limit > 0 ? std::clamp<std::int64_t>(limit - set.count, 0, records) : records;
     for (std::int64_t i = 0; i < (whole_file ? records : take); ++i) {
       if (!in.read(buffer.data(), record)) throw ConfigError(fmt::format("{}: short read at record {}", path, i));
       const auto label = static_cast<std::uint8_t>(buffer[static_cast<std::size_t>(label_bytes - 1)]);

@@ -208,7 +208,9 @@ void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter&
     const auto settings = settings_for(config_, spec, &inactive);
     r.inactive_params = fmt::format("{}", fmt::join(inactive, ","));
     const auto outcome = trainer_->train(settings, callbacks);
-    r.eval_energy_j += primary_now_j() - epoch_start_j;  // the test set's evaluation after the last epoch
+    if (std::isfinite(outcome.test_accuracy)) {
+      r.eval_energy_j += primary_now_j() - epoch_start_j;  // the test set's evaluation after the last epoch
+    }
     r.test_accuracy = outcome.test_accuracy;
     r.model = outcome.model;
     r.parameters = outcome.parameters;

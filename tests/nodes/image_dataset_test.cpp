@@ -177,6 +177,9 @@ TEST(ImageDataset, ReadsCifarTenAndHundredBinaryFilesAndRefusesBrokenOnes) {
               std::string::npos)
         << e.what();
   }
+  write_cifar(dir / "test_batch.bin", {9}, false);
+  write_cifar(dir / "data_batch_5.bin", {1, 12}, false);  // only the last file is broken
+  EXPECT_THROW(check_dataset(config), ConfigError);       // validate reads every file, not the first image
   fs::remove(dir / "data_batch_3.bin");
   EXPECT_THROW(load_cifar(dir.string(), false, Split::kTrain, 0), ConfigError);
 
