@@ -137,8 +137,8 @@ struct Trainer::Impl {
   InputShape input;
   study::DatasetConfig prep;
 
-  /// The images of `x` at `idx` (or a slice) as the network takes them: channels copied 1 -> 3,
-  /// and for training batches the configured augmentation.
+  /// A batch of images as the network takes them: grey copied to 3 channels where asked, and
+  /// for training batches the configured augmentation.
   torch::Tensor batch(const torch::Tensor& images, bool augment) const;
 };
 

@@ -482,9 +482,10 @@ void read_dataset_table(TableReader& root, StudyConfig& config) {
   r.reject_unknown_keys();
 }
 
-/// The keys of [TABLE] that name a trainable setting (or one of its aliases), read into `s`;
-/// keys the caller has already read are left alone.
-void read_settings(TableReader& r, std::string_view table, TrainSettings& s) {
+/// The keys of [TABLE] that name a trainable setting (or one of its aliases), read into the
+/// study's settings, which it returns; keys the caller has already read are left alone.
+TrainSettings read_settings(TableReader& r, std::string_view table, StudyConfig& config) {
+  auto s = train_settings(config);
   const std::string prefix = std::string(table) + ".";
   for (const auto& setting : settings()) {
     std::vector<std::string_view> names{setting.key};
@@ -500,13 +501,10 @@ void read_settings(TableReader& r, std::string_view table, TrainSettings& s) {
       if (auto why = assign(setting, *value, s)) r.fail(node, key, *why);
     }
   }
-}
-
-/// Copies what read_settings filled back into the study's tables.
-void store_settings(const TrainSettings& s, StudyConfig& config) {
   config.model = s.model;
   config.optimizer = s.optimizer;
   config.training = s.training;
+  return s;
 }
 
 void read_model_table(TableReader& root, StudyConfig& config) {
@@ -538,9 +536,7 @@ void read_model_table(TableReader& root, StudyConfig& config) {
     m.path = fs::path(*path).is_absolute() ? *path : (fs::path(r.file()).parent_path() / *path).string();
     config.key_lines["model.path"] = r.find("path")->source().begin.line;
   }
-  auto s = train_settings(config);
-  read_settings(r, "model", s);
-  store_settings(s, config);
+  const auto s = read_settings(r, "model", config);
   if (m.family == ModelFamily::kTorchScript && m.path.empty()) {
     r.fail(nullptr, "path", "the torchscript family needs path = \"net.pt\" (docs/models.md)");
   }
@@ -552,9 +548,7 @@ void read_optimizer_table(TableReader& root, StudyConfig& config) {
   const toml::table* t = root.subtable("optimizer");
   if (!t) return;
   TableReader r(*t, root.file(), "[optimizer]");
-  auto s = train_settings(config);
-  read_settings(r, "optimizer", s);
-  store_settings(s, config);
+  const auto s = read_settings(r, "optimizer", config);
   if (auto why = check_settings(s)) r.fail(r.find("nesterov"), "nesterov", *why);
   r.reject_unknown_keys();
 }
@@ -567,9 +561,7 @@ void read_training_table(TableReader& root, StudyConfig& config) {
   tr.threads = static_cast<int>(bounded_int(r, "threads", 0, 0, max_threads(), "LibTorch threads; 0 = automatic"));
   tr.device = r.choice("device", kDeviceNames, tr.device);
   if (const toml::node* device = r.find("device")) config.key_lines["training.device"] = device->source().begin.line;
-  auto s = train_settings(config);
-  read_settings(r, "training", s);
-  store_settings(s, config);
+  read_settings(r, "training", config);
   r.reject_unknown_keys();
 }
 
