@@ -261,6 +261,14 @@ int run_on_ranks(MpiSession& mpi, AgreedStudy& study) {
   const std::vector<std::string> worker_hosts(study.hosts.begin() + 1, study.hosts.end());
   const auto worker_sites = assign_sites(study.config.sites, worker_hosts);
   if (is_coordinator) {
+    if (const auto empty = sites_without_workers(study.config.sites, worker_sites); !empty.empty()) {
+      const auto names = fmt::format("{}", fmt::join(empty, ", "));
+      std::cerr << fmt::format(
+          "carbonsweep: warning: {} worker rank(s) for {} sites: no worker stands at {}; start at least {} ranks "
+          "to run trials at every site\n",
+          worker_sites.size(), study.config.sites.size(), names, study.config.sites.size() + 1);
+      study.store->set_attribute("sites_without_workers", names);
+    }
     std::map<int, std::size_t> worker_site;
     for (int r = 1; r < mpi.size(); ++r) worker_site[r] = worker_sites[static_cast<std::size_t>(r - 1)];
     try {

@@ -39,6 +39,15 @@ std::vector<std::size_t> assign_sites(const std::vector<study::SiteConfig>& site
   return site_of;
 }
 
+std::vector<std::string> sites_without_workers(const std::vector<study::SiteConfig>& sites,
+                                               const std::vector<std::size_t>& worker_sites) {
+  std::vector<std::string> empty;
+  for (std::size_t s = 0; s < sites.size(); ++s) {
+    if (std::find(worker_sites.begin(), worker_sites.end(), s) == worker_sites.end()) empty.push_back(sites[s].name);
+  }
+  return empty;
+}
+
 void check_sites_fit_job(const std::vector<study::SiteConfig>& sites, const std::vector<std::string>& worker_hosts,
                          const std::string& study_path) {
   std::size_t asked = 0;

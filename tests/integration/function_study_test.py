@@ -3,7 +3,7 @@
 
 Checks: the budget splits equally over the arms and their trials interleave; pruned trials
 ran fewer epochs and carry an estimate of the energy they saved; synthetic energy and CO2
-are positive; the run takes seconds.
+are positive; the run takes seconds; a site left without a worker is named and recorded.
 """
 import argparse
 import os
@@ -54,6 +54,16 @@ def main():
         assert (t.objective <= -0.397887 + 1e-9).all()
         done = t[t.status == "completed"]
         print(done.groupby("arm").objective.max())
+
+        # One worker for two sites: the run goes on, says which site has no worker, and records it.
+        lonely = os.path.join(tmp, "lonely.h5")
+        run = run_mpi(a.mpiexec, 2, a.carbonsweep, "run", a.study, "-o", lonely, "--set", "study.budget_trials=3")
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "warning: 1 worker rank(s) for 2 sites: no worker stands at de; start at least 3 ranks" in run.stderr, \
+            run.stderr[-2000:]
+        with h5py.File(lonely, "r") as lf:
+            assert lf.attrs["sites_without_workers"] == "de", dict(lf.attrs)
+            assert set(lf["trials"]["site"]) == {b"fr"}
 
         # Ctrl-C (SIGINT) stops like SIGTERM: no new trials, the finished ones flushed, exit 3,
         # and --resume completes the study with none lost or run twice.

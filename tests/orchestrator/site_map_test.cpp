@@ -36,6 +36,12 @@ TEST(SiteMap, FewerWorkersThanCountsLeavesLaterSitesEmpty) {
   EXPECT_EQ(m, (std::vector<std::size_t>{0, 1}));
 }
 
+TEST(SiteMap, SitesLeftWithoutAWorkerAreNamed) {
+  const std::vector<study::SiteConfig> sites{site("a", 0), site("b", 0), site("c", 0)};
+  EXPECT_EQ(sites_without_workers(sites, assign_sites(sites, {"h", "h"})), std::vector<std::string>{"c"});
+  EXPECT_TRUE(sites_without_workers(sites, assign_sites(sites, {"h", "h", "h"})).empty());
+}
+
 TEST(SiteMap, AJobOfSeveralRanksMustHoldTheSitesRanksAndHosts) {
   EXPECT_NO_THROW(check_sites_fit_job({site("a", 1), site("b", 2)}, {"h1", "h1", "h2"}, "s.toml"));
   try {
