@@ -513,7 +513,7 @@ void read_model_table(TableReader& root, StudyConfig& config) {
   TableReader r(*t, root.file(), "[model]");
   auto& m = config.model;
   m.family = r.choice("family", kModelFamilyNames, m.family);
-  if (r.find("family") && r.find("arch")) {
+  if (r.find("arch") && (r.find("family") || r.find("depth"))) {
     r.fail(r.find("arch"), "arch", "give family (and depth) or arch, not both");
   }
   if (m.family == ModelFamily::kFunction) {
