@@ -1,6 +1,7 @@
-// trainer_bench DATASET_DIR TRAIN_N TEST_N BATCH BLOCKS CHANNELS THREADS EPOCHS: our trainer on real
-// Fashion-MNIST, one line of JSON per epoch with training and evaluation images/s. The same
-// loop in eager PyTorch is bench/trainer_pytorch.py; bench/trainer.sh runs both, alternating.
+// trainer_bench DATASET_DIR TRAIN_N TEST_N BATCH BLOCKS CHANNELS THREADS EPOCHS [DEVICE]: our trainer on
+// real Fashion-MNIST (on DEVICE: cpu, or cuda:0), one line of JSON per epoch with training and
+// evaluation images/s. The same loop in eager PyTorch is bench/trainer_pytorch.py;
+// bench/trainer.sh runs both, alternating.
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -11,8 +12,8 @@
 #include "nodes/trainer.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 9) {
-    std::cerr << "usage: trainer_bench DATASET_DIR TRAIN_N TEST_N BATCH BLOCKS CHANNELS THREADS EPOCHS\n";
+  if (argc != 9 && argc != 10) {
+    std::cerr << "usage: trainer_bench DATASET_DIR TRAIN_N TEST_N BATCH BLOCKS CHANNELS THREADS EPOCHS [DEVICE]\n";
     return 2;
   }
   const auto arg = [&](int i) { return std::atoll(argv[i + 1]); };
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
   const auto test = load_idx(argv[1], Split::kTest, arg(2));
   set_torch_threads(static_cast<int>(arg(6)));
   // The PyTorch side evaluates on the test images each epoch: so do we (as the validation set).
-  Trainer trainer(train, test, test, cs::study::DatasetConfig{});
+  Trainer trainer(train, test, test, cs::study::DatasetConfig{}, argc == 10 ? argv[9] : "cpu");
   using Clock = std::chrono::steady_clock;
   auto epoch_start = Clock::now(), eval_start = Clock::now();
   TrainCallbacks callbacks;

@@ -2,7 +2,8 @@
 """The loop of bench/trainer_bench.cpp in eager PyTorch (Debian's python3-torch, the same 1.13 as
 our LibTorch, on the same OpenBLAS): SimpleCNN, the same data, normalisation, batch, threads,
 optimiser and evaluation batches. One JSON line per epoch. Also `--sgemm`: the machine's
-single-precision matrix-product rate on the same threads."""
+single-precision matrix-product rate on the same threads; `--device cuda`: both on the GPU (the
+loop as a PyTorch user writes it: one loss.item() per step)."""
 import argparse
 import gzip
 import json
@@ -50,7 +51,10 @@ def main():
     ap.add_argument("threads", type=int)
     ap.add_argument("epochs", type=int)
     ap.add_argument("--sgemm", action="store_true")
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     torch.set_num_threads(a.threads)
     if a.sgemm:
         x = torch.randn(1024, 1024)
@@ -64,17 +68,19 @@ def main():
     d = a.dataset
     def prep(x):
         return (torch.from_numpy(x.astype(np.float32) / 255.0) - MEAN) / STD
-    train_x = prep(idx(os.path.join(d, "train-images-idx3-ubyte.gz"), a.train_n, True))
-    train_y = torch.from_numpy(idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), a.train_n, False).astype(np.int64))
-    test_x = prep(idx(os.path.join(d, "t10k-images-idx3-ubyte.gz"), a.test_n, True))
-    test_y = torch.from_numpy(idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"), a.test_n, False).astype(np.int64))
+    train_x = prep(idx(os.path.join(d, "train-images-idx3-ubyte.gz"), a.train_n, True)).to(dev)
+    train_y = torch.from_numpy(idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), a.train_n,
+                                   False).astype(np.int64)).to(dev)
+    test_x = prep(idx(os.path.join(d, "t10k-images-idx3-ubyte.gz"), a.test_n, True)).to(dev)
+    test_y = torch.from_numpy(idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"), a.test_n, False).astype(np.int64)).to(dev)
     torch.manual_seed(1)
-    model = simple_cnn(a.blocks, a.channels)
+    model = simple_cnn(a.blocks, a.channels).to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     for epoch in range(1, a.epochs + 1):
+        sync()
         t0 = time.perf_counter()
         model.train()
-        order = torch.randperm(len(train_x))
+        order = torch.randperm(len(train_x), device=dev)
         total, batches = 0.0, 0
         for start in range(0, len(train_x), a.batch):
             i = order[start:start + a.batch]
@@ -84,12 +90,14 @@ def main():
             batches += 1
             loss.backward()
             opt.step()
+        sync()
         t1 = time.perf_counter()
         model.eval()
         correct = 0
         with torch.no_grad():
             for start in range(0, len(test_x), 1024):
                 correct += (model(test_x[start:start + 1024]).argmax(1) == test_y[start:start + 1024]).sum().item()
+        sync()
         t2 = time.perf_counter()
         print(json.dumps({"side": "pytorch", "epoch": epoch, "train_images_per_s": len(train_x) / (t1 - t0),
                           "eval_images_per_s": len(test_x) / (t2 - t1), "loss": total / batches,

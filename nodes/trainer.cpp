@@ -235,6 +235,10 @@ struct Pass {
   bool halted = false;    ///< should_stop said so
 };
 
+/// Training steps between two reads of the loss on the host: a NaN or infinite loss ends the
+/// trial at the next read, at most this many steps after it appeared.
+constexpr std::int64_t kLossReadSteps = 50;
+
 /// One pass over the training images in a seeded random order. `step` counts steps across
 /// epochs (profiling cadence).
 Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data,
@@ -247,7 +251,9 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer
   const std::int64_t batch_size = s.training.batch_size;
   const std::int64_t n = x.size(0);
   const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
-  double loss_sum = 0.0;
+  // The losses add up where they are computed: reading one back waits for the device to finish
+  // every queued step, so the sum is read every kLossReadSteps steps and at the epoch's end.
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
   std::int64_t batches = 0;
   for (std::int64_t start = 0; start < n; start += batch_size, ++step) {
     if (callbacks.should_stop && callbacks.should_stop()) return {0.0, false, true};
@@ -261,18 +267,19 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer
     ProfilingVisitor visitor(profiler);
     auto loss = torch::nn::functional::cross_entropy(profile ? model.walk(images, visitor) : model.forward(images),
                                                      y.index_select(0, idx));
-    const double value = loss.item<double>();
-    if (!std::isfinite(value)) return {0.0, true, false};
     loss.backward();
     if (profile) profiler.backward_done(settled_now(profiler.cuda()));
     optimiser.step();
     if (profile) {
       tally.add(profiler, settled_now(profiler.cuda()) - step_start, callbacks.energy_now_j() - energy_before_j);
     }
-    loss_sum += value;
+    loss_sum += loss.detach();
     ++batches;
+    if (batches % kLossReadSteps == 0 && !std::isfinite(loss_sum.item<double>())) return {0.0, true, false};
   }
-  return {loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1)), false, false};
+  const double total = loss_sum.item<double>();
+  if (!std::isfinite(total)) return {0.0, true, false};
+  return {total / static_cast<double>(std::max<std::int64_t>(batches, 1)), false, false};
 }
 
 /// Accuracy on a set of images, in batches of 1024 under no-grad; nothing when should_stop ended it.
@@ -280,14 +287,14 @@ std::optional<double> evaluate(Model& model, const Trainer::Impl& data, const to
                                const std::function<bool()>& should_stop) {
   model.set_training(false);
   torch::NoGradGuard no_grad;
-  double correct = 0.0;
+  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(data.device));
   const std::int64_t m = x.size(0);
   for (std::int64_t start = 0; start < m; start += 1024) {
     if (should_stop && should_stop()) return std::nullopt;
     const auto logits = model.forward(data.batch(x.slice(0, start, std::min(start + 1024, m)), false));
-    correct += logits.argmax(1).eq(y.slice(0, start, std::min(start + 1024, m))).sum().item<double>();
+    correct += logits.argmax(1).eq(y.slice(0, start, std::min(start + 1024, m))).sum();
   }
-  return correct / static_cast<double>(m);
+  return static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(m);
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& params,
