@@ -204,8 +204,12 @@ void check_parameter_fits(TableReader& r, const toml::node& node, const search::
   const Setting* setting = find_setting(p.name);
   std::vector<search::ParamValue> values = p.choices;
   if (p.kind != search::ParamKind::kCategorical) {
-    if (setting->type == SettingType::kChoice || setting->type == SettingType::kBool) {
+    if (setting->type == SettingType::kChoice) {
       r.fail(&node, p.name, fmt::format("{} takes names, not numbers: use type = \"categorical\"", setting->key));
+    }
+    if (setting->type == SettingType::kBool) {
+      r.fail(&node, p.name,
+             fmt::format("{} is true or false: use type = \"categorical\" with choices = [0, 1]", setting->key));
     }
     if (setting->type == SettingType::kInt && p.kind != search::ParamKind::kInt) {
       r.fail(&node, p.name, fmt::format("{} is an integer: use type = \"int\" or \"categorical\"", setting->key));
