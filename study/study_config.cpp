@@ -517,8 +517,9 @@ void read_model_table(TableReader& root, StudyConfig& config) {
   TableReader r(*t, root.file(), "[model]");
   auto& m = config.model;
   m.family = r.choice("family", kModelFamilyNames, m.family);
-  if (r.find("arch") && (r.find("family") || r.find("depth"))) {
-    r.fail(r.find("arch"), "arch", "give family (and depth) or arch, not both");
+  const auto& table = r.table();  // looked at, not read: read_settings reads arch and depth
+  if (table.contains("arch") && (table.contains("family") || table.contains("depth"))) {
+    r.fail(table.get("arch"), "arch", "give family (and depth) or arch, not both");
   }
   if (m.family == ModelFamily::kFunction) {
     m.function = r.required<std::string>("function", "a string: branin, hartmann6 or rosenbrock");

@@ -213,7 +213,8 @@ def main():
         assert datasets == written_datasets, f"documented {sorted(datasets)} != written {sorted(written_datasets)}"
         attrs = set(f.attrs)
         assert attrs <= docs["Root attributes"], attrs - docs["Root attributes"]
-        assert docs["Root attributes"] - attrs <= {"slurm_job_id", "slurm_step_id", "simulated", "cost_model"}
+        assert docs["Root attributes"] - attrs <= {"slurm_job_id", "slurm_step_id", "simulated", "cost_model",
+                                               "sites_without_workers"}
         assert f.attrs["placement"] == "fifo" and f.attrs["forecast"] == "none"
         idle = pd.DataFrame(f["idle"][:])
         assert len(idle) == a.ranks - (1 if a.ranks > 1 else 0) and (idle.idle_s >= 0).all()

@@ -130,6 +130,15 @@ batch_size = 512
   const auto old = parse_study(study_with("[search.space.lr]\ntype = \"float\"\nlow = 0.01\nhigh = 0.1\n"
                                           "[training]\nlr = 0.2\nchannels = 8\nconv_blocks = 3\n"),
                                "s.toml");
+  const auto arch = parse_study(
+      study_with("[search.space.lr]\ntype = \"float\"\nlow = 0.01\nhigh = 0.1\n[model]\narch = \"resnet50\"\n"),
+      "s.toml");
+  EXPECT_EQ(arch.model.family, ModelFamily::kResnet);  // arch in the file sets family and depth
+  EXPECT_EQ(arch.model.depth, 50);
+  EXPECT_NE(error_of(study_with("[search.space.lr]\ntype = \"float\"\nlow = 0.01\nhigh = 0.1\n[model]\narch = "
+                                "\"vgg12\"\n"))
+                .find("key 'arch' in [model]: expected one of:"),
+            std::string::npos);
   EXPECT_DOUBLE_EQ(old.optimizer.lr, 0.2);
   EXPECT_EQ(old.model.channels, 8);
   EXPECT_EQ(old.model.conv_layers, 3);
