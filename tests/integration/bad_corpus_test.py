@@ -5,6 +5,7 @@ leaves nothing behind in the working directory. Inputs are read by check_input (
 readers without LibTorch; under the sanitizers in the CS_TORCH_FREE build); study files (by
 `validate` and `run`) and command lines also by the carbonsweep binary when it is given."""
 import argparse
+import concurrent.futures
 import os
 import re
 import shlex
@@ -43,36 +44,43 @@ def main():
     on_disk = {os.path.relpath(os.path.join(d, f), corpus) for d, _, fs in os.walk(corpus) for f in fs} - {"EXPECTED.tsv"}
     assert listed == on_disk, f"listed but missing: {listed - on_disk}; on disk but not listed: {on_disk - listed}"
 
-    failures, ran = [], 0
+    runs = []  # (path, command, code, pattern)
     for path, code, pattern, flags in cases:
         kind = path.split("/")[0]
         if a.sanitized and "unsanitized" in flags:
             continue  # ASan reports the memory error inside HDF5 itself before our guard can
-        commands = []
         if kind == "cli":
             if a.carbonsweep:
                 args = open(os.path.join(corpus, path)).read().strip().replace("{corpus}", corpus)
-                commands.append([a.carbonsweep, *shlex.split(args)])
+                runs.append((path, [a.carbonsweep, *shlex.split(args)], code, pattern))
         else:
-            commands.append([a.checker, kind, os.path.join(corpus, path)])
+            runs.append((path, [a.checker, kind, os.path.join(corpus, path)], code, pattern))
             if kind == "study" and a.carbonsweep:  # refused alike before anything runs
-                commands.append([a.carbonsweep, "validate", os.path.join(corpus, path)])
-                commands.append([a.carbonsweep, "run", os.path.join(corpus, path), "--progress", "off"])
-        for command in commands:
-            with tempfile.TemporaryDirectory() as cwd:
-                p, left = run(command, cwd)
-            ran += 1
-            problems = []
-            if p.returncode != code:
-                problems.append(f"exit {p.returncode}, expected {code}")
-            if not re.search(pattern, p.stderr):
-                problems.append(f"stderr does not match /{pattern}/")
-            if re.search(r"internal error|AddressSanitizer|runtime error|terminate called", p.stderr):
-                problems.append("an internal error or a sanitizer report")
-            if left:
-                problems.append(f"left behind: {sorted(left)}")
-            if problems:
-                failures.append(f"{path}: {' '.join(command[:2])}: {'; '.join(problems)}\n    stderr: {p.stderr.strip()[-400:]}")
+                runs.append((path, [a.carbonsweep, "validate", os.path.join(corpus, path)], code, pattern))
+                runs.append((path, [a.carbonsweep, "run", os.path.join(corpus, path), "--progress", "off"], code,
+                             pattern))
+
+    def check(item):
+        path, command, code, pattern = item
+        with tempfile.TemporaryDirectory() as cwd:
+            p, left = run(command, cwd)
+        problems = []
+        if p.returncode != code:
+            problems.append(f"exit {p.returncode}, expected {code}")
+        if not re.search(pattern, p.stderr):
+            problems.append(f"stderr does not match /{pattern}/")
+        if re.search(r"internal error|AddressSanitizer|runtime error|terminate called", p.stderr):
+            problems.append("an internal error or a sanitizer report")
+        if left:
+            problems.append(f"left behind: {sorted(left)}")
+        if problems:
+            return f"{path}: {' '.join(command[:2])}: {'; '.join(problems)}\n    stderr: {p.stderr.strip()[-400:]}"
+        return None
+
+    # Each run has its own empty folder, so they run side by side (one per core).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        failures = [f for f in pool.map(check, runs) if f]
+    ran = len(runs)
     print(f"{len(cases)} broken inputs, {ran} runs, {len(failures)} failed")
     for f in failures:
         print(f)
