@@ -1,9 +1,15 @@
-// Bayesian optimisation against random search on Branin and Hartmann-6 (median simple
-// regret over seeds after a budget of evaluations), and BO suggestion latency by history size.
+// Search strategies on the standard test functions (bench/search_compare.sh runs it beside
+// Optuna). Modes:
+//   search_bench suite                      the suite: function,dims,bounds,minimum
+//   search_bench regret SEEDS BUDGET [NAME] simple regret of bayes and random per seed (CSV)
+//   search_bench serve FUNCTION DIMS        reads points, one per line, writes f(x) (for peers)
+//   search_bench latency                    BO suggestion latency by history size
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,77 +24,149 @@ using namespace cs::search;
 
 namespace {
 
-SearchSpace space_of(const std::string& function) {
-  const auto& f = test_function(function);
+struct Problem {
+  std::string function;
+  std::size_t dims;
+};
+
+/// Ten functions of 2 to 6 dimensions: smooth, steep-valleyed (Rosenbrock, Goldstein–Price) and
+/// multimodal (Levy, Ackley, Rastrigin, Styblinski–Tang, Hartmann).
+const std::vector<Problem>& suite() {
+  static const std::vector<Problem> kSuite{
+      {"branin", 2},     {"six_hump_camel", 2}, {"goldstein_price", 2}, {"hartmann3", 3}, {"rastrigin", 3},
+      {"rosenbrock", 4}, {"levy", 4},           {"styblinski_tang", 4}, {"ackley", 5},    {"hartmann6", 6}};
+  return kSuite;
+}
+
+SearchSpace space_of(const Problem& p) {
+  const auto& f = test_function(p.function);
   std::vector<ParamSpec> params;
-  for (std::size_t i = 0; i < f.dims; ++i) {
-    const auto& b = f.bounds[std::min(i, f.bounds.size() - 1)];
-    params.push_back({fmt::format("x{}", i + 1), ParamKind::kFloat, b.first, b.second, false, {}});
+  for (std::size_t i = 0; i < p.dims; ++i) {
+    params.push_back({fmt::format("x{}", i + 1), ParamKind::kFloat, f.bound(i).first, f.bound(i).second, false, {}});
   }
   return SearchSpace(params);
 }
 
-double evaluate(const std::string& function, const TrialSpec& spec) {
+double evaluate(const Problem& p, const TrialSpec& spec) {
   std::vector<double> x;
-  for (const auto& p : spec.params) x.push_back(std::get<double>(p.value));
-  return evaluate_test_function(function, x);
+  for (const auto& param : spec.params) x.push_back(std::get<double>(param.value));
+  return evaluate_test_function(p.function, x);
 }
 
-double simple_regret(Sampler& s, const std::string& function, int budget) {
+double simple_regret(Sampler& s, const Problem& p, int budget) {
   double best = 1e300;
   for (int i = 0; i < budget; ++i) {
     const auto spec = *s.suggest(i, {});
-    const double f = evaluate(function, spec);
+    const double f = evaluate(p, spec);
     best = std::min(best, f);
     s.observe({spec, TrialStatus::kCompleted, -f, 1.0, 0.0});
   }
-  return best - test_function(function).minimum;
+  return best - test_function(p.function).minimum_in(p.dims);
 }
 
-}  // namespace
+int print_suite() {
+  std::printf("function,dims,bounds,minimum\n");
+  for (const auto& p : suite()) {
+    const auto& f = test_function(p.function);
+    std::string bounds;
+    for (std::size_t i = 0; i < p.dims; ++i)
+      bounds += fmt::format("{}{}:{}", i ? ";" : "", f.bound(i).first, f.bound(i).second);
+    std::printf("%s,%zu,%s,%.15g\n", p.function.c_str(), p.dims, bounds.c_str(), f.minimum_in(p.dims));
+  }
+  return 0;
+}
 
-int main(int argc, char** argv) {
-  const int seeds = argc > 1 ? std::atoi(argv[1]) : 20;
-  const int budget = argc > 2 ? std::atoi(argv[2]) : 50;
+int regret(int seeds, int budget, const std::string& only) {
   std::printf("function,strategy,seed,regret\n");
-  for (const std::string function : {"branin", "hartmann6"}) {
+  for (const auto& p : suite()) {
+    if (!only.empty() && p.function != only) continue;
     std::vector<double> bo, rs;
     for (int seed = 0; seed < seeds; ++seed) {
       SamplerOptions o;
       o.strategy = "bayes";
       o.seed = static_cast<std::uint64_t>(seed);
-      BayesSampler bayes(space_of(function), o);
-      RandomSampler random(space_of(function), static_cast<std::uint64_t>(seed));
-      bo.push_back(simple_regret(bayes, function, budget));
-      rs.push_back(simple_regret(random, function, budget));
-      std::printf("%s,bayes,%d,%.6g\n%s,random,%d,%.6g\n", function.c_str(), seed, bo.back(), function.c_str(), seed,
-                  rs.back());
+      BayesSampler bayes(space_of(p), o);
+      RandomSampler random(space_of(p), static_cast<std::uint64_t>(seed));
+      bo.push_back(simple_regret(bayes, p, budget));
+      rs.push_back(simple_regret(random, p, budget));
+      std::printf("%s,bayes,%d,%.6g\n%s,random,%d,%.6g\n", p.function.c_str(), seed, bo.back(), p.function.c_str(),
+                  seed, rs.back());
+      std::fflush(stdout);
     }
-    std::fprintf(stderr, "%-10s median regret after %d: bayes %.4g, random %.4g, ratio %.1fx\n", function.c_str(),
-                 budget, cs::median(bo), cs::median(rs), cs::median(rs) / cs::median(bo));
+    std::fprintf(stderr, "%-16s median regret after %d: bayes %.4g, random %.4g\n", p.function.c_str(), budget,
+                 cs::median(bo), cs::median(rs));
   }
+  return 0;
+}
 
-  // Latency: a history of n random Hartmann-6 observations, then 10 suggestions in a row.
+int serve(const std::string& function, std::size_t dims) {
+  std::string line;
+  std::vector<double> x;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    x.clear();
+    for (double v; in >> v;) x.push_back(v);
+    if (x.size() != dims) {
+      std::fprintf(stderr, "search_bench serve: expected %zu numbers, got %zu\n", dims, x.size());
+      return 2;
+    }
+    std::printf("%.17g\n", evaluate_test_function(function, x));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+int latency() {
+  // A history of n random Hartmann-6 observations, then 10 suggestions in a row.
+  const Problem h6{"hartmann6", 6};
   for (const int n : {200, 1000, 3000}) {
     SamplerOptions o;
     o.strategy = "bayes";
     o.seed = 1;
-    const auto space = space_of("hartmann6");
-    BayesSampler bayes(space, o);
-    RandomSampler random(space, 99);
+    BayesSampler bayes(space_of(h6), o);
+    RandomSampler random(space_of(h6), 99);
     for (int i = 0; i < n; ++i) {
       auto spec = *random.suggest(i, {});
-      bayes.observe({spec, TrialStatus::kCompleted, -evaluate("hartmann6", spec), 1.0, 0.0});
+      bayes.observe({spec, TrialStatus::kCompleted, -evaluate(h6, spec), 1.0, 0.0});
     }
     std::vector<double> ms;
     for (int i = 0; i < 10; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       const auto spec = *bayes.suggest(n + i, {});
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      bayes.observe({spec, TrialStatus::kCompleted, -evaluate("hartmann6", spec), 1.0, 0.0});
+      bayes.observe({spec, TrialStatus::kCompleted, -evaluate(h6, spec), 1.0, 0.0});
     }
-    std::fprintf(stderr,
-                 "latency at %4d observations: first (with hyperparameter fit) %.1f ms, next 9 median %.1f ms\n", n,
-                 ms.front(), cs::median(std::vector<double>(ms.begin() + 1, ms.end())));
+    std::printf("latency at %4d observations: first (with hyperparameter fit) %.1f ms, next 9 median %.1f ms\n", n,
+                ms.front(), cs::median(std::vector<double>(ms.begin() + 1, ms.end())));
   }
+  return 0;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: search_bench suite | regret SEEDS BUDGET [FUNCTION] | serve FUNCTION DIMS | latency\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.size() == 1 && args[0] == "suite") return print_suite();
+    if (args.size() == 1 && args[0] == "latency") return latency();
+    if ((args.size() == 3 || args.size() == 4) && args[0] == "regret") {
+      const int seeds = std::atoi(args[1].c_str()), budget = std::atoi(args[2].c_str());
+      if (seeds < 1 || seeds > 1000 || budget < 2 || budget > 10000) return usage();
+      return regret(seeds, budget, args.size() == 4 ? args[3] : "");
+    }
+    if (args.size() == 3 && args[0] == "serve") {
+      const int dims = std::atoi(args[2].c_str());
+      if (dims < 1 || dims > 100) return usage();
+      return serve(args[1], static_cast<std::size_t>(dims));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "search_bench: %s\n", e.what());
+    return 2;
+  }
+  return usage();
 }

@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# Runs carbonsweep's BO and random search and Optuna's TPE on the same functions, seeds and
-# budget, one after the other in one script, and prints the median simple regrets.
+# carbonsweep's BO and random search against Optuna 3.1's TPE, CMA-ES and random sampler on the
+# same ten test functions, seeds and budget, one after the other in one script; prints the
+# median simple regret and its quartiles per function (bench/search_compare.py summary), then
+# BO's suggestion latency.
+#   bench/search_compare.sh [BUILD_DIR=build] [SEEDS=20] [BUDGET=50]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seeds=${1:-20}
-budget=${2:-50}
-out=${OUT_DIR:-build/bench}
+build=${1:-build}
+seeds=${2:-20}
+budget=${3:-50}
+out=${OUT_DIR:-$build/bench}
 mkdir -p "$out"
-ninja -C build search_bench >/dev/null
-build/bench/search_bench "$seeds" "$budget" > "$out/search_regret.csv"
-/usr/bin/python3 bench/optuna_tpe.py "$seeds" "$budget" > "$out/optuna_regret.csv"
-echo "per-seed regrets: $out/search_regret.csv $out/optuna_regret.csv"
+cmake --build "$build" --target search_bench >/dev/null
+bench=$build/bench/search_bench
+"$bench" regret "$seeds" "$budget" > "$out/search_regret.csv"
+csvs=("$out/search_regret.csv")
+if /usr/bin/python3 -c "import optuna, cmaes" 2>/dev/null; then
+  /usr/bin/python3 bench/search_compare.py optuna "$bench" "$seeds" "$budget" > "$out/optuna_regret.csv"
+  csvs+=("$out/optuna_regret.csv")
+else
+  echo "(python3-optuna is not installed: apt-get install python3-optuna for the peer side)"
+fi
+/usr/bin/python3 bench/search_compare.py summary "${csvs[@]}"
+echo "per-seed regrets: ${csvs[*]}"
+"$bench" latency

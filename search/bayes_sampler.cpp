@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <numeric>
 
 #include <fmt/format.h>
 #include <boost/math/distributions/normal.hpp>
 
 #include "base/error.hpp"
+#include "search/power_warp.hpp"
 
 namespace cs::search {
 
@@ -21,8 +23,10 @@ constexpr std::uint64_t kStreamSubset = 0x73756273;
 // Random candidates for the acquisition: many while the GP is small, fewer once prediction
 // costs O(n^2) per candidate.
 constexpr int kCandidatesSmall = 2048, kCandidatesLarge = 512, kSmallHistory = 100;
-constexpr int kRefineStarts = 5;
-constexpr int kRefineSteps = 32;
+constexpr std::uint64_t kStreamLocal = 0x6c6f63;
+constexpr std::uint64_t kStreamRefine = 0x726566;
+constexpr int kRefineStarts = 5, kRefineRounds = 6, kRefineSteps = 16;
+constexpr std::size_t kIncumbents = 5;
 // Hyperparameters are fitted on at most this many of the conditioning points.
 constexpr Eigen::Index kMaxFitPoints = 100;
 
@@ -207,25 +211,55 @@ std::vector<Eigen::VectorXd> BayesSampler::condition_on_pending(const Eigen::Mat
   return taken;
 }
 
+double log_expected_improvement_unit(double z) {
+  // log(phi(z) + z Phi(z)): direct where it does not underflow; below z = -5, with t = -z, as
+  // log phi(z) + log(1 - t R(t)) where Mills' ratio R(t) = 1 / (t + c) and
+  // c = 1 / (t + 2 / (t + 3 / ...)), so that 1 - t R(t) = c / (t + c) has no cancellation.
+  const boost::math::normal normal;
+  if (z > -5.0) return std::log(boost::math::pdf(normal, z) + z * boost::math::cdf(normal, z));
+  const double t = -z;
+  double c = 0.0;
+  for (int k = 100; k >= 1; --k) c = k / (t + c);
+  return -0.5 * t * t - 0.5 * std::log(2.0 * std::numbers::pi) + std::log(c / (t + c));
+}
+
 Eigen::VectorXd BayesSampler::acquisition(const Eigen::MatrixXd& cand, double best_y) const {
   const boost::math::normal normal;
   Eigen::VectorXd mean, sd;
   gp_.predict(cand, mean, sd);
   Eigen::VectorXd a(cand.rows());
   for (Eigen::Index i = 0; i < cand.rows(); ++i) {
-    const double improvement = mean[i] - best_y - 0.01 * sd[i];
-    const double z = improvement / sd[i];
+    const double z = (mean[i] - best_y - 0.01 * sd[i]) / sd[i];
     if (options_.acquisition == Acquisition::kUcb)
       a[i] = mean[i] + options_.ucb_beta * sd[i];
     else if (options_.acquisition == Acquisition::kPi)
       a[i] = boost::math::cdf(normal, z);
-    else
-      a[i] = improvement * boost::math::cdf(normal, z) + sd[i] * boost::math::pdf(normal, z);
+    else  // log EI (Ament et al. 2023): ranks candidates where EI itself underflows to 0
+      a[i] = std::log(sd[i]) + log_expected_improvement_unit(z);
   }
   return a;
 }
 
-BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y) const {
+double BayesSampler::normal_draw(std::uint64_t stream, std::uint64_t index) const {
+  // Box-Muller from two counter-based uniforms of this sampler's seed.
+  const double u1 = std::max(counter_uniform(options_.seed, stream, index), 1e-300);
+  const double u2 = counter_uniform(options_.seed, stream + 1, index);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+void BayesSampler::score(Candidates& c, std::size_t from, double best_y) const {
+  Eigen::MatrixXd cx(static_cast<Eigen::Index>(c.units.size() - from), static_cast<Eigen::Index>(encoded_dims_));
+  for (std::size_t i = from; i < c.units.size(); ++i)
+    cx.row(static_cast<Eigen::Index>(i - from)) = encode(c.units[i]).transpose();
+  const Eigen::VectorXd a = acquisition(cx, best_y);
+  c.score.conservativeResize(static_cast<Eigen::Index>(c.units.size()));
+  c.score.tail(a.size()) = a;
+}
+
+BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y,
+                                                         const std::vector<std::size_t>& incumbents) const {
+  // Uniform points for exploration, and Gaussian steps of scales from 0.005 to 0.2 around the
+  // best observations for exploitation (as trust-region and CMA-style searches do).
   const auto p = space_.size();
   const auto seed_index = static_cast<std::uint64_t>(trial_id) * 1'000'003ULL;
   Candidates c;
@@ -236,44 +270,52 @@ BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, 
       u[k] = counter_uniform(options_.seed, kStreamCandidates + k, seed_index + static_cast<std::uint64_t>(i));
     c.units.push_back(std::move(u));
   }
-  Eigen::MatrixXd cx(static_cast<Eigen::Index>(c.units.size()), static_cast<Eigen::Index>(encoded_dims_));
-  for (std::size_t i = 0; i < c.units.size(); ++i)
-    cx.row(static_cast<Eigen::Index>(i)) = encode(c.units[i]).transpose();
-  c.score = acquisition(cx, best_y);
+  const int local = count / 4;
+  for (int i = 0; i < local && !incumbents.empty(); ++i) {
+    const auto index = seed_index + static_cast<std::uint64_t>(i);
+    std::vector<double> u = observed_u_[incumbents[static_cast<std::size_t>(i) % incumbents.size()]];
+    const double scale = 0.005 * std::pow(40.0, counter_uniform(options_.seed, kStreamLocal, index));
+    for (std::size_t k = 0; k < p; ++k) {
+      u[k] = std::clamp(u[k] + scale * normal_draw(kStreamLocal + 2 + 2 * k, index), 0.0, 1.0 - 1e-12);
+    }
+    c.units.push_back(std::move(u));
+  }
+  score(c, 0, best_y);
   return c;
 }
 
 void BayesSampler::refine(std::int64_t trial_id, double best_y, Candidates& c) const {
-  // Local refinement: Gaussian-free pattern steps around the best few, shrinking.
+  // Local refinement of the best few: rounds of Gaussian steps around the current point, moving
+  // to the best step and halving the step when a round finds nothing better.
   const auto p = space_.size();
   const auto seed_index = static_cast<std::uint64_t>(trial_id) * 1'000'003ULL;
   std::vector<std::size_t> order(c.units.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::partial_sort(order.begin(), order.begin() + kRefineStarts, order.end(), [&](auto a, auto b) {
-    return c.score[static_cast<Eigen::Index>(a)] > c.score[static_cast<Eigen::Index>(b)];
-  });
-  for (int s = 0; s < kRefineStarts; ++s) {
-    std::vector<double> best_u = c.units[order[static_cast<std::size_t>(s)]];
-    double best_score = c.score[static_cast<Eigen::Index>(order[static_cast<std::size_t>(s)])];
-    const double radius = 0.1;
-    Eigen::MatrixXd trial_x(kRefineSteps, static_cast<Eigen::Index>(encoded_dims_));
-    std::vector<std::vector<double>> trial_u;
-    for (int step = 0; step < kRefineSteps; ++step) {
-      std::vector<double> u = best_u;
-      for (std::size_t k = 0; k < p; ++k) {
-        const double r =
-            counter_uniform(options_.seed, kStreamCandidates + 500 + k,
-                            seed_index + 10'000u * static_cast<std::uint64_t>(s) + static_cast<std::uint64_t>(step));
-        u[k] = std::clamp(u[k] + radius * (2.0 * r - 1.0) / (1.0 + step / 8.0), 0.0, 1.0 - 1e-12);
+  const auto starts = std::min<std::size_t>(kRefineStarts, order.size());
+  std::partial_sort(
+      order.begin(), order.begin() + static_cast<std::ptrdiff_t>(starts), order.end(),
+      [&](auto a, auto b) { return c.score[static_cast<Eigen::Index>(a)] > c.score[static_cast<Eigen::Index>(b)]; });
+  for (std::size_t s = 0; s < starts; ++s) {
+    std::vector<double> best_u = c.units[order[s]];
+    double best_score = c.score[static_cast<Eigen::Index>(order[s])];
+    double radius = 0.05;
+    for (int round = 0; round < kRefineRounds; ++round) {
+      Candidates steps;
+      for (int step = 0; step < kRefineSteps; ++step) {
+        const auto index =
+            seed_index + 100'000u * s + 1'000u * static_cast<std::uint64_t>(round) + static_cast<std::uint64_t>(step);
+        std::vector<double> u = best_u;
+        for (std::size_t k = 0; k < p; ++k)
+          u[k] = std::clamp(u[k] + radius * normal_draw(kStreamRefine + 2 * k, index), 0.0, 1.0 - 1e-12);
+        steps.units.push_back(std::move(u));
       }
-      trial_x.row(step) = encode(u).transpose();
-      trial_u.push_back(std::move(u));
-    }
-    const Eigen::VectorXd trial_score = acquisition(trial_x, best_y);
-    for (int step = 0; step < kRefineSteps; ++step) {
-      if (trial_score[step] > best_score) {
-        best_score = trial_score[step];
-        best_u = trial_u[static_cast<std::size_t>(step)];
+      score(steps, 0, best_y);
+      Eigen::Index top = 0;
+      if (steps.score.maxCoeff(&top) > best_score) {
+        best_score = steps.score[top];
+        best_u = steps.units[static_cast<std::size_t>(top)];
+      } else {
+        radius /= 2;
       }
     }
     c.units.push_back(best_u);
@@ -311,10 +353,19 @@ std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<
     x.row(i) = encode(observed_u_[rows[static_cast<std::size_t>(i)]]).transpose();
     y[i] = all_y[static_cast<Eigen::Index>(rows[static_cast<std::size_t>(i)])];
   }
+  y = PowerWarp::fit(y)(y);
   const bool refitted = fit_model(trial_id, x, y);
   const double best_y = y.maxCoeff();
   const auto taken = condition_on_pending(x, y, pending, refitted);
-  auto candidates = random_candidates(trial_id, n, best_y);
+  // The best few observations (all_y is ordered as the warped y) seed the local candidates.
+  std::vector<std::size_t> incumbents(observed_.size());
+  std::iota(incumbents.begin(), incumbents.end(), std::size_t{0});
+  const auto top = std::min<std::size_t>(kIncumbents, incumbents.size());
+  std::partial_sort(
+      incumbents.begin(), incumbents.begin() + static_cast<std::ptrdiff_t>(top), incumbents.end(),
+      [&](auto a, auto b) { return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)]; });
+  incumbents.resize(top);
+  auto candidates = random_candidates(trial_id, n, best_y, incumbents);
   refine(trial_id, best_y, candidates);
   return best_distinct(trial_id, candidates, taken);
 }

@@ -1,5 +1,6 @@
-// Bayesian optimisation: a GP over the encoded space, a Latin-hypercube start, EI/PI/UCB,
-// constant-liar points for pending trials, and ParEGO scalarisation for accuracy vs cost.
+// Bayesian optimisation: a GP over the encoded space on power-warped outputs, a Latin-hypercube
+// start, log-EI/PI/UCB, constant-liar points for pending trials, and ParEGO scalarisation for
+// accuracy vs cost.
 #pragma once
 
 #include <vector>
@@ -8,6 +9,10 @@
 #include "search/sampler.hpp"
 
 namespace cs::search {
+
+/// log(phi(z) + z Phi(z)): the log of the expected improvement of a unit Gaussian, finite where
+/// the improvement itself underflows (z far below 0).
+double log_expected_improvement_unit(double z);
 
 class BayesSampler final : public Sampler {
  public:
@@ -44,7 +49,11 @@ class BayesSampler final : public Sampler {
   std::vector<Eigen::VectorXd> condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                                     std::span<const TrialSpec> pending, bool refitted);
   Eigen::VectorXd acquisition(const Eigen::MatrixXd& candidates, double best_y) const;
-  Candidates random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y) const;
+  Candidates random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y,
+                               const std::vector<std::size_t>& incumbents) const;
+  /// Scores the candidates from index `from` on.
+  void score(Candidates& candidates, std::size_t from, double best_y) const;
+  double normal_draw(std::uint64_t stream, std::uint64_t index) const;
   void refine(std::int64_t trial_id, double best_y, Candidates& candidates) const;
   TrialSpec best_distinct(std::int64_t trial_id, const Candidates& candidates,
                           const std::vector<Eigen::VectorXd>& taken) const;

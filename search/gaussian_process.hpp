@@ -1,5 +1,6 @@
 // A Gaussian-process regressor: Matérn-5/2 kernel with ARD length scales, fitted by maximising
-// the log marginal likelihood with multi-start Adam in log space, within bounds.
+// the log marginal likelihood plus a length-scale hyperprior (MAP) with multi-start Adam in log
+// space, within bounds.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,11 @@ class GaussianProcess {
 
   /// The log marginal likelihood of the standardised data under `h`, and its gradient.
   double log_marginal_likelihood(const Hyper& h, Eigen::VectorXd* gradient) const;
+  /// The log density of the length-scale hyperprior at `h` (up to a constant), and its gradient:
+  /// log l ~ Normal(sqrt 2 + log(d) / 2 - 1.5, sqrt 3): the dimension-scaled prior of Hvarfner et
+  /// al. (2024), BoTorch's default, centred on shorter scales. `fit` maximises likelihood plus
+  /// prior (MAP).
+  static double log_prior(const Hyper& h, Eigen::VectorXd* gradient);
 
   const Hyper& hyper() const { return hyper_; }
   void set_hyper(const Hyper& h) { hyper_ = h; }

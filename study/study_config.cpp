@@ -522,7 +522,8 @@ void read_model_table(TableReader& root, StudyConfig& config) {
     r.fail(table.get("arch"), "arch", "give family (and depth) or arch, not both");
   }
   if (m.family == ModelFamily::kFunction) {
-    m.function = r.required<std::string>("function", "a string: branin, hartmann6 or rosenbrock");
+    const auto expected = fmt::format("a string: one of {}", fmt::join(search::test_function_names(), ", "));
+    m.function = r.required<std::string>("function", expected.c_str());
     try {
       search::test_function(m.function);
     } catch (const ConfigError& e) {

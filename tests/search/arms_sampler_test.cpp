@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "search/random_sampler.hpp"
-#include "search/test_functions.hpp"
 
 namespace cs::search {
 namespace {
@@ -37,17 +36,6 @@ TEST(ArmsSampler, OneArmIsThatSamplerItself) {
   SamplerOptions random;
   auto s = make_study_sampler(space(), {random});
   EXPECT_EQ(s->name(), "random");
-}
-
-TEST(TestFunctions, KnownMinimaAndArityChecks) {
-  const double branin_min[2] = {3.14159265358979, 2.275};
-  EXPECT_NEAR(evaluate_test_function("branin", branin_min), test_function("branin").minimum, 1e-6);
-  const double h6[6] = {0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573};
-  EXPECT_NEAR(evaluate_test_function("hartmann6", h6), test_function("hartmann6").minimum, 1e-4);
-  const double ones[4] = {1, 1, 1, 1};
-  EXPECT_DOUBLE_EQ(evaluate_test_function("rosenbrock", ones), 0.0);
-  EXPECT_THROW(evaluate_test_function("branin", ones), std::exception);
-  EXPECT_THROW(test_function("ackley"), std::exception);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "search/power_warp.hpp"
 #include "search/random_sampler.hpp"
 #include "search/test_functions.hpp"
 
@@ -62,6 +63,73 @@ TEST(GaussianProcess, LogMarginalLikelihoodGradientMatchesFiniteDifferences) {
     const double numeric = (gp.log_marginal_likelihood(hp, nullptr) - base) / eps;
     EXPECT_NEAR(g[k], numeric, 1e-3 * std::max(1.0, std::abs(numeric))) << "parameter " << k;
   }
+}
+
+TEST(GaussianProcess, LengthScalePriorGradientMatchesFiniteDifferences) {
+  GaussianProcess::Hyper h{Eigen::Vector3d(std::log(0.1), std::log(2.0), 0.0), 0.3, std::log(0.01)};
+  Eigen::VectorXd g;
+  const double base = GaussianProcess::log_prior(h, &g);
+  for (int k = 0; k < 3; ++k) {
+    auto hp = h;
+    hp.log_length[k] += 1e-6;
+    EXPECT_NEAR(g[k], (GaussianProcess::log_prior(hp, nullptr) - base) / 1e-6, 1e-4) << "length " << k;
+  }
+  EXPECT_EQ(g[3], 0.0);  // no prior on the signal and noise variances
+  EXPECT_EQ(g[4], 0.0);
+  // Its mode: log l = sqrt 2 + log(3) / 2 - 1.5 in three dimensions.
+  GaussianProcess::Hyper mode = h;
+  mode.log_length.setConstant(std::sqrt(2.0) + 0.5 * std::log(3.0) - 1.5);
+  EXPECT_NEAR(GaussianProcess::log_prior(mode, nullptr), 0.0, 1e-12);
+  EXPECT_LT(base, 0.0);
+}
+
+TEST(LogExpectedImprovement, MatchesTheDirectFormulaAndStaysFiniteFarBelowZero) {
+  const auto direct = [](double z) {
+    const double pdf = std::exp(-0.5 * z * z) / std::sqrt(2 * M_PI), cdf = 0.5 * std::erfc(-z / std::sqrt(2.0));
+    return std::log(pdf + z * cdf);
+  };
+  for (double z = -4.9; z <= 3.0; z += 0.35) EXPECT_NEAR(log_expected_improvement_unit(z), direct(z), 1e-9) << z;
+  // Across the switch to the asymptotic series at z = -5 the value is continuous (to 1e-4) and
+  // keeps falling; far below, where EI itself is 0 in doubles, it is finite and ordered.
+  EXPECT_NEAR(log_expected_improvement_unit(-5.0), direct(-5.0), 1e-4);
+  double previous = log_expected_improvement_unit(-5.0);
+  for (double z = -5.5; z >= -60.0; z -= 0.5) {
+    const double v = log_expected_improvement_unit(z);
+    ASSERT_TRUE(std::isfinite(v)) << z;
+    EXPECT_LT(v, previous) << z;
+    previous = v;
+  }
+  EXPECT_EQ(std::exp(log_expected_improvement_unit(-40.0)), 0.0);
+}
+
+TEST(PowerWarp, CompressesAHeavyTailAndKeepsTheOrder) {
+  // Yeo–Johnson with lambda 1 is the identity; 0 and 2 are continuous with their neighbours.
+  for (double z : {-3.0, -0.5, 0.0, 0.7, 4.0}) {
+    EXPECT_NEAR(PowerWarp::yeo_johnson(z, 1.0), z, 1e-12);
+    EXPECT_NEAR(PowerWarp::yeo_johnson(z, 0.0), PowerWarp::yeo_johnson(z, 1e-7), 1e-5);
+    EXPECT_NEAR(PowerWarp::yeo_johnson(z, 2.0), PowerWarp::yeo_johnson(z, 2.0 - 1e-7), 1e-5);
+  }
+  // Maximised outputs of a function with a few huge values (y = -exp(5u)): a long lower tail.
+  Eigen::VectorXd y(40);
+  for (int i = 0; i < 40; ++i) y[i] = -std::exp(5.0 * counter_uniform(3, 0, static_cast<std::uint64_t>(i)));
+  const auto warp = PowerWarp::fit(y);
+  EXPECT_GT(warp.lambda(), 1.0);
+  const Eigen::VectorXd w = warp(y);
+  const auto skew = [](const Eigen::VectorXd& v) {
+    const Eigen::ArrayXd c = v.array() - v.mean();
+    return (c.cube().mean()) / std::pow(c.square().mean(), 1.5);
+  };
+  EXPECT_LT(std::abs(skew(w)), 0.5 * std::abs(skew(y)));
+  for (int i = 0; i < 40; ++i) {
+    for (int j = 0; j < 40; ++j) {
+      if (y[i] < y[j]) {
+        EXPECT_LT(w[i], w[j]);
+      }
+    }
+  }
+  // No spread: the identity after centring, not a division by zero.
+  const auto flat = PowerWarp::fit(Eigen::VectorXd::Constant(5, 2.0));
+  EXPECT_TRUE(std::isfinite(flat(2.0)));
 }
 
 TEST(GaussianProcess, FitRaisesTheLikelihoodAndInterpolates) {
