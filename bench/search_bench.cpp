@@ -2,6 +2,7 @@
 // Optuna). Modes:
 //   search_bench suite                      the suite: function,dims,bounds,minimum
 //   search_bench regret SEEDS BUDGET [NAME] simple regret of bayes and random per seed (CSV)
+//   search_bench parallel SEEDS BUDGET W    regret with W trials running: batched BO vs one per fit
 //   search_bench serve FUNCTION DIMS        reads points, one per line, writes f(x) (for peers)
 //   search_bench latency                    BO suggestion latency by history size
 #include <algorithm>
@@ -99,6 +100,55 @@ int regret(int seeds, int budget, const std::string& only) {
   return 0;
 }
 
+/// Simple regret after `budget` trials with `workers` running at once (the oldest ends first),
+/// and the seconds spent suggesting.
+std::pair<double, double> parallel_regret(Sampler& s, const Problem& p, int budget, int workers) {
+  std::vector<TrialSpec> pending;
+  double best = 1e300, suggest_s = 0.0;
+  int issued = 0;
+  while (issued < budget || !pending.empty()) {
+    while (issued < budget && static_cast<int>(pending.size()) < workers) {
+      const auto t0 = std::chrono::steady_clock::now();
+      pending.push_back(*s.suggest(issued++, pending));
+      suggest_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    const TrialSpec done = pending.front();
+    pending.erase(pending.begin());
+    const double f = evaluate(p, done);
+    best = std::min(best, f);
+    s.observe({done, TrialStatus::kCompleted, -f, 1.0, 0.0});
+  }
+  return {best - test_function(p.function).minimum_in(p.dims), suggest_s};
+}
+
+int parallel(int seeds, int budget, int workers) {
+  // Batches of suggestions per GP fit and a capped set of constant liars (the defaults) against
+  // one suggestion per fit conditioned on every pending trial (before batching).
+  std::printf("function,strategy,seed,regret,suggest_s\n");
+  for (const auto& p : suite()) {
+    std::vector<double> batched, single, batched_s, single_s;
+    for (int seed = 0; seed < seeds; ++seed) {
+      for (const bool batch : {true, false}) {
+        SamplerOptions o;
+        o.strategy = "bayes";
+        o.seed = static_cast<std::uint64_t>(seed);
+        if (!batch) o.max_liars = 1u << 30, o.max_batch = 1;
+        BayesSampler bayes(space_of(p), o);
+        const auto [r, t] = parallel_regret(bayes, p, budget, workers);
+        (batch ? batched : single).push_back(r);
+        (batch ? batched_s : single_s).push_back(t);
+        std::printf("%s,%s,%d,%.6g,%.4g\n", p.function.c_str(), batch ? "bayes_batched" : "bayes_one_per_fit", seed, r,
+                    t);
+        std::fflush(stdout);
+      }
+    }
+    std::fprintf(stderr, "%-16s %d workers, median regret after %d: batched %.4g (%.2f s), one per fit %.4g (%.2f s)\n",
+                 p.function.c_str(), workers, budget, cs::median(batched), cs::median(batched_s), cs::median(single),
+                 cs::median(single_s));
+  }
+  return 0;
+}
+
 int serve(const std::string& function, std::size_t dims) {
   std::string line;
   std::vector<double> x;
@@ -143,7 +193,9 @@ int latency() {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: search_bench suite | regret SEEDS BUDGET [FUNCTION] | serve FUNCTION DIMS | latency\n");
+  std::fprintf(stderr,
+               "usage: search_bench suite | regret SEEDS BUDGET [FUNCTION] | parallel SEEDS BUDGET WORKERS | "
+               "serve FUNCTION DIMS | latency\n");
   return 2;
 }
 
@@ -158,6 +210,12 @@ int main(int argc, char** argv) {
       const int seeds = std::atoi(args[1].c_str()), budget = std::atoi(args[2].c_str());
       if (seeds < 1 || seeds > 1000 || budget < 2 || budget > 10000) return usage();
       return regret(seeds, budget, args.size() == 4 ? args[3] : "");
+    }
+    if (args.size() == 4 && args[0] == "parallel") {
+      const int seeds = std::atoi(args[1].c_str()), budget = std::atoi(args[2].c_str()),
+                workers = std::atoi(args[3].c_str());
+      if (seeds < 1 || seeds > 1000 || budget < 2 || budget > 100000 || workers < 1 || workers > 100000) return usage();
+      return parallel(seeds, budget, workers);
     }
     if (args.size() == 3 && args[0] == "serve") {
       const int dims = std::atoi(args[2].c_str());

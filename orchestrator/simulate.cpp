@@ -113,6 +113,48 @@ class SimulatedCluster final : public Transport {
   std::deque<int> ready_;
 };
 
+/// Times each suggestion the coordinator asks for, at the virtual time it asked. The virtual
+/// clock does not move while the sampler works, so the simulated schedule stays deterministic;
+/// `wait_fraction` then replays the calls through one coordinator serving them in order, each
+/// taking its measured wall time, to say how long workers would have waited for suggestions.
+class SuggestionTimer final : public search::Sampler {
+ public:
+  SuggestionTimer(search::Sampler& inner, const scheduling::VirtualClock& clock) : inner_(inner), clock_(clock) {}
+  std::string name() const override { return inner_.name(); }
+  std::optional<search::TrialSpec> suggest(std::int64_t trial_id, std::span<const search::TrialSpec> pending) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto spec = inner_.suggest(trial_id, pending);
+    calls_.push_back(
+        {clock_.now_unix_s(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
+    return spec;
+  }
+  void observe(const search::Observation& o) override { inner_.observe(o); }
+
+  std::int64_t calls() const { return static_cast<std::int64_t>(calls_.size()); }
+  double wall_s() const {
+    double sum = 0.0;
+    for (const auto& c : calls_) sum += c.wall_s;
+    return sum;
+  }
+  /// Waiting / (waiting + trial time): each call waits for the calls before it, then its own.
+  double wait_fraction(double trial_time_s) const {
+    double free_at = -1e300, waited = 0.0;
+    for (const auto& c : calls_) {
+      free_at = std::max(free_at, c.at_s) + c.wall_s;
+      waited += free_at - c.at_s;
+    }
+    return waited + trial_time_s > 0.0 ? waited / (waited + trial_time_s) : 0.0;
+  }
+
+ private:
+  struct Call {
+    double at_s, wall_s;
+  };
+  search::Sampler& inner_;
+  const scheduling::VirtualClock& clock_;
+  std::vector<Call> calls_;
+};
+
 double simulation_start(const study::StudyConfig& config) {
   if (config.time.start_unix_s) return *config.time.start_unix_s;
   double start = -1.0;
@@ -153,17 +195,20 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
   store.set_attribute("cost_model", model.describe());
 
   SimulatedCluster cluster(clock, config, placement, worker_site, model);
-  auto sampler = search::make_study_sampler(config.space, config.arms);
+  auto study_sampler = search::make_study_sampler(config.space, config.arms);
+  SuggestionTimer sampler(*study_sampler, clock);
   const double start_unix_s = clock.now_unix_s();
   const auto t0 = std::chrono::steady_clock::now();
-  Coordinator coordinator(cluster, *sampler, store, progress, std::move(options));
+  Coordinator coordinator(cluster, sampler, store, progress, std::move(options));
   const auto result = coordinator.run();
   SimulationSummary s;
   s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.trials = result.trials_done;
   s.stopped = result.stopped;
   bool all_marginal = true;
+  double trial_time_s = 0.0;
   for (const auto& r : store.results()) {
+    trial_time_s += r.end_unix_s - r.start_unix_s;
     s.makespan_s = std::max(s.makespan_s, r.end_unix_s - start_unix_s);
     s.device_energy_j += r.energy_j;
     if (std::isfinite(r.co2_g)) s.trial_co2_g += r.co2_g;
@@ -176,6 +221,12 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
     s.idle_co2_g += idle.co2_g;
   }
   s.events = 2 * result.trials_done + static_cast<std::int64_t>(workers);
+  s.suggestions = sampler.calls();
+  s.suggest_wall_s = sampler.wall_s();
+  s.suggest_wait_fraction = sampler.wait_fraction(trial_time_s);
+  store.set_attribute("suggest_wall_s", fmt::format("{:.6g}", s.suggest_wall_s));
+  store.set_attribute("suggest_wait_fraction", fmt::format("{:.6g}", s.suggest_wait_fraction));
+  store.flush();  // known only once the coordinator has written the file
   return s;
 }
 
@@ -237,6 +288,12 @@ void print_summary(const study::StudyConfig& config, const SimulateOptions& o, c
             << fmt::format("{} events in {:.2f} s: {:.0f} events/s, peak memory {:.0f} MiB\n", s.events, s.wall_s,
                            static_cast<double>(s.events) / std::max(s.wall_s, 1e-9),
                            static_cast<double>(usage.ru_maxrss) / 1024.0)
+            << fmt::format(
+                   "suggestions: {} in {:.2f} s of wall time ({:.2f} ms each); workers would wait {:.3g}% of "
+                   "their time for them\n",
+                   s.suggestions, s.suggest_wall_s,
+                   1e3 * s.suggest_wall_s / std::max<double>(1.0, static_cast<double>(s.suggestions)),
+                   100.0 * s.suggest_wait_fraction)
             << (s.stopped.empty() ? "" : "stopped early: " + s.stopped + "\n")
             << fmt::format("results: {}\n", std::filesystem::absolute(output).string());
 }

@@ -33,7 +33,10 @@ struct SimulationSummary {
   double co2_marginal_g = 0.0;  ///< trials at the sites' marginal traces; NaN when a site has none
   std::int64_t events = 0;      ///< messages the coordinator handled
   double wall_s = 0.0;
-  std::string stopped;  ///< why the policy stopped early, if it did
+  std::int64_t suggestions = 0;        ///< sampler calls
+  double suggest_wall_s = 0.0;         ///< wall seconds the sampler spent on them
+  double suggest_wait_fraction = 0.0;  ///< of worker time, waiting for a suggestion (see SuggestionTimer)
+  std::string stopped;                 ///< why the policy stopped early, if it did
 };
 
 /// The simulation proper, writing into `store` (no journal). `config` is the study with any

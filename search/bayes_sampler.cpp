@@ -27,6 +27,9 @@ constexpr std::uint64_t kStreamLocal = 0x6c6f63;
 constexpr std::uint64_t kStreamRefine = 0x726566;
 constexpr int kRefineStarts = 5, kRefineRounds = 6, kRefineSteps = 16;
 constexpr std::size_t kIncumbents = 5;
+constexpr std::uint64_t kStreamLiars = 0x6c696172;
+// A batch is picked from this many of the best candidates.
+constexpr std::size_t kShortlist = 256;
 // Hyperparameters are fitted on at most this many of the conditioning points.
 constexpr Eigen::Index kMaxFitPoints = 100;
 
@@ -131,6 +134,9 @@ Eigen::VectorXd BayesSampler::targets(std::int64_t trial_id) const {
 void BayesSampler::observe(const Observation& o) {
   observed_u_.push_back(to_units(o.spec));
   observed_.push_back(o);
+  const Key k = key(observed_u_.back());
+  suggested_keys_.erase(k);
+  observed_keys_.insert(k);
 }
 
 TrialSpec BayesSampler::design_point(std::int64_t trial_id) const {
@@ -145,18 +151,23 @@ std::vector<std::size_t> BayesSampler::training_rows(const Eigen::VectorXd& all_
   std::vector<std::size_t> rows(observed_.size());
   std::iota(rows.begin(), rows.end(), std::size_t{0});
   if (rows.size() <= kMaxGpPoints) return rows;
-  // Beyond kMaxGpPoints: the best third, and a seeded draw of the rest (subset of data).
-  std::sort(rows.begin(), rows.end(),
-            [&](auto a, auto b) { return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)]; });
+  // Beyond kMaxGpPoints: the best third, and a seeded draw of the rest (subset of data), in
+  // O(n): a partition for the best, then seeded indices into the rest, without repeats.
   const std::size_t best = kMaxGpPoints / 3;
-  std::vector<std::size_t> rest(rows.begin() + static_cast<std::ptrdiff_t>(best), rows.end());
-  std::sort(rest.begin(), rest.end(), [&](auto a, auto b) {
-    return counter_uniform(options_.seed, kStreamSubset + observed_.size(), a) <
-           counter_uniform(options_.seed, kStreamSubset + observed_.size(), b);
+  std::nth_element(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(best), rows.end(), [&](auto a, auto b) {
+    return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)];
   });
-  rows.resize(best);
-  rows.insert(rows.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(kMaxGpPoints - best));
-  return rows;
+  const std::size_t rest = rows.size() - best;
+  std::vector<bool> drawn(rest, false);
+  std::vector<std::size_t> chosen(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(best));
+  for (std::uint64_t draw = 0; chosen.size() < kMaxGpPoints; ++draw) {
+    const double u = counter_uniform(options_.seed, kStreamSubset + observed_.size(), draw);
+    const auto i = std::min(static_cast<std::size_t>(u * static_cast<double>(rest)), rest - 1);
+    if (drawn[i]) continue;
+    drawn[i] = true;
+    chosen.push_back(rows[best + i]);
+  }
+  return chosen;
 }
 
 bool BayesSampler::fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
@@ -189,26 +200,35 @@ bool BayesSampler::fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, co
 
 std::vector<Eigen::VectorXd> BayesSampler::condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                                                 std::span<const TrialSpec> pending, bool refitted) {
-  // Constant liar: each pending trial is assumed to return the worst value seen.
-  std::vector<Eigen::VectorXd> taken;
-  for (const auto& u : observed_u_) taken.push_back(encode(u));
+  // Constant liar: pending trials are assumed to return the worst value seen. At most
+  // max_liars of them (64), a seeded draw, so that a suggestion costs the same with 10,000 trials
+  // running as with 64; the suggestions already made are kept apart by is_taken.
+  std::vector<Eigen::VectorXd> liars;
+  std::vector<std::size_t> picked(pending.size());
+  std::iota(picked.begin(), picked.end(), std::size_t{0});
+  if (picked.size() > options_.max_liars) {
+    for (std::size_t i = 0; i < options_.max_liars; ++i) {
+      const double u = counter_uniform(options_.seed, kStreamLiars + observed_.size(), i);
+      std::swap(picked[i], picked[i + static_cast<std::size_t>(u * static_cast<double>(picked.size() - i))]);
+    }
+    picked.resize(options_.max_liars);
+  }
+  for (const auto i : picked) liars.push_back(encode(to_units(pending[i])));
   const Eigen::Index n = x.rows();
-  if (!pending.empty()) {
-    Eigen::MatrixXd xp(n + static_cast<Eigen::Index>(pending.size()), x.cols());
+  if (!liars.empty()) {
+    Eigen::MatrixXd xp(n + static_cast<Eigen::Index>(liars.size()), x.cols());
     Eigen::VectorXd yp(xp.rows());
     xp.topRows(n) = x;
     yp.head(n) = y;
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      const auto e = encode(to_units(pending[i]));
-      xp.row(n + static_cast<Eigen::Index>(i)) = e.transpose();
+    for (std::size_t i = 0; i < liars.size(); ++i) {
+      xp.row(n + static_cast<Eigen::Index>(i)) = liars[i].transpose();
       yp[n + static_cast<Eigen::Index>(i)] = y.minCoeff();
-      taken.push_back(e);
     }
     gp_.condition(xp, yp);
   } else if (!refitted) {
     gp_.condition(x, y);
   }
-  return taken;
+  return liars;
 }
 
 double log_expected_improvement_unit(double z) {
@@ -224,11 +244,16 @@ double log_expected_improvement_unit(double z) {
 }
 
 Eigen::VectorXd BayesSampler::acquisition(const Eigen::MatrixXd& cand, double best_y) const {
-  const boost::math::normal normal;
   Eigen::VectorXd mean, sd;
   gp_.predict(cand, mean, sd);
-  Eigen::VectorXd a(cand.rows());
-  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
+  return acquisition_from(mean, sd, best_y);
+}
+
+Eigen::VectorXd BayesSampler::acquisition_from(const Eigen::VectorXd& mean, const Eigen::VectorXd& sd,
+                                               double best_y) const {
+  const boost::math::normal normal;
+  Eigen::VectorXd a(mean.size());
+  for (Eigen::Index i = 0; i < mean.size(); ++i) {
     const double z = (mean[i] - best_y - 0.01 * sd[i]) / sd[i];
     if (options_.acquisition == Acquisition::kUcb)
       a[i] = mean[i] + options_.ucb_beta * sd[i];
@@ -324,26 +349,82 @@ void BayesSampler::refine(std::int64_t trial_id, double best_y, Candidates& c) c
   }
 }
 
-TrialSpec BayesSampler::best_distinct(std::int64_t trial_id, const Candidates& c,
-                                      const std::vector<Eigen::VectorXd>& taken) const {
-  // The best candidate that is not already observed or pending (distinct suggestions).
+BayesSampler::Key BayesSampler::key(const std::vector<double>& u) const {
+  const Eigen::VectorXd e = encode(u);
+  return Key(e.data(), e.data() + e.size());
+}
+
+bool BayesSampler::is_taken(const Key& k) const { return observed_keys_.contains(k) || suggested_keys_.contains(k); }
+
+TrialSpec BayesSampler::remember(TrialSpec spec) {
+  suggested_keys_.insert(key(to_units(spec)));
+  return spec;
+}
+
+std::vector<std::vector<double>> BayesSampler::pick_batch(const Candidates& c,
+                                                          const std::vector<Eigen::VectorXd>& liars, std::size_t size,
+                                                          double best_y, double lie_y) const {
+  // A shortlist of the best candidates by acquisition that are not observed, pending or already
+  // suggested; then constant liar within the batch: each pick is conditioned on as returning
+  // lie_y by a rank-one update of the shortlist's joint posterior, and the acquisition
+  // recomputed, so that one GP fit gives `size` spread-out suggestions.
   std::vector<std::size_t> ranked(c.units.size());
   std::iota(ranked.begin(), ranked.end(), std::size_t{0});
   std::sort(ranked.begin(), ranked.end(), [&](auto a, auto b) {
     return c.score[static_cast<Eigen::Index>(a)] > c.score[static_cast<Eigen::Index>(b)];
   });
-  for (auto i : ranked) {
+  std::vector<std::size_t> shortlist;
+  for (const auto i : ranked) {
+    if (shortlist.size() == (size == 1 ? 1 : kShortlist)) break;
     const Eigen::VectorXd e = encode(c.units[i]);
-    const bool duplicate =
-        std::any_of(taken.begin(), taken.end(), [&](const auto& t) { return (t - e).norm() < 1e-9; });
-    if (!duplicate) return decode(trial_id, c.units[i]);
+    const Key k(e.data(), e.data() + e.size());
+    if (is_taken(k) || std::any_of(liars.begin(), liars.end(), [&](const auto& l) { return (l - e).norm() < 1e-9; }))
+      continue;
+    shortlist.push_back(i);
   }
-  return decode(trial_id, c.units[ranked.front()]);
+  if (shortlist.empty()) return {c.units[ranked.front()]};  // a discrete space with every point taken
+  if (size == 1) return {c.units[shortlist.front()]};
+  const auto m = static_cast<Eigen::Index>(shortlist.size());
+  Eigen::MatrixXd xs(m, static_cast<Eigen::Index>(encoded_dims_));
+  for (Eigen::Index i = 0; i < m; ++i) xs.row(i) = encode(c.units[shortlist[static_cast<std::size_t>(i)]]).transpose();
+  Eigen::VectorXd mean;
+  Eigen::MatrixXd cov;
+  gp_.posterior(xs, mean, cov);
+  const double noise = gp_.noise_variance();
+  std::vector<std::vector<double>> batch;
+  std::vector<bool> chosen(shortlist.size(), false);
+  while (batch.size() < std::min<std::size_t>(size, shortlist.size())) {
+    const Eigen::VectorXd sd = cov.diagonal().cwiseMax(1e-24).cwiseSqrt();
+    const Eigen::VectorXd a = acquisition_from(mean, sd, best_y);
+    Eigen::Index best = -1;
+    for (Eigen::Index i = 0; i < m; ++i) {
+      if (!chosen[static_cast<std::size_t>(i)] && (best < 0 || a[i] > a[best])) best = i;
+    }
+    chosen[static_cast<std::size_t>(best)] = true;
+    batch.push_back(c.units[shortlist[static_cast<std::size_t>(best)]]);
+    const double denominator = cov(best, best) + noise;
+    const Eigen::VectorXd column = cov.col(best);
+    mean += column * ((lie_y - mean[best]) / denominator);
+    cov -= column * column.transpose() / denominator;
+  }
+  return batch;
+}
+
+std::optional<TrialSpec> BayesSampler::take_prepared(std::int64_t trial_id) {
+  // Prepared suggestions serve until as many new observations arrived as the batch had points.
+  if (observed_.size() >= prepared_at_ + prepared_size_) prepared_.clear();
+  while (!prepared_.empty()) {
+    const auto u = std::move(prepared_.front());
+    prepared_.pop_front();
+    if (!is_taken(key(u))) return remember(decode(trial_id, u));
+  }
+  return std::nullopt;
 }
 
 std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) {
   const auto usable = std::count_if(observed_.begin(), observed_.end(), [](const auto& o) { return !failed(o); });
-  if (trial_id < initial_points_ || usable < 2) return design_point(trial_id);
+  if (trial_id < initial_points_ || usable < 2) return remember(design_point(trial_id));
+  if (auto ready = take_prepared(trial_id)) return ready;
   const Eigen::VectorXd all_y = targets(trial_id);
   const auto rows = training_rows(all_y);
   const auto n = static_cast<Eigen::Index>(rows.size());
@@ -356,7 +437,7 @@ std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<
   y = PowerWarp::fit(y)(y);
   const bool refitted = fit_model(trial_id, x, y);
   const double best_y = y.maxCoeff();
-  const auto taken = condition_on_pending(x, y, pending, refitted);
+  const auto liars = condition_on_pending(x, y, pending, refitted);
   // The best few observations (all_y is ordered as the warped y) seed the local candidates.
   std::vector<std::size_t> incumbents(observed_.size());
   std::iota(incumbents.begin(), incumbents.end(), std::size_t{0});
@@ -367,7 +448,14 @@ std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<
   incumbents.resize(top);
   auto candidates = random_candidates(trial_id, n, best_y, incumbents);
   refine(trial_id, best_y, candidates);
-  return best_distinct(trial_id, candidates, taken);
+  // One GP fit serves a batch when many trials run at once: a point per 16 pending, at most 64.
+  const std::size_t size =
+      std::clamp<std::size_t>(pending.size() / 16, 1, std::max<std::size_t>(1, options_.max_batch));
+  auto batch = pick_batch(candidates, liars, size, best_y, y.minCoeff());
+  prepared_.assign(std::make_move_iterator(batch.begin() + 1), std::make_move_iterator(batch.end()));
+  prepared_at_ = observed_.size();
+  prepared_size_ = batch.size();
+  return remember(decode(trial_id, batch.front()));
 }
 
 }  // namespace cs::search

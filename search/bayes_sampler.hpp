@@ -1,8 +1,10 @@
 // Bayesian optimisation: a GP over the encoded space on power-warped outputs, a Latin-hypercube
-// start, log-EI/PI/UCB, constant-liar points for pending trials, and ParEGO scalarisation for
-// accuracy vs cost.
+// start, log-EI/PI/UCB, constant-liar points for pending trials, batches of suggestions per GP
+// fit when many trials run at once, and ParEGO scalarisation for accuracy vs cost.
 #pragma once
 
+#include <deque>
+#include <set>
 #include <vector>
 
 #include "search/gaussian_process.hpp"
@@ -49,14 +51,21 @@ class BayesSampler final : public Sampler {
   std::vector<Eigen::VectorXd> condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                                     std::span<const TrialSpec> pending, bool refitted);
   Eigen::VectorXd acquisition(const Eigen::MatrixXd& candidates, double best_y) const;
+  Eigen::VectorXd acquisition_from(const Eigen::VectorXd& mean, const Eigen::VectorXd& sd, double best_y) const;
   Candidates random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y,
                                const std::vector<std::size_t>& incumbents) const;
   /// Scores the candidates from index `from` on.
   void score(Candidates& candidates, std::size_t from, double best_y) const;
   double normal_draw(std::uint64_t stream, std::uint64_t index) const;
   void refine(std::int64_t trial_id, double best_y, Candidates& candidates) const;
-  TrialSpec best_distinct(std::int64_t trial_id, const Candidates& candidates,
-                          const std::vector<Eigen::VectorXd>& taken) const;
+  /// A point's encoding, exactly: observed and suggested points are kept in sets of these.
+  using Key = std::vector<double>;
+  Key key(const std::vector<double>& u) const;
+  bool is_taken(const Key& k) const;
+  TrialSpec remember(TrialSpec spec);
+  std::vector<std::vector<double>> pick_batch(const Candidates& candidates, const std::vector<Eigen::VectorXd>& liars,
+                                              std::size_t size, double best_y, double lie_y) const;
+  std::optional<TrialSpec> take_prepared(std::int64_t trial_id);
 
   SearchSpace space_;
   SamplerOptions options_;
@@ -64,6 +73,9 @@ class BayesSampler final : public Sampler {
   std::size_t encoded_dims_ = 0;
   std::vector<std::vector<double>> observed_u_;
   std::vector<Observation> observed_;
+  std::set<Key> observed_keys_, suggested_keys_;
+  std::deque<std::vector<double>> prepared_;  ///< the rest of the last batch, in order
+  std::size_t prepared_at_ = 0, prepared_size_ = 0;
   GaussianProcess gp_;
   std::size_t fitted_at_ = 0;  ///< number of observations at the last hyperparameter fit
 };

@@ -51,6 +51,13 @@ Eigen::MatrixXd GaussianProcess::kernel(const Eigen::MatrixXd& a, const Eigen::M
   return r2.unaryExpr([signal](double v) { return signal * matern52(std::sqrt(std::max(v, 0.0))); });
 }
 
+void GaussianProcess::posterior(const Eigen::MatrixXd& xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const {
+  const Eigen::MatrixXd k_star = kernel(x_, xs, hyper_);  // n x m
+  mean = (k_star.transpose() * alpha_).array() * y_scale_ + y_mean_;
+  const Eigen::MatrixXd v = chol_.matrixL().solve(k_star);
+  cov = (kernel(xs, xs, hyper_) - v.transpose() * v) * (y_scale_ * y_scale_);
+}
+
 double GaussianProcess::log_marginal_likelihood(const Hyper& h, Eigen::VectorXd* gradient) const {
   const auto n = x_.rows();
   const auto d = x_.cols();

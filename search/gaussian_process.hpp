@@ -3,6 +3,7 @@
 // space, within bounds.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include <Eigen/Dense>
@@ -25,6 +26,11 @@ class GaussianProcess {
   void condition(const Eigen::MatrixXd& x, const Eigen::VectorXd& y);
   /// Posterior mean and standard deviation at the rows of `xs`, in the units of y.
   void predict(const Eigen::MatrixXd& xs, Eigen::VectorXd& mean, Eigen::VectorXd& sd) const;
+
+  /// The joint posterior at the rows of `xs`: mean and covariance, in the units of y.
+  void posterior(const Eigen::MatrixXd& xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const;
+  /// The fitted observation noise variance, in the units of y squared.
+  double noise_variance() const { return std::exp(hyper_.log_noise_var) * y_scale_ * y_scale_; }
 
   /// The log marginal likelihood of the standardised data under `h`, and its gradient.
   double log_marginal_likelihood(const Hyper& h, Eigen::VectorXd* gradient) const;

@@ -40,6 +40,9 @@ struct SamplerOptions {
   double ucb_beta = 2.0;
   int initial_points = 0;  ///< bayes: space-filling design size; 0 = max(5, 2 x parameters)
   std::string cost;        ///< bayes: empty, or "energy_j" / "co2_g" to minimise too (ParEGO)
+  /// bayes at scale: pending trials conditioned on as constant liars, and suggestions made per
+  /// GP fit (one per 16 pending), at most. Not study keys: bench/ compares them.
+  std::size_t max_liars = 64, max_batch = 64;
 };
 
 const std::vector<std::string>& strategy_names();

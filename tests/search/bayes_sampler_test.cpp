@@ -218,6 +218,77 @@ TEST(BayesSampler, PendingTrialsGetDistinctSuggestions) {
   }
 }
 
+TEST(BayesSampler, ManyPendingTrialsGetBatchesOfDistinctSpreadSuggestions) {
+  // 320 trials running (more than the 64 liars), 30 observed: one GP fit serves a batch of
+  // 320 / 16 = 20 suggestions, each distinct from every pending and observed point and spread
+  // (the batch's own constant liar), and the rest of a batch is served before the next fit.
+  BayesSampler s(branin_space(), bayes_options(5, 3));
+  RandomSampler random(branin_space(), 3);
+  std::vector<TrialSpec> pending;
+  for (int i = 0; i < 350; ++i) {
+    auto spec = *random.suggest(i, {});
+    if (i < 30) {
+      s.observe({spec, TrialStatus::kCompleted, -branin_at(spec), 1.0, 0.0});
+    } else {
+      pending.push_back(spec);
+    }
+  }
+  std::set<std::pair<double, double>> taken;
+  for (const auto& p : pending) taken.insert({param_as_double(p.params, "x1"), param_as_double(p.params, "x2")});
+  std::vector<std::pair<double, double>> batch;
+  for (int i = 350; i < 370; ++i) {
+    const auto spec = *s.suggest(i, pending);
+    const std::pair<double, double> x{param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")};
+    EXPECT_TRUE(taken.insert(x).second) << "suggestion " << i << " repeats a point";
+    batch.push_back(x);
+  }
+  double closest = 1e300;
+  for (std::size_t a = 0; a < batch.size(); ++a) {
+    for (std::size_t b = a + 1; b < batch.size(); ++b) {
+      closest = std::min(closest,
+                         std::hypot((batch[a].first - batch[b].first) / 15, (batch[a].second - batch[b].second) / 15));
+    }
+  }
+  EXPECT_GT(closest, 1e-4);
+  // Same seed, same calls: the same batch (it depends on nothing but the data).
+  BayesSampler again(branin_space(), bayes_options(5, 3));
+  RandomSampler random_again(branin_space(), 3);
+  for (int i = 0; i < 30; ++i) {
+    auto spec = *random_again.suggest(i, {});
+    again.observe({spec, TrialStatus::kCompleted, -branin_at(spec), 1.0, 0.0});
+  }
+  for (int i = 350; i < 370; ++i) {
+    const auto spec = *again.suggest(i, pending);
+    EXPECT_DOUBLE_EQ(param_as_double(spec.params, "x1"), batch[static_cast<std::size_t>(i - 350)].first);
+  }
+}
+
+TEST(GaussianProcess, JointPosteriorAgreesWithPredict) {
+  Eigen::MatrixXd x(10, 2);
+  Eigen::VectorXd y(10);
+  for (int i = 0; i < 10; ++i) {
+    x(i, 0) = counter_uniform(5, 0, static_cast<std::uint64_t>(i));
+    x(i, 1) = counter_uniform(5, 1, static_cast<std::uint64_t>(i));
+    y[i] = 3 * std::sin(5 * x(i, 0)) + x(i, 1);
+  }
+  GaussianProcess gp;
+  gp.fit(x, y, 1);
+  Eigen::MatrixXd xs(4, 2);
+  xs << 0.1, 0.2, 0.5, 0.5, 0.9, 0.1, x(3, 0), x(3, 1);
+  Eigen::VectorXd mean, sd, joint_mean;
+  Eigen::MatrixXd cov;
+  gp.predict(xs, mean, sd);
+  gp.posterior(xs, joint_mean, cov);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(joint_mean[i], mean[i], 1e-9);
+    EXPECT_NEAR(std::sqrt(std::max(cov(i, i), 1e-24)), sd[i], 1e-6 * std::max(1.0, sd[i]));
+    for (int j = 0; j < 4; ++j) EXPECT_NEAR(cov(i, j), cov(j, i), 1e-9);
+  }
+  // At an observed point the latent posterior variance is at most the noise variance.
+  EXPECT_GT(gp.noise_variance(), 0.0);
+  EXPECT_LE(cov(3, 3), 1.01 * gp.noise_variance());
+}
+
 TEST(BayesSampler, EncodesCategoricalsOneHotAndSnapsInts) {
   SearchSpace space(
       {{"lr", ParamKind::kFloat, 1e-3, 1e-1, true, {}},
