@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -142,6 +143,9 @@ NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<
     if (energy_rc == kNvmlSuccess) {
       gpu.has_energy_counter = true;
       gpu.origin_j = static_cast<double>(mj) * 1e-3;
+      unsigned mw = 0;
+      if (api.power_mw(device, &mw) == kNvmlSuccess) gpu.last_power_w = mw * 1e-3;
+      gpu.last_s = now_s_();
     } else if (energy_rc != kNvmlNotSupported) {
       reason_ = fmt::format("GPU {}: reading the energy counter: {}", id, api.error(energy_rc));
       return;
@@ -171,7 +175,20 @@ Joules NvmlMeter::read() {
       if (const NvmlReturn rc = api_->total_energy_mj(handles_[i], &mj); rc != kNvmlSuccess) {
         throw MeterError(fmt::format("nvml meter: GPU {}: reading the energy counter: {}", gpu.id, api_->error(rc)));
       }
-      total_j += static_cast<double>(mj) * 1e-3 - gpu.origin_j;
+      const double now = now_s_();
+      unsigned mw = 0;
+      const double power_w = api_->power_mw(handles_[i], &mw) == kNvmlSuccess ? mw * 1e-3 : 0.0;
+      const double counter_j = static_cast<double>(mj) * 1e-3 - gpu.origin_j;
+      if (counter_j != gpu.counter_j) {
+        gpu.counter_j = counter_j;
+        gpu.integrated_j = 0.0;
+      } else {
+        gpu.integrated_j += 0.5 * (power_w + gpu.last_power_w) * (now - gpu.last_s);
+      }
+      gpu.last_power_w = power_w;
+      gpu.last_s = now;
+      gpu.reported_j = std::max(gpu.reported_j, gpu.counter_j + gpu.integrated_j);
+      total_j += gpu.reported_j;
     } else {
       unsigned mw = 0;
       if (const NvmlReturn rc = api_->power_mw(handles_[i], &mw); rc != kNvmlSuccess) {

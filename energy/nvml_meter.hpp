@@ -41,7 +41,10 @@ class NvmlMeter final : public EnergyMeter {
   MeterScope scope() const override { return MeterScope::kDevice; }
   std::string unavailable_reason() const override { return reason_; }
   /// Energy of the rank's GPUs since construction: the total-energy counter (mJ) where the
-  /// GPU has one, else power polled at each read and integrated (trapezoids). Throws MeterError.
+  /// GPU has one, else power polled at each read and integrated (trapezoids). The counter
+  /// refreshes only every 20-100 ms, so while it has not moved since the last change the power
+  /// polled at each read is integrated on top of it (as Zeus does), never decreasing: a trial
+  /// shorter than the refresh period gets its polled energy, not 0 J. Throws MeterError.
   Joules read() override;
 
   struct Gpu {
@@ -49,7 +52,9 @@ class NvmlMeter final : public EnergyMeter {
     std::string name;  ///< the device name NVML reports
     bool has_energy_counter = false;
     double origin_j = 0.0;      ///< counter reading at construction
-    double integrated_j = 0.0;  ///< power-polling GPUs
+    double counter_j = 0.0;     ///< counter GPUs: the counter since construction at its last change
+    double reported_j = 0.0;    ///< counter GPUs: the last value read() gave (it never decreases)
+    double integrated_j = 0.0;  ///< power-polling GPUs; counter GPUs: since the counter's last change
     double last_power_w = 0.0;
     double last_s = 0.0;
   };

@@ -74,6 +74,26 @@ TEST_F(FakeNvml, IntegratesPolledPowerWhereThereIsNoEnergyCounter) {
   EXPECT_DOUBLE_EQ(meter.read().value, 500.0);
 }
 
+TEST_F(FakeNvml, ATrialShorterThanTheCounterRefreshGetsItsPolledEnergy) {
+  // The counter stands still for 0.07 s at 200 W: the meter integrates the polled power (14 J),
+  // not 0 J. When the counter moves it takes over, and the reading never falls.
+  configure_(1, 1, 0);
+  double now_s = 5.0;
+  set_(0, 1'000'000, 200'000);
+  NvmlMeter meter(visible("0"), CS_FAKE_NVML, [&] { return now_s; });
+  ASSERT_TRUE(meter.gpus()[0].has_energy_counter);
+  now_s = 5.07;
+  EXPECT_NEAR(meter.read().value, 14.0, 1e-9);
+  now_s = 5.10;
+  set_(0, 1'010'000, 200'000);  // the counter refreshed: +10 J, less than polled so far
+  EXPECT_NEAR(meter.read().value, 14.0, 1e-9);
+  now_s = 5.30;
+  set_(0, 1'060'000, 200'000);  // +60 J by the counter
+  EXPECT_NEAR(meter.read().value, 60.0, 1e-9);
+  now_s = 5.35;  // standing still again: 60 J + 200 W x 0.05 s
+  EXPECT_NEAR(meter.read().value, 70.0, 1e-9);
+}
+
 TEST_F(FakeNvml, SaysWhyItCannotRead) {
   EXPECT_NE(NvmlMeter(visible(""), CS_FAKE_NVML).unavailable_reason().find("gives this rank no GPU"),
             std::string::npos);
