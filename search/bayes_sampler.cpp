@@ -265,20 +265,11 @@ Eigen::VectorXd BayesSampler::acquisition_from(const Eigen::VectorXd& mean, cons
   return a;
 }
 
-double BayesSampler::normal_draw(std::uint64_t stream, std::uint64_t index) const {
-  // Box-Muller from two counter-based uniforms of this sampler's seed.
-  const double u1 = std::max(counter_uniform(options_.seed, stream, index), 1e-300);
-  const double u2 = counter_uniform(options_.seed, stream + 1, index);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-}
-
-void BayesSampler::score(Candidates& c, std::size_t from, double best_y) const {
-  Eigen::MatrixXd cx(static_cast<Eigen::Index>(c.units.size() - from), static_cast<Eigen::Index>(encoded_dims_));
-  for (std::size_t i = from; i < c.units.size(); ++i)
-    cx.row(static_cast<Eigen::Index>(i - from)) = encode(c.units[i]).transpose();
-  const Eigen::VectorXd a = acquisition(cx, best_y);
-  c.score.conservativeResize(static_cast<Eigen::Index>(c.units.size()));
-  c.score.tail(a.size()) = a;
+void BayesSampler::score(Candidates& c, double best_y) const {
+  Eigen::MatrixXd cx(static_cast<Eigen::Index>(c.units.size()), static_cast<Eigen::Index>(encoded_dims_));
+  for (std::size_t i = 0; i < c.units.size(); ++i)
+    cx.row(static_cast<Eigen::Index>(i)) = encode(c.units[i]).transpose();
+  c.score = acquisition(cx, best_y);
 }
 
 BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y,
@@ -301,11 +292,12 @@ BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, 
     std::vector<double> u = observed_u_[incumbents[static_cast<std::size_t>(i) % incumbents.size()]];
     const double scale = 0.005 * std::pow(40.0, counter_uniform(options_.seed, kStreamLocal, index));
     for (std::size_t k = 0; k < p; ++k) {
-      u[k] = std::clamp(u[k] + scale * normal_draw(kStreamLocal + 2 + 2 * k, index), 0.0, 1.0 - 1e-12);
+      u[k] =
+          std::clamp(u[k] + scale * counter_normal(options_.seed, kStreamLocal + 2 + 2 * k, index), 0.0, 1.0 - 1e-12);
     }
     c.units.push_back(std::move(u));
   }
-  score(c, 0, best_y);
+  score(c, best_y);
   return c;
 }
 
@@ -331,10 +323,11 @@ void BayesSampler::refine(std::int64_t trial_id, double best_y, Candidates& c) c
             seed_index + 100'000u * s + 1'000u * static_cast<std::uint64_t>(round) + static_cast<std::uint64_t>(step);
         std::vector<double> u = best_u;
         for (std::size_t k = 0; k < p; ++k)
-          u[k] = std::clamp(u[k] + radius * normal_draw(kStreamRefine + 2 * k, index), 0.0, 1.0 - 1e-12);
+          u[k] =
+              std::clamp(u[k] + radius * counter_normal(options_.seed, kStreamRefine + 2 * k, index), 0.0, 1.0 - 1e-12);
         steps.units.push_back(std::move(u));
       }
-      score(steps, 0, best_y);
+      score(steps, best_y);
       Eigen::Index top = 0;
       if (steps.score.maxCoeff(&top) > best_score) {
         best_score = steps.score[top];

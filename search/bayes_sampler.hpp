@@ -54,9 +54,8 @@ class BayesSampler final : public Sampler {
   Eigen::VectorXd acquisition_from(const Eigen::VectorXd& mean, const Eigen::VectorXd& sd, double best_y) const;
   Candidates random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y,
                                const std::vector<std::size_t>& incumbents) const;
-  /// Scores the candidates from index `from` on.
-  void score(Candidates& candidates, std::size_t from, double best_y) const;
-  double normal_draw(std::uint64_t stream, std::uint64_t index) const;
+  /// Sets the candidates' acquisition values.
+  void score(Candidates& candidates, double best_y) const;
   void refine(std::int64_t trial_id, double best_y, Candidates& candidates) const;
   /// A point's encoding, exactly: observed and suggested points are kept in sets of these.
   using Key = std::vector<double>;

@@ -21,10 +21,12 @@ double counter_uniform(std::uint64_t seed, std::uint64_t stream, std::uint64_t i
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
-double counter_normal(std::uint64_t seed, std::uint64_t index) {
-  const double u1 = std::max(counter_uniform(seed, 0x6e6f6973, index), 1e-300);
-  const double u2 = counter_uniform(seed, 0x6e6f6974, index);
+double counter_normal(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {
+  const double u1 = std::max(counter_uniform(seed, stream, index), 1e-300);
+  const double u2 = counter_uniform(seed, stream + 1, index);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
+
+double counter_normal(std::uint64_t seed, std::uint64_t index) { return counter_normal(seed, 0x6e6f6973, index); }
 
 }  // namespace cs::search

@@ -214,6 +214,7 @@ def main():
         attrs = set(f.attrs)
         assert attrs <= docs["Root attributes"], attrs - docs["Root attributes"]
         assert docs["Root attributes"] - attrs <= {"slurm_job_id", "slurm_step_id", "simulated", "cost_model",
+                                               "suggest_wall_s", "suggest_wait_fraction",
                                                "sites_without_workers"}
         assert f.attrs["placement"] == "fifo" and f.attrs["forecast"] == "none"
         idle = pd.DataFrame(f["idle"][:])

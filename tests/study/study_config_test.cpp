@@ -208,7 +208,7 @@ TEST(StudyConfigArms, BrokenSearchSettingsNameTheirKey) {
       {"strategy = \"bayes\"", "strategy = \"random\"", "'name'"},  // two arms named random
       {"pruner = \"asha\"", "pruner = \"hyperband\"", "'pruner'"},
       {"asha_eta = 3", "asha_eta = 1", "'asha_eta'"},
-      {"function = \"branin\"", "function = \"ackley\"", "'function'"},
+      {"function = \"branin\"", "function = \"griewank\"", "'function'"},
       {"[search.space.x2]", "[search.space.y]", "'y'"},  // not a branin parameter
       {"budget_trials = 6", "budget_trials = 0", "'budget_trials'"},
   };
