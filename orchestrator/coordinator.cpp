@@ -469,6 +469,7 @@ CoordinatorSummary Coordinator::run() {
   }
   for (const auto& [rank, record] : idle_records_) summary_.idle.push_back(record);
   store_.set_idle(summary_.idle);
+  if (options_.before_final_flush) options_.before_final_flush();
   store_.flush();
   return summary_;
 }

@@ -48,6 +48,9 @@ struct CoordinatorOptions {
   /// interrupts the running trials (kept as interrupted); SIGUSR1 stops dispatching and lets run
   /// only the trials that can end within `grace`. A worker's Signalled counts the same. Null: never.
   std::function<int()> stop_signal;
+  /// Called once before the last write of the results file, for attributes known only at the end
+  /// (simulate's suggestion times). Null: none.
+  std::function<void()> before_final_flush;
   /// A worker silent this long is lost: its trial runs again elsewhere, the study goes on.
   std::chrono::milliseconds heartbeat_timeout{60'000};
   /// The workers' heartbeat interval: silence beyond it is a running trial's stall.

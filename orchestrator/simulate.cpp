@@ -197,18 +197,25 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
   SimulatedCluster cluster(clock, config, placement, worker_site, model);
   auto study_sampler = search::make_study_sampler(config.space, config.arms);
   SuggestionTimer sampler(*study_sampler, clock);
+  SimulationSummary s;
+  options.before_final_flush = [&] {
+    double trial_time_s = 0.0;
+    for (const auto& r : store.results()) trial_time_s += r.end_unix_s - r.start_unix_s;
+    s.suggestions = sampler.calls();
+    s.suggest_wall_s = sampler.wall_s();
+    s.suggest_wait_fraction = sampler.wait_fraction(trial_time_s);
+    store.set_attribute("suggest_wall_s", fmt::format("{:.6g}", s.suggest_wall_s));
+    store.set_attribute("suggest_wait_fraction", fmt::format("{:.6g}", s.suggest_wait_fraction));
+  };
   const double start_unix_s = clock.now_unix_s();
   const auto t0 = std::chrono::steady_clock::now();
   Coordinator coordinator(cluster, sampler, store, progress, std::move(options));
   const auto result = coordinator.run();
-  SimulationSummary s;
   s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.trials = result.trials_done;
   s.stopped = result.stopped;
   bool all_marginal = true;
-  double trial_time_s = 0.0;
   for (const auto& r : store.results()) {
-    trial_time_s += r.end_unix_s - r.start_unix_s;
     s.makespan_s = std::max(s.makespan_s, r.end_unix_s - start_unix_s);
     s.device_energy_j += r.energy_j;
     if (std::isfinite(r.co2_g)) s.trial_co2_g += r.co2_g;
@@ -221,12 +228,6 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
     s.idle_co2_g += idle.co2_g;
   }
   s.events = 2 * result.trials_done + static_cast<std::int64_t>(workers);
-  s.suggestions = sampler.calls();
-  s.suggest_wall_s = sampler.wall_s();
-  s.suggest_wait_fraction = sampler.wait_fraction(trial_time_s);
-  store.set_attribute("suggest_wall_s", fmt::format("{:.6g}", s.suggest_wall_s));
-  store.set_attribute("suggest_wait_fraction", fmt::format("{:.6g}", s.suggest_wait_fraction));
-  store.flush();  // known only once the coordinator has written the file
   return s;
 }
 
