@@ -57,7 +57,13 @@ TEST(TrialExecutor, CompletesWithEnergyCarbonAndEpochs) {
   EXPECT_GT(r.energy_j, 0.0);
   EXPECT_DOUBLE_EQ(r.facility_energy_j, r.energy_j * 1.5);
   EXPECT_NEAR(r.co2_g, r.energy_j * 1.5 / 3.6e6 * 400.0, 1e-12);
-  EXPECT_NEAR(r.epochs[0].energy_j + r.epochs[1].energy_j, r.energy_j, 0.25 * r.energy_j);
+  // The epochs are a part of the trial (which also builds the model and evaluates the test set):
+  // each spent energy, and together they are never more than the trial's, so nothing counts twice.
+  // How large a part they are depends on the machine's load, so no ratio is asserted.
+  EXPECT_GT(r.epochs[0].energy_j, 0.0);
+  EXPECT_GT(r.epochs[1].energy_j, 0.0);
+  EXPECT_LE(r.epochs[0].energy_j + r.epochs[1].energy_j, r.energy_j * (1.0 + 1e-9));
+  EXPECT_LE(r.train_energy_j + r.eval_energy_j, r.energy_j * (1.0 + 1e-9));
   EXPECT_GT(r.end_unix_s, r.start_unix_s);
 }
 
