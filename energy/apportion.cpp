@@ -8,16 +8,16 @@
 
 namespace cs::energy {
 
-double cpu_share(double own_cpu_s, double node_busy_cpu_s) {
-  if (!(node_busy_cpu_s > 0.0) || !(own_cpu_s > 0.0)) return 0.0;
-  return std::clamp(own_cpu_s / node_busy_cpu_s, 0.0, 1.0);
+double busy_share(double own_busy_s, double all_busy_s) {
+  if (!(all_busy_s > 0.0) || !(own_busy_s > 0.0)) return 0.0;
+  return std::clamp(own_busy_s / all_busy_s, 0.0, 1.0);
 }
 
-std::function<CpuTimes()> proc_cpu_times(const std::string& proc_root) {
-  return [proc_root] { return CpuTimes{process_cpu_s(proc_root), node_busy_cpu_s(proc_root)}; };
+std::function<BusyTimes()> proc_cpu_times(const std::string& proc_root) {
+  return [proc_root] { return BusyTimes{process_cpu_s(proc_root), node_busy_cpu_s(proc_root)}; };
 }
 
-ApportionedMeter::ApportionedMeter(std::unique_ptr<EnergyMeter> node_meter, std::function<CpuTimes()> cpu_times)
+ApportionedMeter::ApportionedMeter(std::unique_ptr<EnergyMeter> node_meter, std::function<BusyTimes()> cpu_times)
     : node_meter_(std::move(node_meter)), cpu_times_(std::move(cpu_times)) {}
 
 std::string ApportionedMeter::unavailable_reason() const {
@@ -32,12 +32,11 @@ std::string ApportionedMeter::unavailable_reason() const {
 
 Joules ApportionedMeter::read() {
   const Joules node = node_meter_->read();
-  const CpuTimes cpu = cpu_times_();
+  const BusyTimes cpu = cpu_times_();
   if (started_) {
     const Joules delta = node - last_node_;
     node_total_ += delta;
-    share_total_ +=
-        Joules{delta.value * cpu_share(cpu.own_s - last_cpu_.own_s, cpu.node_busy_s - last_cpu_.node_busy_s)};
+    share_total_ += Joules{delta.value * busy_share(cpu.own_s - last_cpu_.own_s, cpu.all_s - last_cpu_.all_s)};
   }
   started_ = true;
   last_node_ = node;

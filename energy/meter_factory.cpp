@@ -20,9 +20,9 @@ const std::vector<std::string>& known_meter_names() {
 }
 
 MeterTraits meter_traits(const std::string& name) {
-  if (name == "rapl" || name == "external") return {MeterKind::kHardware, MeterScope::kNode};
-  if (name == "nvml") return {MeterKind::kHardware, MeterScope::kDevice};
-  return {MeterKind::kSoftware, MeterScope::kProcess};
+  if (name == "rapl" || name == "external") return {MeterKind::kHardware, MeterScope::kNode, "cpu_time"};
+  if (name == "nvml") return {MeterKind::kHardware, MeterScope::kDevice, "gpu_busy_time"};
+  return {MeterKind::kSoftware, MeterScope::kProcess, ""};
 }
 
 namespace {
@@ -34,8 +34,14 @@ std::unique_ptr<EnergyMeter> make_raw_meter(const std::string& name, const Meter
     return std::make_unique<CpuEstimateMeter>(std::move(estimate));
   }
   if (name == "rapl") return std::make_unique<RaplMeter>();
-  if (name == "nvml")
-    return std::make_unique<NvmlMeter>(gpu_selection_from_env(options.local_rank), options.nvml_library);
+  if (name == "nvml") {
+    std::string board;
+    if (options.apportion_shared_meters) {
+      board = options.gpu_board_folder.empty() ? default_gpu_board_folder() : options.gpu_board_folder;
+    }
+    return std::make_unique<NvmlMeter>(gpu_selection_from_env(options.local_rank), options.nvml_library,
+                                       std::function<double()>{}, board);
+  }
   if (name == "external") {
     std::string host = options.external_host;
     if (host.empty()) {
@@ -51,7 +57,7 @@ std::unique_ptr<EnergyMeter> make_raw_meter(const std::string& name, const Meter
 
 std::unique_ptr<EnergyMeter> make_meter(const std::string& name, const MeterOptions& options) {
   auto meter = make_raw_meter(name, options);
-  if (options.apportion_node_meters && meter->scope() == MeterScope::kNode) {
+  if (options.apportion_shared_meters && meter->scope() == MeterScope::kNode) {
     return std::make_unique<ApportionedMeter>(std::move(meter), proc_cpu_times());
   }
   return meter;

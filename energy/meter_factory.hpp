@@ -16,15 +16,20 @@ struct MeterOptions {
   std::string external_log;   ///< the power log of the external meter
   std::string external_host;  ///< its rows for this host (default: this host's name)
   int local_rank = 0;         ///< this rank's index among the ranks of its node (GPU binding)
-  /// Node-scope meters (rapl, external) return this process's CPU-time share of the node.
-  bool apportion_node_meters = true;
+  /// Node-scope meters (rapl, external) return this process's CPU-time share of the node, and
+  /// nvml its busy-time share of each GPU it shares with other processes.
+  bool apportion_shared_meters = true;
   std::string nvml_library = "libnvidia-ml.so.1";
+  std::string gpu_board_folder;  ///< where the GPUs' busy boards live (default_gpu_board_folder())
 };
 
 /// What a meter name measures, without building it (for the /meters table).
 struct MeterTraits {
   MeterKind kind = MeterKind::kSoftware;
   MeterScope scope = MeterScope::kProcess;  ///< of the raw reading, before apportioning
+  /// How a run shares the reading among the processes it covers: "cpu_time" (node meters),
+  /// "gpu_busy_time" (nvml), or empty (a process meter, not shared).
+  std::string shared_by;
 };
 MeterTraits meter_traits(const std::string& name);
 

@@ -27,6 +27,9 @@ MeterSession::~MeterSession() {
     thread_.request_stop();
     thread_.join();
   }
+  if (running_) {
+    for (auto* m : meters_) m->session_stopped();
+  }
 }
 
 double MeterSession::elapsed_s() const {
@@ -36,7 +39,11 @@ double MeterSession::elapsed_s() const {
 void MeterSession::start() {
   start_ = std::chrono::steady_clock::now();
   first_.clear();
+  running_ = true;
+  for (auto* m : meters_) m->session_started();
   for (auto* m : meters_) first_.push_back(m->read());
+  first_checks_.clear();
+  for (auto* m : meters_) first_checks_.push_back(m->counter_check());
   last_ = first_;
   last_t_s_.assign(meters_.size(), 0.0);
   samples_.clear();
@@ -80,10 +87,21 @@ SessionReport MeterSession::stop() {
   thread_.request_stop();
   if (thread_.joinable()) thread_.join();
   sample_once();
+  if (running_) {
+    for (auto* m : meters_) m->session_stopped();
+    running_ = false;
+  }
   SessionReport report;
   std::lock_guard lock(mutex_);
   for (std::size_t i = 0; i < meters_.size(); ++i) {
     report.energy.push_back({meters_[i]->name(), meters_[i]->kind(), last_[i] - first_[i]});
+    auto check = meters_[i]->counter_check();
+    if (check && first_checks_[i]) {
+      check->energy_j -= first_checks_[i]->energy_j;
+      check->counter_j -= first_checks_[i]->counter_j;
+      check->polled_j -= first_checks_[i]->polled_j;
+    }
+    report.counter_checks.push_back(check);
   }
   report.samples = std::move(samples_);
   report.duration_s = elapsed_s();

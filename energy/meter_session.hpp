@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,9 @@ struct SessionReport {
   std::vector<PowerSample> samples;
   double duration_s = 0.0;
   double sampler_cpu_s = 0.0;  ///< the sampling thread's own CPU time
+  /// Per meter, for meters with a counter and polled power: each CounterCheck value's change
+  /// over the session (nullopt for the others).
+  std::vector<std::optional<CounterCheck>> counter_checks;
 };
 
 class MeterSession {
@@ -49,10 +53,12 @@ class MeterSession {
   std::chrono::milliseconds interval_;
   std::mutex mutex_;
   std::vector<Joules> first_, last_;
+  std::vector<std::optional<CounterCheck>> first_checks_;
   std::vector<double> last_t_s_;
   std::vector<PowerSample> samples_;
   std::chrono::steady_clock::time_point start_;
   double sampler_cpu_s_ = 0.0;
+  bool running_ = false;  ///< between start() and stop(): the meters know of the session
   std::jthread thread_;
 };
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/error.hpp"
 
@@ -40,6 +41,11 @@ struct NvmlMeter::Api {
   NvmlReturn (*total_energy_mj)(NvmlDevice, unsigned long long*) = nullptr;
   NvmlReturn (*power_mw)(NvmlDevice, unsigned*) = nullptr;
   const char* (*error_string)(NvmlReturn) = nullptr;
+  // Optional: what the GPU and driver are, for the results' provenance.
+  NvmlReturn (*uuid)(NvmlDevice, char*, unsigned) = nullptr;
+  NvmlReturn (*index)(NvmlDevice, unsigned*) = nullptr;
+  NvmlReturn (*driver_version)(char*, unsigned) = nullptr;
+  NvmlReturn (*cuda_version)(int*) = nullptr;
 
   ~Api() {
     if (initialised && shutdown) shutdown();
@@ -81,7 +87,8 @@ GpuSelection gpu_selection_from_env(int local_rank) {
   return s;
 }
 
-NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<double()> now_s)
+NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<double()> now_s,
+                     std::string board_folder)
     : api_(std::make_unique<Api>()), now_s_(now_s ? std::move(now_s) : steady_now_s) {
   Api& api = *api_;
   api.library = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -104,6 +111,19 @@ NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<
     return;
   }
   api.initialised = true;
+  api.resolve(api.uuid, "nvmlDeviceGetUUID");
+  api.resolve(api.index, "nvmlDeviceGetIndex");
+  std::vector<std::string> driver_parts;
+  char version[96] = {};
+  if (api.resolve(api.driver_version, "nvmlSystemGetDriverVersion") &&
+      api.driver_version(version, sizeof version) == kNvmlSuccess) {
+    driver_parts.push_back(fmt::format("driver {}", version));
+  }
+  int cuda = 0;
+  if (api.resolve(api.cuda_version, "nvmlSystemGetCudaDriverVersion_v2") && api.cuda_version(&cuda) == kNvmlSuccess) {
+    driver_parts.push_back(fmt::format("CUDA {}.{}", cuda / 1000, cuda % 1000 / 10));
+  }
+  driver_ = fmt::format("{}", fmt::join(driver_parts, ", "));
   unsigned count = 0;
   if (const NvmlReturn rc = api.count(&count); rc != kNvmlSuccess) {
     reason_ = fmt::format("cannot count GPUs: {}", api.error(rc));
@@ -138,6 +158,10 @@ NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<
     gpu.id = id;
     char name[96] = {};
     if (api.name(device, name, sizeof name) == kNvmlSuccess) gpu.name = name;
+    char uuid[96] = {};
+    if (api.uuid && api.uuid(device, uuid, sizeof uuid) == kNvmlSuccess) gpu.uuid = uuid;
+    unsigned index = 0;
+    if (api.index && api.index(device, &index) == kNvmlSuccess) gpu.index = static_cast<int>(index);
     unsigned long long mj = 0;
     const NvmlReturn energy_rc = api.total_energy_mj(device, &mj);
     if (energy_rc == kNvmlSuccess) {
@@ -161,48 +185,97 @@ NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<
     gpus_.push_back(std::move(gpu));
     handles_.push_back(device);
   }
+  if (board_folder.empty()) return;
+  try {
+    for (auto& gpu : gpus_) {
+      const std::string key = gpu.uuid.empty() ? "gpu-" + gpu.id : gpu.uuid;
+      boards_.push_back(std::make_unique<GpuBusyBoard>(board_folder + "/" + key, now_s_));
+      gpu.last_busy = boards_.back()->times();
+    }
+  } catch (const MeterError& e) {
+    reason_ = fmt::format("cannot share the GPU among its ranks: {}", e.what());
+  }
 }
 
 NvmlMeter::~NvmlMeter() = default;
+
+double NvmlMeter::device_energy_j(std::size_t i) {
+  Gpu& gpu = gpus_[i];
+  unsigned long long mj = 0;
+  if (gpu.has_energy_counter) {
+    if (const NvmlReturn rc = api_->total_energy_mj(handles_[i], &mj); rc != kNvmlSuccess) {
+      throw MeterError(fmt::format("nvml meter: GPU {}: reading the energy counter: {}", gpu.id, api_->error(rc)));
+    }
+  }
+  unsigned mw = 0;
+  const NvmlReturn power_rc = api_->power_mw(handles_[i], &mw);
+  if (power_rc != kNvmlSuccess && !gpu.has_energy_counter) {
+    throw MeterError(fmt::format("nvml meter: GPU {}: reading power: {}", gpu.id, api_->error(power_rc)));
+  }
+  const double now = now_s_();
+  const double power_w = power_rc == kNvmlSuccess ? mw * 1e-3 : 0.0;
+  const double polled_j = 0.5 * (power_w + gpu.last_power_w) * (now - gpu.last_s);
+  gpu.polled_j += polled_j;
+  gpu.last_power_w = power_w;
+  gpu.last_s = now;
+  if (!gpu.has_energy_counter) {
+    gpu.integrated_j += polled_j;
+    return gpu.integrated_j;
+  }
+  const double counter_j = static_cast<double>(mj) * 1e-3 - gpu.origin_j;
+  if (counter_j != gpu.counter_j) {
+    gpu.counter_j = counter_j;
+    gpu.integrated_j = 0.0;
+  } else {
+    gpu.integrated_j += polled_j;
+  }
+  gpu.reported_j = std::max(gpu.reported_j, gpu.counter_j + gpu.integrated_j);
+  return gpu.reported_j;
+}
 
 Joules NvmlMeter::read() {
   if (!reason_.empty()) throw MeterError("nvml meter: " + reason_);
   double total_j = 0.0;
   for (std::size_t i = 0; i < gpus_.size(); ++i) {
-    Gpu& gpu = gpus_[i];
-    if (gpu.has_energy_counter) {
-      unsigned long long mj = 0;
-      if (const NvmlReturn rc = api_->total_energy_mj(handles_[i], &mj); rc != kNvmlSuccess) {
-        throw MeterError(fmt::format("nvml meter: GPU {}: reading the energy counter: {}", gpu.id, api_->error(rc)));
-      }
-      const double now = now_s_();
-      unsigned mw = 0;
-      const double power_w = api_->power_mw(handles_[i], &mw) == kNvmlSuccess ? mw * 1e-3 : 0.0;
-      const double counter_j = static_cast<double>(mj) * 1e-3 - gpu.origin_j;
-      if (counter_j != gpu.counter_j) {
-        gpu.counter_j = counter_j;
-        gpu.integrated_j = 0.0;
-      } else {
-        gpu.integrated_j += 0.5 * (power_w + gpu.last_power_w) * (now - gpu.last_s);
-      }
-      gpu.last_power_w = power_w;
-      gpu.last_s = now;
-      gpu.reported_j = std::max(gpu.reported_j, gpu.counter_j + gpu.integrated_j);
-      total_j += gpu.reported_j;
-    } else {
-      unsigned mw = 0;
-      if (const NvmlReturn rc = api_->power_mw(handles_[i], &mw); rc != kNvmlSuccess) {
-        throw MeterError(fmt::format("nvml meter: GPU {}: reading power: {}", gpu.id, api_->error(rc)));
-      }
-      const double now = now_s_();
-      const double power_w = mw * 1e-3;
-      gpu.integrated_j += 0.5 * (power_w + gpu.last_power_w) * (now - gpu.last_s);
-      gpu.last_power_w = power_w;
-      gpu.last_s = now;
-      total_j += gpu.integrated_j;
+    const double device_j = device_energy_j(i);
+    if (boards_.empty()) {
+      total_j += device_j;
+      continue;
     }
+    Gpu& gpu = gpus_[i];
+    const BusyTimes busy = boards_[i]->times();
+    gpu.shared_j +=
+        (device_j - gpu.last_device_j) * busy_share(busy.own_s - gpu.last_busy.own_s, busy.all_s - gpu.last_busy.all_s);
+    gpu.last_device_j = device_j;
+    gpu.last_busy = busy;
+    total_j += gpu.shared_j;
   }
   return {total_j};
+}
+
+void NvmlMeter::set_busy(bool busy) {
+  for (auto& board : boards_) board->set_busy(busy);
+}
+
+std::optional<CounterCheck> NvmlMeter::counter_check() const {
+  if (!reason_.empty() || gpus_.empty()) return std::nullopt;
+  CounterCheck check;
+  for (const auto& gpu : gpus_) {
+    check.energy_j += gpu.has_energy_counter ? gpu.reported_j : gpu.integrated_j;
+    check.counter_j += gpu.counter_j;
+    check.polled_j += gpu.polled_j;
+    check.has_counter = check.has_counter && gpu.has_energy_counter;
+  }
+  return check;
+}
+
+std::string NvmlMeter::describe_gpus() const {
+  std::vector<std::string> parts;
+  for (const auto& gpu : gpus_) {
+    parts.push_back(fmt::format("{} {} {}", gpu.index >= 0 ? std::to_string(gpu.index) : gpu.id,
+                                gpu.uuid.empty() ? "-" : gpu.uuid, gpu.name));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 }  // namespace cs::energy

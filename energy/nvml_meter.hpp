@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "energy/gpu_busy_board.hpp"
 #include "energy/meter.hpp"
 
 namespace cs::energy {
@@ -29,9 +30,11 @@ class NvmlMeter final : public EnergyMeter {
  public:
   /// Opens `library` (the driver's libnvidia-ml.so.1; a fake in tests). Never throws: a
   /// problem is reported by unavailable_reason(). `now_s` is a monotonic clock for power
-  /// polling (steady_clock when empty).
+  /// polling and busy time, shared by the node's processes (steady_clock when empty). With a
+  /// `board_folder`, each GPU's energy is shared among the processes metering it by their busy
+  /// time (a GpuBusyBoard in `board_folder`/<GPU UUID>); without one, read() is the whole GPU's.
   explicit NvmlMeter(GpuSelection selection, std::string library = "libnvidia-ml.so.1",
-                     std::function<double()> now_s = {});
+                     std::function<double()> now_s = {}, std::string board_folder = {});
   ~NvmlMeter() override;
   NvmlMeter(const NvmlMeter&) = delete;
   NvmlMeter& operator=(const NvmlMeter&) = delete;
@@ -44,12 +47,24 @@ class NvmlMeter final : public EnergyMeter {
   /// GPU has one, else power polled at each read and integrated (trapezoids). The counter
   /// refreshes only every 20-100 ms, so while it has not moved since the last change the power
   /// polled at each read is integrated on top of it (as Zeus does), never decreasing: a trial
-  /// shorter than the refresh period gets its polled energy, not 0 J. Throws MeterError.
+  /// shorter than the refresh period gets its polled energy, not 0 J. Shared GPUs: this
+  /// process's busy-time share of each interval's energy. Throws MeterError.
   Joules read() override;
+  void session_started() override { set_busy(true); }
+  void session_stopped() override { set_busy(false); }
+  std::optional<CounterCheck> counter_check() const override;
+
+  /// "<index> <UUID> <name>" per GPU, "; "-separated.
+  std::string describe_gpus() const;
+  /// "driver <version>, CUDA <major>.<minor>" as NVML reports them (parts it lacks are left out).
+  const std::string& driver() const { return driver_; }
+  bool shared() const { return !boards_.empty(); }
 
   struct Gpu {
     std::string id;    ///< as selected: index or UUID
     std::string name;  ///< the device name NVML reports
+    std::string uuid;  ///< "GPU-..." (empty where the driver does not say)
+    int index = -1;    ///< NVML's index of the GPU on the node
     bool has_energy_counter = false;
     double origin_j = 0.0;      ///< counter reading at construction
     double counter_j = 0.0;     ///< counter GPUs: the counter since construction at its last change
@@ -57,6 +72,10 @@ class NvmlMeter final : public EnergyMeter {
     double integrated_j = 0.0;  ///< power-polling GPUs; counter GPUs: since the counter's last change
     double last_power_w = 0.0;
     double last_s = 0.0;
+    double polled_j = 0.0;  ///< polled power integrated since construction, for the cross-check
+    double shared_j = 0.0;  ///< shared GPUs: this process's part of the GPU's energy
+    double last_device_j = 0.0;
+    BusyTimes last_busy;
   };
   const std::vector<Gpu>& gpus() const { return gpus_; }
 
@@ -64,8 +83,15 @@ class NvmlMeter final : public EnergyMeter {
   struct Api;
   std::unique_ptr<Api> api_;
   std::vector<Gpu> gpus_;
+  void set_busy(bool busy);
+  /// The GPU's own energy since construction: its counter (with polled power on top while it
+  /// stands still) or integrated polled power.
+  double device_energy_j(std::size_t i);
+
   std::vector<void*> handles_;
+  std::vector<std::unique_ptr<GpuBusyBoard>> boards_;  ///< per GPU; empty when not shared
   std::function<double()> now_s_;
+  std::string driver_;
   std::string reason_;
 };
 

@@ -21,8 +21,9 @@ namespace cs::io {
 
 namespace {
 
-// Format 3: results carry their attempt, stall and Slurm ids; retried attempts have their own record.
-constexpr char kFileMagic[] = "CSJOURNAL4\n";
+// Format 5: results carry the GPU they ran on and the NVML cross-check (4: model and test accuracy;
+// 3: attempt, stall and Slurm ids; retried attempts have their own record).
+constexpr char kFileMagic[] = "CSJOURNAL5\n";
 constexpr char kFormatPrefix[] = "CSJOURNAL";
 constexpr std::size_t kFileMagicLen = sizeof(kFileMagic) - 1;
 constexpr std::uint32_t kRecordMagic = 0x4a525343;  // "CSRJ"

@@ -180,7 +180,11 @@ std::vector<Field<TrialResult>> trial_fields(const std::vector<std::string>& met
                      member(text("model", 32), &TrialResult::model),
                      member(i64("parameters", "1"), &TrialResult::parameters),
                      member(f64("macs", "1"), &TrialResult::macs),
-                     member(text("inactive_params", 256), &TrialResult::inactive_params)}) {
+                     member(text("inactive_params", 256), &TrialResult::inactive_params),
+                     member(text("gpu", 256), &TrialResult::gpu),
+                     member(text("gpu_driver", 64), &TrialResult::gpu_driver),
+                     member(f64("gpu_counter_over_polled", "1"), &TrialResult::gpu_counter_over_polled),
+                     member(f64("gpu_interpolated", "1"), &TrialResult::gpu_interpolated)}) {
     f.push_back(std::move(extra));
   }
   return f;
@@ -288,6 +292,7 @@ std::vector<Field<study::SiteConfig>> site_fields() {
 struct MeterRow {
   std::string meter, kind, scope;
   std::int32_t primary = 0, apportioned = 0;
+  std::string apportioned_by;
   double interval_s = 0.0, idle_baseline_s = 0.0;
 };
 std::vector<Field<MeterRow>> meter_fields() {
@@ -296,6 +301,7 @@ std::vector<Field<MeterRow>> meter_fields() {
           member(text("scope", 16), &MeterRow::scope),
           member(i32("primary", "1"), &MeterRow::primary),
           member(i32("apportioned", "1"), &MeterRow::apportioned),
+          member(text("apportioned_by", 16), &MeterRow::apportioned_by),
           member(f64("interval_s", "s"), &MeterRow::interval_s),
           member(f64("idle_baseline_s", "s"), &MeterRow::idle_baseline_s)};
 }
@@ -329,7 +335,7 @@ Table meters_table(const StudyMeta& meta) {
   for (std::size_t i = 0; i < meta.meters.size(); ++i) {
     const auto traits = energy::meter_traits(meta.meters[i]);
     rows.push_back({meta.meters[i], std::string(energy::to_string(traits.kind)),
-                    std::string(energy::to_string(traits.scope)), i == 0, traits.scope == energy::MeterScope::kNode,
+                    std::string(energy::to_string(traits.scope)), i == 0, !traits.shared_by.empty(), traits.shared_by,
                     meta.meter_interval_s, meta.idle_baseline_s});
   }
   return write_rows(meter_fields(), rows);

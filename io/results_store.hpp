@@ -15,7 +15,7 @@
 
 namespace cs::io {
 
-inline constexpr std::int64_t kSchemaVersion = 4;
+inline constexpr std::int64_t kSchemaVersion = 5;
 
 struct StudyMeta {
   std::string study_toml;  ///< the study file verbatim

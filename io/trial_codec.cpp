@@ -50,6 +50,10 @@ void put_result(ByteWriter& w, const TrialResult& r) {
   w.put(r.parameters);
   w.put(r.macs);
   w.put(r.inactive_params);
+  w.put(r.gpu);
+  w.put(r.gpu_driver);
+  w.put(r.gpu_counter_over_polled);
+  w.put(r.gpu_interpolated);
 }
 
 TrialResult get_result(ByteReader& rd) {
@@ -110,6 +114,10 @@ TrialResult get_result(ByteReader& rd) {
   r.parameters = rd.get<std::int64_t>();
   r.macs = rd.get<double>();
   r.inactive_params = rd.get_string();
+  r.gpu = rd.get_string();
+  r.gpu_driver = rd.get_string();
+  r.gpu_counter_over_polled = rd.get<double>();
+  r.gpu_interpolated = rd.get<double>();
   return r;
 }
 

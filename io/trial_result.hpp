@@ -85,6 +85,14 @@ struct TrialResult {
   std::int64_t parameters = 0;           ///< its trainable values
   double macs = std::nan("");            ///< its forward multiply-accumulates per sample; NaN when unknown
   std::string inactive_params;           ///< search parameters that did not apply to this trial, comma-separated
+  std::string gpu;         ///< the GPUs its nvml meter read: "<index> <UUID> <name>", "; "-separated; else empty
+  std::string gpu_driver;  ///< "driver <version>, CUDA <version>" from NVML; empty without nvml
+  /// nvml: the GPU energy counter's change over the trial / the polled power's integral; NaN when
+  /// the GPU has no counter or no nvml meter read
+  double gpu_counter_over_polled = std::nan("");
+  /// nvml: the fraction of the trial's GPU energy taken from polled power because the counter
+  /// had not moved (1 for a trial shorter than its refresh, or a GPU without a counter)
+  double gpu_interpolated = std::nan("");
   SlurmIds slurm{};
 };
 

@@ -1,6 +1,7 @@
 // Trial execution: the meter session around training, and the carbon price of its energy.
 #include "nodes/trial_executor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "carbon/emissions.hpp"
 #include "energy/meter_factory.hpp"
 #include "energy/meter_session.hpp"
+#include "energy/nvml_meter.hpp"
 #include "search/sampler.hpp"
 #include "search/test_functions.hpp"
 
@@ -106,6 +108,25 @@ void finish_record(const study::StudyConfig& config, const WorkerIdentity& ident
   io::apply_pricing(carbon::price_trial(primary, Joules{r.energy_j}, r.end_unix_s - r.start_unix_s, identity.site.pue,
                                         *identity.site.carbon, identity.site.marginal.get(), price_start, time.scale),
                     r);
+}
+
+/// The GPUs the nvml meter read, and how far its counter agreed with its polled power.
+void record_gpu(const std::vector<std::unique_ptr<energy::EnergyMeter>>& meters, const energy::SessionReport& measured,
+                io::TrialResult& r) {
+  for (std::size_t i = 0; i < meters.size(); ++i) {
+    const auto* nvml = dynamic_cast<const energy::NvmlMeter*>(meters[i].get());
+    if (!nvml) continue;
+    r.gpu = nvml->describe_gpus();
+    r.gpu_driver = nvml->driver();
+    if (const auto& check = measured.counter_checks[i]) {
+      if (check->has_counter && check->polled_j > 0.0) r.gpu_counter_over_polled = check->counter_j / check->polled_j;
+      if (check->energy_j > 0.0) {
+        r.gpu_interpolated =
+            check->has_counter ? std::clamp((check->energy_j - check->counter_j) / check->energy_j, 0.0, 1.0) : 1.0;
+      }
+    }
+    return;
+  }
 }
 
 /// A CNN trained with LibTorch inside a meter session.
@@ -236,6 +257,7 @@ void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter&
   r.sampler_cpu_s = measured.sampler_cpu_s;
   r.primary_meter = measured.energy.front().name;
   r.energy_j = measured.energy.front().energy.value;
+  record_gpu(meters_, measured, r);
   if (!idle_power_w_.empty()) {
     r.idle_power_w = idle_power_w_.front();
     r.net_energy_j = std::max(0.0, r.energy_j - r.idle_power_w * measured.duration_s);

@@ -157,7 +157,7 @@ int cmd_meters(const std::vector<std::string>& args) {
   const double seconds = vm["seconds"].as<double>();
   if (!(seconds > 0.0 && seconds <= 600.0)) throw ConfigError("meters: --seconds must be in (0, 600]");
   energy::MeterOptions raw;
-  raw.apportion_node_meters = false;  // show what each meter reads, before any sharing
+  raw.apportion_shared_meters = false;  // show what each meter reads, before any sharing
   for (const auto& name : energy::known_meter_names()) {
     if (name == "external") continue;  // needs a study's power log
     auto meter = energy::make_meter(name, raw);

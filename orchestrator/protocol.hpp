@@ -16,7 +16,7 @@ namespace cs::orchestrator {
 /// 3: a ResultReport also says the worker is ready for its next trial (no separate Ready), and
 /// an EpochReport is answered with a Decision only when the study has a pruner.
 /// 4: heartbeats, interrupting a running trial, a worker's signal, and the attempt of a trial.
-inline constexpr std::uint8_t kProtocolVersion = 5;
+inline constexpr std::uint8_t kProtocolVersion = 6;
 
 /// A worker is ready for a trial.
 struct Ready {

@@ -905,7 +905,12 @@ void read_energy_table(TableReader& root, StudyConfig& config) {
 }  // namespace
 
 energy::MeterOptions meter_options(const StudyConfig& config) {
-  return {config.energy.cpu_tdp_w, config.energy.cpu_cores, config.energy.external_log, config.energy.external_host};
+  energy::MeterOptions options;
+  options.cpu_tdp_w = config.energy.cpu_tdp_w;
+  options.cpu_cores = config.energy.cpu_cores;
+  options.external_log = config.energy.external_log;
+  options.external_host = config.energy.external_host;
+  return options;
 }
 
 std::vector<std::string> recorded_meters(const StudyConfig& config) {

@@ -41,8 +41,8 @@ class NodeCounter final : public EnergyMeter {
 
 TEST(Apportion, CoLocatedRanksShareTheNodeByCpuTimeAndNeverExceedIt) {
   SimulatedNode node;
-  ApportionedMeter a(std::make_unique<NodeCounter>(node), [&] { return CpuTimes{node.cpu_a_s, node.busy_s()}; });
-  ApportionedMeter b(std::make_unique<NodeCounter>(node), [&] { return CpuTimes{node.cpu_b_s, node.busy_s()}; });
+  ApportionedMeter a(std::make_unique<NodeCounter>(node), [&] { return BusyTimes{node.cpu_a_s, node.busy_s()}; });
+  ApportionedMeter b(std::make_unique<NodeCounter>(node), [&] { return BusyTimes{node.cpu_b_s, node.busy_s()}; });
   a.read();
   b.read();
   double expect_a = 0.0, expect_b = 0.0;
@@ -67,10 +67,10 @@ TEST(Apportion, CoLocatedRanksShareTheNodeByCpuTimeAndNeverExceedIt) {
 }
 
 TEST(Apportion, ShareIsClampedAndZeroWithoutBusyTime) {
-  EXPECT_DOUBLE_EQ(cpu_share(0.5, 2.0), 0.25);
-  EXPECT_DOUBLE_EQ(cpu_share(3.0, 2.0), 1.0);  // tick granularity can put own > node
-  EXPECT_DOUBLE_EQ(cpu_share(0.0, 0.0), 0.0);
-  EXPECT_DOUBLE_EQ(cpu_share(-1.0, 2.0), 0.0);
+  EXPECT_DOUBLE_EQ(busy_share(0.5, 2.0), 0.25);
+  EXPECT_DOUBLE_EQ(busy_share(3.0, 2.0), 1.0);  // tick granularity can put own > node
+  EXPECT_DOUBLE_EQ(busy_share(0.0, 0.0), 0.0);
+  EXPECT_DOUBLE_EQ(busy_share(-1.0, 2.0), 0.0);
 }
 
 class FakeProcStat : public ::testing::Test {

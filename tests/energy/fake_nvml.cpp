@@ -69,6 +69,22 @@ int nvmlDeviceGetPowerUsage(void* device, unsigned* power_mw) {
   *power_mw = static_cast<FakeGpu*>(device)->power_mw;
   return 0;
 }
+int nvmlDeviceGetUUID(void* device, char* uuid, unsigned length) {
+  std::snprintf(uuid, length, "GPU-fake-%ld", static_cast<FakeGpu*>(device) - g_gpus);
+  return 0;
+}
+int nvmlDeviceGetIndex(void* device, unsigned* index) {
+  *index = static_cast<unsigned>(static_cast<FakeGpu*>(device) - g_gpus);
+  return 0;
+}
+int nvmlSystemGetDriverVersion(char* version, unsigned length) {
+  std::snprintf(version, length, "580.95.05");
+  return 0;
+}
+int nvmlSystemGetCudaDriverVersion_v2(int* version) {
+  *version = 13000;
+  return 0;
+}
 const char* nvmlErrorString(int code) {
   switch (code) {
     case 2: return "Invalid Argument";

@@ -28,6 +28,39 @@ TEST(MeterSession, EnergyIsTheDifferenceOfCumulativeReadings) {
   EXPECT_GE(report.sampler_cpu_s, 0.0);
 }
 
+/// Records whether a session is running when it is read (a GPU shared by busy time needs it).
+class SessionAwareMeter final : public EnergyMeter {
+ public:
+  std::string name() const override { return "aware"; }
+  MeterKind kind() const override { return MeterKind::kHardware; }
+  MeterScope scope() const override { return MeterScope::kDevice; }
+  std::string unavailable_reason() const override { return {}; }
+  Joules read() override {
+    if (!in_session) ++reads_outside;
+    return {};
+  }
+  void session_started() override { in_session = true; }
+  void session_stopped() override { in_session = false; }
+  bool in_session = false;
+  int reads_outside = 0;
+};
+
+TEST(MeterSession, TellsItsMetersWhenItStartsAndStopsAndReadsOnlyInBetween) {
+  SessionAwareMeter meter;
+  {
+    MeterSession session({&meter}, std::chrono::milliseconds(1));
+    session.start();
+    EXPECT_TRUE(meter.in_session);
+    session.energy_so_far();
+    session.stop();
+    EXPECT_FALSE(meter.in_session);
+    session.start();
+    EXPECT_TRUE(meter.in_session);
+  }  // destroyed without stop(): still told
+  EXPECT_FALSE(meter.in_session);
+  EXPECT_EQ(meter.reads_outside, 0);
+}
+
 TEST(MeterSession, SamplesOnItsOwnThreadAtTheInterval) {
   double now_s = 0.0;
   FakeMeter a("a", 1.0, &now_s);

@@ -4,8 +4,12 @@
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -92,6 +96,110 @@ TEST_F(FakeNvml, ATrialShorterThanTheCounterRefreshGetsItsPolledEnergy) {
   EXPECT_NEAR(meter.read().value, 60.0, 1e-9);
   now_s = 5.35;  // standing still again: 60 J + 200 W x 0.05 s
   EXPECT_NEAR(meter.read().value, 70.0, 1e-9);
+}
+
+TEST_F(FakeNvml, SaysWhichGpuAndDriverItReads) {
+  NvmlMeter meter(visible("GPU-fake-2,0"), CS_FAKE_NVML);
+  ASSERT_EQ(meter.unavailable_reason(), "");
+  EXPECT_EQ(meter.describe_gpus(), "2 GPU-fake-2 Fake GPU 2; 0 GPU-fake-0 Fake GPU 0");
+  EXPECT_EQ(meter.driver(), "driver 580.95.05, CUDA 13.0");
+}
+
+TEST_F(FakeNvml, TheCounterIsCrossCheckedAgainstPolledPower) {
+  // 0.5 s at 200 W by polled power; the counter says 95 J: ratio 0.95. Then a stretch where the
+  // counter stands still: what the meter adds there is polled power, not confirmed by the counter.
+  configure_(1, 1, 0);
+  double now_s = 1.0;
+  set_(0, 0, 200'000);
+  NvmlMeter meter(visible("0"), CS_FAKE_NVML, [&] { return now_s; });
+  now_s = 1.5;
+  set_(0, 95'000, 200'000);
+  meter.read();
+  auto check = meter.counter_check();
+  ASSERT_TRUE(check.has_value());
+  EXPECT_TRUE(check->has_counter);
+  EXPECT_NEAR(check->counter_j / check->polled_j, 0.95, 1e-12);
+  EXPECT_NEAR(check->energy_j, 95.0, 1e-9);
+  now_s = 1.55;  // the counter stands: +10 J polled
+  meter.read();
+  check = meter.counter_check();
+  EXPECT_NEAR(check->energy_j - check->counter_j, 10.0, 1e-9);
+}
+
+/// A temporary folder for the GPUs' busy boards, removed afterwards.
+class SharedGpu : public FakeNvml {
+ protected:
+  void SetUp() override {
+    FakeNvml::SetUp();
+    folder_ =
+        std::filesystem::temp_directory_path() / ("cs-board-" + std::to_string(getpid()) + "-" +
+                                                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(folder_);
+    configure_(1, 1, 0);
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(folder_);
+    FakeNvml::TearDown();
+  }
+  std::filesystem::path folder_;
+};
+
+TEST_F(SharedGpu, TwoRanksOnOneGpuSplitItAndTogetherMeasureTheDevice) {
+  // Rank a trains from t = 0 to 10 s, rank b from 5 s to 12 s, on GPU 0. The device's counter
+  // goes 0 -> 500 J (a alone) -> 1500 J (both) -> 1700 J (b alone). Each interval goes to the
+  // ranks busy in it by their busy time, and the two together measure what the device did.
+  double now_s = 0.0;
+  const auto clock = [&] { return now_s; };
+  NvmlMeter a(visible("0"), CS_FAKE_NVML, clock, folder_.string());
+  NvmlMeter b(visible("0"), CS_FAKE_NVML, clock, folder_.string());
+  ASSERT_EQ(a.unavailable_reason(), "");
+  ASSERT_TRUE(a.shared());
+  a.session_started();
+  EXPECT_DOUBLE_EQ(a.read().value, 0.0);
+  now_s = 5.0;
+  set_(0, 500'000, 100'000);
+  b.session_started();
+  const double b_start = b.read().value;  // b's session begins here
+  EXPECT_DOUBLE_EQ(a.read().value, 500.0);
+  now_s = 10.0;
+  set_(0, 1'500'000, 200'000);
+  EXPECT_DOUBLE_EQ(b.read().value - b_start, 500.0);  // b reads first: the board is the same either way
+  EXPECT_DOUBLE_EQ(a.read().value, 1000.0);
+  a.session_stopped();
+  now_s = 12.0;
+  set_(0, 1'700'000, 100'000);
+  EXPECT_DOUBLE_EQ(b.read().value - b_start, 700.0);
+  b.session_stopped();
+  EXPECT_DOUBLE_EQ(a.read().value + (b.read().value - b_start), 1700.0);
+}
+
+TEST_F(SharedGpu, ABoardEntryOfAProcessThatIsGoneIsIgnored) {
+  // A rank killed mid-trial leaves its entry saying "busy since 0": it must not keep a share.
+  pid_t gone = 0;
+  if (const pid_t child = fork(); child == 0) {
+    _exit(0);
+  } else {
+    waitpid(child, nullptr, 0);
+    gone = child;
+  }
+  std::filesystem::create_directories(folder_ / "GPU-fake-0");
+  std::ofstream(folder_ / "GPU-fake-0" / (std::to_string(gone) + ".0")) << "3 0\n";
+  std::ofstream(folder_ / "GPU-fake-0" / "not-an-entry") << "1 0\n";
+  double now_s = 1.0;
+  NvmlMeter meter(
+      visible("0"), CS_FAKE_NVML, [&] { return now_s; }, folder_.string());
+  meter.session_started();
+  meter.read();
+  now_s = 2.0;
+  set_(0, 50'000, 0);
+  EXPECT_DOUBLE_EQ(meter.read().value, 50.0);
+}
+
+TEST_F(SharedGpu, ABoardThatCannotBeMadeIsAReasonNotACrash) {
+  std::ofstream(folder_) << "a file where the folder should be";
+  NvmlMeter meter(visible("0"), CS_FAKE_NVML, {}, folder_.string());
+  EXPECT_NE(meter.unavailable_reason().find("cannot share the GPU"), std::string::npos) << meter.unavailable_reason();
+  std::filesystem::remove(folder_);
 }
 
 TEST_F(FakeNvml, SaysWhyItCannotRead) {

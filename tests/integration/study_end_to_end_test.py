@@ -168,6 +168,9 @@ def main():
         meters = pd.DataFrame(f["meters"][:])
         assert list(meters.meter) == [b"estimate", b"external"] and list(meters.primary) == [1, 0]
         assert list(meters.scope) == [b"process", b"node"] and list(meters.apportioned) == [0, 1]
+        assert list(meters.apportioned_by) == [b"", b"cpu_time"]
+        # No nvml meter in this study: no GPU is named and the cross-check is not a number.
+        assert (trials.gpu == b"").all() and trials.gpu_counter_over_polled.isna().all()
         assert list(meters.idle_baseline_s) == [0.3, 0.3]
         # The wall meter reads 40-80 W for the node; each trial holds its CPU-time share of that.
         duration = trials.end_unix_s - trials.start_unix_s
@@ -182,7 +185,7 @@ def main():
             assert len(units) == len(ds.dtype.names), name
         units = dict(zip(f["trials"].dtype.names, f["trials"].attrs["units"]))
         assert units["energy_j"] == "J" and units["co2_g"] == "gCO2" and units["intensity_g_per_kwh"] == "gCO2/kWh"
-        assert int(f.attrs["schema_version"]) == 4
+        assert int(f.attrs["schema_version"]) == 5
         assert "budget_trials = 4" in f.attrs["study_toml"]
 
         # The report puts the software estimate against the wall meter and shows the layer shares.

@@ -37,6 +37,10 @@ io::TrialResult sample_result() {
   r.parameters = 23'520'842;
   r.macs = 2.92e9;
   r.inactive_params = "optimizer.momentum";
+  r.gpu = "0 GPU-5a1c NVIDIA H200";
+  r.gpu_driver = "driver 580.95.05, CUDA 13.0";
+  r.gpu_counter_over_polled = 0.97;
+  r.gpu_interpolated = 0.25;
   return r;
 }
 
@@ -62,6 +66,10 @@ TEST(Protocol, ResultRoundTripsEveryField) {
   EXPECT_EQ(decoded.parameters, 23'520'842);
   EXPECT_DOUBLE_EQ(decoded.macs, 2.92e9);
   EXPECT_EQ(decoded.inactive_params, "optimizer.momentum");
+  EXPECT_EQ(decoded.gpu, "0 GPU-5a1c NVIDIA H200");
+  EXPECT_EQ(decoded.gpu_driver, "driver 580.95.05, CUDA 13.0");
+  EXPECT_DOUBLE_EQ(decoded.gpu_counter_over_polled, 0.97);
+  EXPECT_DOUBLE_EQ(decoded.gpu_interpolated, 0.25);
 }
 
 TEST(Protocol, SmallMessagesRoundTrip) {
