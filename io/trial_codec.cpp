@@ -50,6 +50,9 @@ void put_result(ByteWriter& w, const TrialResult& r) {
   w.put(r.parameters);
   w.put(r.macs);
   w.put(r.inactive_params);
+  w.put(r.precision);
+  w.put(r.channels_last);
+  w.put(r.cuda_graph);
   w.put(r.gpu);
   w.put(r.gpu_driver);
   w.put(r.gpu_counter_over_polled);
@@ -114,6 +117,9 @@ TrialResult get_result(ByteReader& rd) {
   r.parameters = rd.get<std::int64_t>();
   r.macs = rd.get<double>();
   r.inactive_params = rd.get_string();
+  r.precision = rd.get_string();
+  r.channels_last = rd.get<std::int32_t>();
+  r.cuda_graph = rd.get_string();
   r.gpu = rd.get_string();
   r.gpu_driver = rd.get_string();
   r.gpu_counter_over_polled = rd.get<double>();

@@ -85,6 +85,9 @@ struct TrialResult {
   std::int64_t parameters = 0;           ///< its trainable values
   double macs = std::nan("");            ///< its forward multiply-accumulates per sample; NaN when unknown
   std::string inactive_params;           ///< search parameters that did not apply to this trial, comma-separated
+  std::string precision;                 ///< "fp32" or "bf16"; empty for the function family
+  std::int32_t channels_last = 0;        ///< 1 when images and weights were channels-last
+  std::string cuda_graph;                ///< CUDA: "captured" or "eager: <why>"; empty on the CPU
   std::string gpu;         ///< the GPUs its nvml meter read: "<index> <UUID> <name>", "; "-separated; else empty
   std::string gpu_driver;  ///< "driver <version>, CUDA <version>" from NVML; empty without nvml
   /// nvml: the GPU energy counter's change over the trial / the polled power's integral; NaN when

@@ -3,6 +3,13 @@
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
+#include <torch/version.h>
+#ifdef CS_TORCH_CUDA
+#include <ATen/autocast_mode.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include <chrono>
 #include <cmath>
@@ -228,6 +235,57 @@ struct LayerTally {
   }
 };
 
+/// bf16 autocast of the CUDA forward pass while it lives; nothing for fp32 (and on a LibTorch
+/// without CUDA, where the study parser admits bf16 only with device = "cuda", refused at start).
+class Autocast {
+ public:
+  explicit Autocast(study::Precision precision) : on_(precision == study::Precision::kBf16) {
+    if (!on_) return;
+#ifdef CS_TORCH_CUDA
+#if TORCH_VERSION_MAJOR >= 2
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+#endif
+#else
+    throw ConfigError("precision = \"bf16\" needs a LibTorch built with CUDA");
+#endif
+  }
+  ~Autocast() {
+#ifdef CS_TORCH_CUDA
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR >= 2
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+#else
+    at::autocast::set_enabled(false);
+#endif
+    at::autocast::clear_cache();
+#endif
+  }
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  bool on_;
+};
+
+/// A batch as the network takes it, in the configured memory format.
+torch::Tensor network_input(const Trainer::Impl& data, const torch::Tensor& images, bool augment,
+                            const study::TrainSettings& s) {
+  auto x = data.batch(images, augment);
+  return s.training.channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+}
+
+/// The mean cross-entropy of the training images at `idx` (forward only; autocast as configured).
+torch::Tensor training_loss(Model& model, const Trainer::Impl& data, const torch::Tensor& idx,
+                            const study::TrainSettings& s) {
+  const auto images = network_input(data, data.train_x.index_select(0, idx), true, s);
+  const Autocast autocast(s.training.precision);
+  return torch::nn::functional::cross_entropy(model.forward(images), data.train_y.index_select(0, idx));
+}
+
 /// How a pass over the training images ended.
 struct Pass {
   double mean_loss = 0.0;
@@ -235,11 +293,138 @@ struct Pass {
   bool halted = false;    ///< should_stop said so
 };
 
+/// Why the training step of these settings cannot run as a CUDA graph; empty when it can.
+std::string graph_obstacle(const Trainer::Impl& data, const study::TrainSettings& s, const TrainCallbacks& callbacks) {
+  if (!data.device.is_cuda()) return "not on a CUDA device";
+  if (!s.training.cuda_graphs) return "cuda_graphs = false";
+  if (callbacks.profile_every > 0) return "the layer profiler times layers eagerly";
+  if (data.prep.shift > 0) return "the shift augmentation draws its offsets on the host";
+  if (data.train_x.size(0) < s.training.batch_size) return "no full batch";
+#ifdef CS_TORCH_CUDA
+  return {};
+#else
+  return "this LibTorch was built without CUDA";
+#endif
+}
+
+#ifdef CS_TORCH_CUDA
+/// The training step (forward, loss, backward) of a full batch, captured once per trial as a
+/// CUDA graph and replayed for every full batch: the batch's indices go into a static buffer,
+/// the gradients live in the graph's memory pool, and the optimiser steps eagerly after each
+/// replay, so every optimiser and learning-rate schedule stays exact. The first steps warm up
+/// eagerly on the side stream the graph is captured on. The losses add up on the device and
+/// are read once per epoch. The last partial batch of an epoch is dropped (its shape differs;
+/// the order is reshuffled every epoch). When capture fails, the reason is kept and the trial
+/// goes on eagerly.
+class GraphStep {
+ public:
+  static constexpr int kWarmupSteps = 3;
+
+  GraphStep(const Trainer::Impl& data, std::int64_t batch)
+      : side_(c10::cuda::getStreamFromPool(false, data.device.index())),
+        idx_(torch::zeros({batch}, torch::TensorOptions().dtype(torch::kInt64).device(data.device))) {}
+
+  const std::string& failure() const { return failure_; }
+
+  /// One pass over the full batches in `order`; true (the pass is done). After a failed capture
+  /// the rest of the pass runs eagerly and failure() says why.
+  bool epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data, const study::TrainSettings& s,
+             const torch::Tensor& order, const TrainCallbacks& callbacks, std::int64_t& step, Pass& pass) {
+    const std::int64_t batch = idx_.size(0);
+    const std::int64_t full = data.train_x.size(0) / batch;
+    torch::cuda::synchronize();  // `order` and the weights were made on the default stream
+    const c10::cuda::CUDAStreamGuard on_side(side_);
+    auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(data.device));
+    std::int64_t b = 0;
+    for (; b < full; ++b, ++step) {
+      if (callbacks.should_stop && callbacks.should_stop()) {
+        pass.halted = true;
+        break;
+      }
+      const auto idx = order.slice(0, b * batch, (b + 1) * batch);
+      if (warmed_ < kWarmupSteps || !failure_.empty()) {
+        optimiser.zero_grad();
+        auto loss = training_loss(model, data, idx, s);
+        loss.backward();
+        optimiser.step();
+        loss_sum += loss.detach();
+        ++warmed_;
+        continue;
+      }
+      if (!graph_ && !capture(model, data, s)) {
+        --b, --step;  // this batch again, eagerly
+        continue;
+      }
+      idx_.copy_(idx);
+      graph_->replay();
+      optimiser.step();
+      loss_sum += loss_.detach();
+    }
+    const double sum = loss_sum.item<double>();  // waits for the side stream
+    torch::cuda::synchronize();
+    pass.mean_loss = sum / static_cast<double>(std::max<std::int64_t>(b, 1));
+    pass.diverged = !std::isfinite(pass.mean_loss);
+    return true;
+  }
+
+ private:
+  bool capture(Model& model, const Trainer::Impl& data, const study::TrainSettings& s) {
+    // The backward pass must write fresh gradients into the graph's pool, not add to eager ones.
+    for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
+    at::autocast::set_autocast_cache_enabled(false);
+    auto graph = std::make_unique<at::cuda::CUDAGraph>();
+    try {
+      graph->capture_begin();
+      try {
+        loss_ = training_loss(model, data, idx_, s);
+        loss_.backward();
+      } catch (...) {
+        try {
+          graph->capture_end();
+        } catch (...) {
+        }
+        throw;
+      }
+      graph->capture_end();
+    } catch (const std::exception& e) {
+      at::autocast::set_autocast_cache_enabled(true);
+      std::string what = e.what();
+      failure_ = "capture failed: " + what.substr(0, what.find('\n'));
+      for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
+      return false;
+    }
+    at::autocast::set_autocast_cache_enabled(true);
+    graph_ = std::move(graph);
+    return true;
+  }
+
+  c10::cuda::CUDAStream side_;
+  torch::Tensor idx_, loss_;
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;
+  int warmed_ = 0;
+  std::string failure_;
+};
+#else
+/// Without CUDA in LibTorch there is nothing to capture (graph_obstacle() says so).
+class GraphStep {
+ public:
+  GraphStep(const Trainer::Impl&, std::int64_t) {}
+  const std::string& failure() const { return failure_; }
+  bool epoch(Model&, torch::optim::Optimizer&, const Trainer::Impl&, const study::TrainSettings&, const torch::Tensor&,
+             const TrainCallbacks&, std::int64_t&, Pass&) {
+    return false;
+  }
+
+ private:
+  std::string failure_;
+};
+#endif
+
 /// One pass over the training images in a seeded random order. `step` counts steps across
 /// epochs (profiling cadence).
 Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data,
-                 const study::TrainSettings& s, const TrainCallbacks& callbacks, std::int64_t& step,
-                 LayerTally& tally) {
+                 const study::TrainSettings& s, const TrainCallbacks& callbacks, std::int64_t& step, LayerTally& tally,
+                 GraphStep* graph) {
   model.set_training(true);
   const auto& x = data.train_x;
   const auto& y = data.train_y;
@@ -247,6 +432,10 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer
   const std::int64_t batch_size = s.training.batch_size;
   const std::int64_t n = x.size(0);
   const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+  if (graph) {
+    Pass pass;
+    if (graph->epoch(model, optimiser, data, s, order, callbacks, step, pass)) return pass;
+  }
   // Each step's loss is read on the host (a NaN stops the trial before its step is applied).
   // Adding the losses on the device instead, read every 50 steps, was measured on the H200 and
   // here (docs/gpu.md): no gain in training on the GPU, 16% slower on this CPU.
@@ -260,10 +449,15 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer
     const double energy_before_j = profile ? callbacks.energy_now_j() : 0.0;
     const auto step_start = settled_now(profile && profiler.cuda());
     optimiser.zero_grad();
-    const auto images = data.batch(x.index_select(0, idx), true);
-    ProfilingVisitor visitor(profiler);
-    auto loss = torch::nn::functional::cross_entropy(profile ? model.walk(images, visitor) : model.forward(images),
-                                                     y.index_select(0, idx));
+    torch::Tensor loss;
+    if (profile) {
+      ProfilingVisitor visitor(profiler);
+      const auto images = network_input(data, x.index_select(0, idx), true, s);
+      const Autocast autocast(s.training.precision);
+      loss = torch::nn::functional::cross_entropy(model.walk(images, visitor), y.index_select(0, idx));
+    } else {
+      loss = training_loss(model, data, idx, s);
+    }
     const double value = loss.item<double>();
     if (!std::isfinite(value)) return {0.0, true, false};
     loss.backward();
@@ -280,14 +474,15 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer
 
 /// Accuracy on a set of images, in batches of 1024 under no-grad; nothing when should_stop ended it.
 std::optional<double> evaluate(Model& model, const Trainer::Impl& data, const torch::Tensor& x, const torch::Tensor& y,
-                               const std::function<bool()>& should_stop) {
+                               const study::TrainSettings& s, const std::function<bool()>& should_stop) {
   model.set_training(false);
   torch::NoGradGuard no_grad;
+  const Autocast autocast(s.training.precision);
   auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(data.device));
   const std::int64_t m = x.size(0);
   for (std::int64_t start = 0; start < m; start += 1024) {
     if (should_stop && should_stop()) return std::nullopt;
-    const auto logits = model.forward(data.batch(x.slice(0, start, std::min(start + 1024, m)), false));
+    const auto logits = model.forward(network_input(data, x.slice(0, start, std::min(start + 1024, m)), false, s));
     correct += logits.argmax(1).eq(y.slice(0, start, std::min(start + 1024, m))).sum();
   }
   return static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(m);
@@ -335,19 +530,34 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
   const auto size = measure(*model, impl_->input, impl_->device);
   outcome.parameters = size.parameters;
   outcome.macs = size.macs;
+  if (s.training.channels_last) {
+    for (auto& p : model->parameters()) {
+      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  }
   const auto optimiser = make_optimizer(model->parameters(), s.optimizer);
+  std::optional<GraphStep> graph;
+  if (const auto obstacle = graph_obstacle(*impl_, s, callbacks); obstacle.empty()) {
+    graph.emplace(*impl_, s.training.batch_size);
+  } else if (impl_->device.is_cuda()) {
+    outcome.cuda_graph = "eager: " + obstacle;
+  }
   LayerTally tally;
   std::int64_t step = 0;
   const int epochs = s.training.epochs;
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     const auto t0 = Clock::now();
     for (auto& group : optimiser->param_groups()) group.options().set_lr(scheduled_lr(s.optimizer, epoch - 1, epochs));
-    const auto pass = train_epoch(*model, *optimiser, *impl_, s, callbacks, step, tally);
+    const auto pass = train_epoch(*model, *optimiser, *impl_, s, callbacks, step, tally, graph ? &*graph : nullptr);
+    if (graph && !graph->failure().empty()) {
+      outcome.cuda_graph = "eager: " + graph->failure();
+      graph.reset();
+    }
     outcome.diverged = pass.diverged;
     outcome.halted = pass.halted;
     if (pass.diverged || pass.halted) break;
     if (callbacks.on_eval_start) callbacks.on_eval_start();
-    const auto accuracy = evaluate(*model, *impl_, impl_->val_x, impl_->val_y, callbacks.should_stop);
+    const auto accuracy = evaluate(*model, *impl_, impl_->val_x, impl_->val_y, s, callbacks.should_stop);
     if (!accuracy) {
       outcome.halted = true;
       break;
@@ -360,12 +570,13 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
   }
   // The test set is measured once, after the last epoch, and never reaches the sampler.
   if (static_cast<int>(outcome.epochs.size()) == epochs && !outcome.stopped) {
-    if (const auto test = evaluate(*model, *impl_, impl_->test_x, impl_->test_y, callbacks.should_stop)) {
+    if (const auto test = evaluate(*model, *impl_, impl_->test_x, impl_->test_y, s, callbacks.should_stop)) {
       outcome.test_accuracy = *test;
     } else {
       outcome.halted = true;
     }
   }
+  if (graph) outcome.cuda_graph = "captured";
   outcome.layers = tally.shares();
   outcome.profiled_steps = tally.steps;
   return outcome;

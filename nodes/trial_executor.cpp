@@ -234,6 +234,9 @@ void TrainingExecutor::train(const search::TrialSpec& spec, const EpochReporter&
     }
     r.test_accuracy = outcome.test_accuracy;
     r.model = outcome.model;
+    r.precision = std::string(study::to_string(settings.training.precision));
+    r.channels_last = settings.training.channels_last;
+    r.cuda_graph = outcome.cuda_graph;
     r.parameters = outcome.parameters;
     r.macs = outcome.macs;
     if (outcome.diverged) {

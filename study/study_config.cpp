@@ -362,6 +362,12 @@ void read_arms(TableReader& r, TableReader& root, const search::SamplerOptions& 
 void check_applies(TableReader& r, const toml::node* node, const std::string& name, const StudyConfig& config) {
   const Setting* setting = find_setting(name);
   if (!setting || setting->applies(train_settings(config))) return;
+  if (setting->applies_to.starts_with("device")) {  // no search parameter changes the device
+    r.fail(node, name,
+           fmt::format("{} applies only to {}, and this study trains on the {}; remove it or set [training] "
+                       "device = \"cuda\" (docs/gpu.md)",
+                       setting->key, setting->applies_to, to_string(config.training.device)));
+  }
   for (const auto& p : config.space.params()) {
     if (is_governing(*find_setting(p.name))) return;
   }

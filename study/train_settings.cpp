@@ -28,6 +28,7 @@ constexpr std::array<std::string_view, 6> kTrainableFamilies{"simple_cnn", "dens
 constexpr auto kActivations = names_of(kActivationNames);
 constexpr auto kOptimizers = names_of(kOptimizerNames);
 constexpr auto kSchedules = names_of(kScheduleNames);
+constexpr auto kPrecisions = names_of(kPrecisionNames);
 // model.arch: a family and its depth in one name, so that a categorical can span families.
 constexpr std::array<std::string_view, 12> kArchitectures{"simple_cnn", "dense_linear", "dense_poly", "vgg11",
                                                           "vgg13",      "vgg16",        "vgg19",      "resnet18",
@@ -88,6 +89,7 @@ bool optimizer_is(const TrainSettings& s) {
 }
 
 bool always(const TrainSettings&) { return true; }
+bool on_cuda(const TrainSettings& s) { return s.training.device == Device::kCuda; }
 bool step_schedule(const TrainSettings& s) { return s.optimizer.schedule == Schedule::kStep; }
 
 using M = ModelConfig;
@@ -153,6 +155,12 @@ const Setting kSettings[] = {
      set_number<kTraining, &T::epochs>},
     {"training.batch_size", SettingType::kInt, 1, 65536, "images per step", {}, kBatchAliases, always,
      "every model", set_number<kTraining, &T::batch_size>},
+    {"training.precision", SettingType::kChoice, 0, 0, "arithmetic of the training step", kPrecisions, {}, on_cuda,
+     "device = \"cuda\"", set_choice<kTraining, &T::precision, kPrecisionNames>},
+    {"training.cuda_graphs", SettingType::kBool, 0, 1, "CUDA graph replay of the training step", {}, {}, on_cuda,
+     "device = \"cuda\"", set_bool<kTraining, &T::cuda_graphs>},
+    {"training.channels_last", SettingType::kBool, 0, 1, "channels-last memory format", {}, {}, always,
+     "every model", set_bool<kTraining, &T::channels_last>},
 };
 // clang-format on
 

@@ -44,7 +44,13 @@ inline constexpr std::array<EnumName<Schedule>, 3> kScheduleNames{
 enum class Device { kCpu, kCuda };
 inline constexpr std::array<EnumName<Device>, 2> kDeviceNames{{{Device::kCpu, "cpu"}, {Device::kCuda, "cuda"}}};
 
+/// The training step's arithmetic: fp32, or bf16 autocast on a CUDA device (no loss scaling needed).
+enum class Precision { kFp32, kBf16 };
+inline constexpr std::array<EnumName<Precision>, 2> kPrecisionNames{
+    {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}}};
+
 inline std::string_view to_string(ModelFamily v) { return enum_name(kModelFamilyNames, v); }
+inline std::string_view to_string(Precision v) { return enum_name(kPrecisionNames, v); }
 inline std::string_view to_string(Device v) { return enum_name(kDeviceNames, v); }
 
 struct ModelConfig {
@@ -84,6 +90,9 @@ struct TrainingConfig {
   std::int64_t batch_size = 64;
   int threads = 0;  ///< LibTorch intra-op threads per worker; 0 = the node's cores / workers on it
   Device device = Device::kCpu;
+  Precision precision = Precision::kFp32;  ///< bf16: CUDA only
+  bool cuda_graphs = true;                 ///< CUDA: replay the training step as a CUDA graph where it can
+  bool channels_last = false;              ///< images and 4-D weights in channels-last memory format
 };
 
 /// Everything one trial trains with: the study's settings with the trial's parameters applied.

@@ -62,6 +62,9 @@ class ResultsStoreTest : public ::testing::Test {
     r.parameters = 14'728'266;
     r.macs = 7.05e8;
     r.inactive_params = "optimizer.beta1,optimizer.beta2";
+    r.precision = "bf16";
+    r.channels_last = 1;
+    r.cuda_graph = "captured";
     r.gpu = "0 GPU-5a1c NVIDIA H200";
     r.gpu_driver = "driver 580.95.05, CUDA 13.0";
     r.gpu_counter_over_polled = 0.97;
@@ -102,6 +105,9 @@ TEST_F(ResultsStoreTest, WriteThenReadBack) {
   EXPECT_EQ(t.parameters, 14'728'266);
   EXPECT_DOUBLE_EQ(t.macs, 7.05e8);
   EXPECT_EQ(t.inactive_params, "optimizer.beta1,optimizer.beta2");
+  EXPECT_EQ(t.precision, "bf16");
+  EXPECT_EQ(t.channels_last, 1);
+  EXPECT_EQ(t.cuda_graph, "captured");
   EXPECT_EQ(t.gpu, "0 GPU-5a1c NVIDIA H200");
   EXPECT_EQ(t.gpu_driver, "driver 580.95.05, CUDA 13.0");
   EXPECT_DOUBLE_EQ(t.gpu_counter_over_polled, 0.97);

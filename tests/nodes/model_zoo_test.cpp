@@ -225,5 +225,95 @@ TEST(Trainer, ResizeChannelsAndAugmentationReachTheNetwork) {
   EXPECT_NE(augmented.train(s, {}).epochs[0].train_loss, plain.epochs[0].train_loss);
 }
 
+TEST(Trainer, ChannelsLastTrainsTheSameNetwork) {
+  // The same seed in the other memory format: the same network and data, so the same loss up to
+  // the convolutions' summation order. On the CPU nothing is captured as a CUDA graph.
+  auto trainer = small_trainer();
+  study::TrainSettings s;
+  s.model.channels = 4;
+  s.seed = 5;
+  const auto plain = trainer.train(s, {});
+  s.training.channels_last = true;
+  const auto last = trainer.train(s, {});
+  EXPECT_NEAR(last.epochs.at(0).train_loss, plain.epochs.at(0).train_loss, 1e-3);
+  EXPECT_EQ(last.cuda_graph, "");
+}
+
+/// The GPU paths, where LibTorch has a CUDA device (the GPU machine); skipped elsewhere.
+class TrainerOnCuda : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device: LibTorch here is a CPU build or sees no GPU";
+  }
+  /// 4,096 training images and 512 for validation on cuda:0.
+  static Trainer trainer() {
+    auto train = load_idx(CS_FASHION_MNIST_DIR, Split::kTrain, 4608);
+    const auto validation = split_validation(train, 0.111, 1);
+    const auto test = load_idx(CS_FASHION_MNIST_DIR, Split::kTest, 512);
+    return Trainer(train, validation, test, {}, "cuda:0");
+  }
+  static study::TrainSettings settings() {
+    study::TrainSettings s;
+    s.training.device = study::Device::kCuda;
+    s.training.epochs = 3;
+    s.training.batch_size = 128;
+    s.optimizer.lr = 0.05;
+    s.seed = 3;
+    return s;
+  }
+};
+
+TEST_F(TrainerOnCuda, TheCapturedStepLearnsAsTheEagerOneDoes) {
+  auto t = trainer();
+  auto s = settings();
+  const auto graphed = t.train(s, {});
+  EXPECT_EQ(graphed.cuda_graph, "captured");
+  s.training.cuda_graphs = false;
+  const auto eager = t.train(s, {});
+  EXPECT_EQ(eager.cuda_graph, "eager: cuda_graphs = false");
+  ASSERT_EQ(graphed.epochs.size(), 3u);
+  ASSERT_EQ(eager.epochs.size(), 3u);
+  std::cerr << "val accuracy: graph " << graphed.epochs[2].val_accuracy << ", eager " << eager.epochs[2].val_accuracy
+            << "; loss " << graphed.epochs[2].train_loss << " / " << eager.epochs[2].train_loss << "\n";
+  // Both learn (chance is 0.1), and the graph's losses fall as the eager ones do.
+  EXPECT_GT(graphed.epochs[2].val_accuracy, 0.6);
+  EXPECT_NEAR(graphed.epochs[2].val_accuracy, eager.epochs[2].val_accuracy, 0.08);
+  EXPECT_LT(graphed.epochs[2].train_loss, graphed.epochs[0].train_loss);
+  EXPECT_TRUE(std::isfinite(graphed.test_accuracy));
+}
+
+TEST_F(TrainerOnCuda, Bf16ChannelsLastAdamAndBatchNormAreCapturedToo) {
+  auto t = trainer();
+  auto s = settings();
+  s.training.precision = study::Precision::kBf16;
+  s.training.channels_last = true;
+  s.model.batch_norm = true;
+  s.optimizer.name = study::OptimizerKind::kAdam;
+  s.optimizer.lr = 1e-3;
+  const auto outcome = t.train(s, {});
+  EXPECT_EQ(outcome.cuda_graph, "captured");
+  ASSERT_EQ(outcome.epochs.size(), 3u);
+  EXPECT_GT(outcome.epochs[2].val_accuracy, 0.6);
+}
+
+TEST_F(TrainerOnCuda, TheLayerProfilerRunsEagerlyAndSaysSo) {
+  auto t = trainer();
+  auto s = settings();
+  s.training.epochs = 1;
+  TrainCallbacks profile;
+  profile.profile_every = 10;
+  profile.energy_now_j = [] { return 0.0; };
+  EXPECT_EQ(t.train(s, profile).cuda_graph, "eager: the layer profiler times layers eagerly");
+}
+
+TEST_F(TrainerOnCuda, ADivergingTrialIsFoundAtTheEndOfTheEpoch) {
+  auto t = trainer();
+  auto s = settings();
+  s.optimizer.lr = 1e4;
+  const auto outcome = t.train(s, {});
+  EXPECT_TRUE(outcome.diverged);
+  EXPECT_TRUE(outcome.epochs.empty());
+}
+
 }  // namespace
 }  // namespace cs::nodes

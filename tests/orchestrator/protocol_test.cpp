@@ -37,6 +37,9 @@ io::TrialResult sample_result() {
   r.parameters = 23'520'842;
   r.macs = 2.92e9;
   r.inactive_params = "optimizer.momentum";
+  r.precision = "bf16";
+  r.channels_last = 1;
+  r.cuda_graph = "captured";
   r.gpu = "0 GPU-5a1c NVIDIA H200";
   r.gpu_driver = "driver 580.95.05, CUDA 13.0";
   r.gpu_counter_over_polled = 0.97;
@@ -66,6 +69,9 @@ TEST(Protocol, ResultRoundTripsEveryField) {
   EXPECT_EQ(decoded.parameters, 23'520'842);
   EXPECT_DOUBLE_EQ(decoded.macs, 2.92e9);
   EXPECT_EQ(decoded.inactive_params, "optimizer.momentum");
+  EXPECT_EQ(decoded.precision, "bf16");
+  EXPECT_EQ(decoded.channels_last, 1);
+  EXPECT_EQ(decoded.cuda_graph, "captured");
   EXPECT_EQ(decoded.gpu, "0 GPU-5a1c NVIDIA H200");
   EXPECT_EQ(decoded.gpu_driver, "driver 580.95.05, CUDA 13.0");
   EXPECT_DOUBLE_EQ(decoded.gpu_counter_over_polled, 0.97);
