@@ -9,7 +9,8 @@
 # (default 60000) images, the ratio to eager PyTorch, the accuracy after the last epoch, and the
 # training step's TFLOP/s (3 x 2 x the network's forward multiply-accumulates per image) against
 # the card's dense peak (CS_PEAK_FP32_TFLOPS, CS_PEAK_BF16_TFLOPS; default the H200 SXM's 67 and
-# 989 from NVIDIA's datasheet). PYTHON: the interpreter with CUDA torch (default python3).
+# 989 from NVIDIA's datasheet). PYTHON: the interpreter with CUDA torch (default python3);
+# CS_BENCH_RAW: a file to keep the raw JSON lines in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-gpu}
@@ -18,8 +19,13 @@ train_n=${3:-60000}
 epochs=${4:-3}
 python=${PYTHON:-python3}
 data=${CS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+if [[ -n ${CS_BENCH_RAW:-} ]]; then  # keep every JSON line there
+  out=$CS_BENCH_RAW
+  : > "$out"
+else
+  out=$(mktemp)
+  trap 'rm -f "$out"' EXIT
+fi
 declare -A zoo=([simple_cnn]="" [vgg11]="model.arch=vgg11,model.width=0.5,resize=32"
                 [resnet18]="model.arch=resnet18,model.width=0.5,resize=32")
 declare -A peer=([simple_cnn]="" [vgg11]="--arch vgg11 --width 0.5 --resize 32"
