@@ -4,7 +4,8 @@ energy add up to the device's? Runs `mpirun -n 3 CARBONSWEEP run STUDY` (bench/g
 with CUDA_VISIBLE_DEVICES=0 for every rank, reads the GPU's own energy counter through NVML
 (ctypes) every 20 ms meanwhile, and prints the sum of the trials' `energy_nvml_j` against the
 device's energy over the union of the trial windows (both in J), and their ratio: 1 when the
-two workers' shares add up to the device, about 2 when each counts the whole GPU."""
+two workers' shares add up to the device, about 2 when each counts the whole GPU.
+CS_FASHION_MNIST_DIR, when set, is the dataset's folder."""
 import csv
 import ctypes
 import os
@@ -35,8 +36,9 @@ def main():
     thread = threading.Thread(target=poll)
     thread.start()
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="0", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    data = ["--set", f"dataset.path={os.environ['CS_FASHION_MNIST_DIR']}"] if "CS_FASHION_MNIST_DIR" in os.environ else []
     run = subprocess.run(["mpirun", "--oversubscribe", "-n", "3", cs, "run", study, "-o", out, "--force",
-                          "--progress", "off"], env=env, capture_output=True, text=True, timeout=500)
+                          "--progress", "off", *data], env=env, capture_output=True, text=True, timeout=500)
     stop.set()
     thread.join()
     if run.returncode != 0:

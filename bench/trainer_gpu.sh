@@ -26,12 +26,13 @@ else
   out=$(mktemp)
   trap 'rm -f "$out"' EXIT
 fi
-declare -A zoo=([simple_cnn]="" [vgg11]="model.arch=vgg11,model.width=0.5,resize=32"
+declare -A zoo=([simple_cnn]="" [vgg11]="model.arch=vgg11,model.width=0.5,model.batch_norm=true,resize=32"
                 [resnet18]="model.arch=resnet18,model.width=0.5,resize=32")
-declare -A peer=([simple_cnn]="" [vgg11]="--arch vgg11 --width 0.5 --resize 32"
+declare -A peer=([simple_cnn]="" [vgg11]="--arch vgg11 --width 0.5 --batch-norm --resize 32"
                  [resnet18]="--arch resnet18 --width 0.5 --resize 32")
+nets=${CS_BENCH_NETS:-simple_cnn vgg11 resnet18}
 fast="training.precision=bf16,training.channels_last=true"
-for net in simple_cnn vgg11 resnet18; do
+for net in $nets; do
   args=("$data" "$train_n" 10000 256 2 16 4 "$epochs")
   opts=${zoo[$net]}
   for ((r = 0; r < rounds; r++)); do
@@ -55,12 +56,12 @@ for net in simple_cnn vgg11 resnet18; do
     done
   done
 done
-"$python" - "$out" "${CS_PEAK_FP32_TFLOPS:-67}" "${CS_PEAK_BF16_TFLOPS:-989}" << 'PY'
+"$python" - "$out" "${CS_PEAK_FP32_TFLOPS:-67}" "${CS_PEAK_BF16_TFLOPS:-989}" "$nets" << 'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 peak = {"fp32": float(sys.argv[2]), "bf16": float(sys.argv[3])}
 print(f"{'network':11}{'side':16}{'train img/s':>12}{'x eager PT':>11}{'eval img/s':>12}{'accuracy':>9}{'TFLOP/s':>9}{'of peak':>9}  step")
-for net in ("simple_cnn", "vgg11", "resnet18"):
+for net in sys.argv[4].split():
     macs = [r["macs"] for r in rows if r.get("net") == net and "macs" in r][0]
     graph = {r["side"]: r["cuda_graph"] for r in rows if r.get("net") == net and "cuda_graph" in r}
     med = {}

@@ -4,7 +4,7 @@ our LibTorch, on the same OpenBLAS): SimpleCNN, the same data, normalisation, ba
 optimiser and evaluation batches. One JSON line per epoch. Also `--sgemm`: the machine's
 single-precision matrix-product rate on the same threads; `--device cuda`: both on the GPU (the
 loop as a PyTorch user writes it: one loss.item() per step). `--arch vgg11|vgg16|resnet18|resnet20`
-(`--width`, images resized to `--resize` and 3 channels) builds the model zoo's network of that
+(`--width`, `--batch-norm` for VGG, images resized to `--resize` and 3 channels) builds the model zoo's network of that
 name layer for layer; `--graphs` captures the whole step (forward, backward and the optimiser)
 as one CUDA graph, PyTorch's recipe (drop the last partial batch, losses read once per epoch);
 `--bf16` autocasts the forward pass; `--channels-last` the memory format."""
@@ -53,9 +53,9 @@ def scaled(c, width):
     return max(1, round(c * width))
 
 
-def vgg(depth, width, side):
-    """nodes/model_zoo.cpp's vgg(): conv 3x3 + ReLU stacks, max-pool while 2x2 or larger, global
-    average pooling, one linear classifier."""
+def vgg(depth, width, side, batch_norm):
+    """nodes/model_zoo.cpp's vgg(): conv 3x3 (+ BatchNorm) + ReLU stacks, max-pool while 2x2 or
+    larger, global average pooling, one linear classifier."""
     layers, cin = [], 3
     for c in VGG_STACKS[depth]:
         if c == 0:
@@ -64,7 +64,8 @@ def vgg(depth, width, side):
                 side //= 2
             continue
         out = scaled(c, width)
-        layers += [torch.nn.Conv2d(cin, out, 3, padding=1), torch.nn.ReLU()]
+        layers += [torch.nn.Conv2d(cin, out, 3, padding=1)] + ([torch.nn.BatchNorm2d(out)] if batch_norm else [])
+        layers.append(torch.nn.ReLU())
         cin = out
     return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(cin, 10))
 
@@ -117,6 +118,7 @@ def main():
     ap.add_argument("--arch", default="simple_cnn")
     ap.add_argument("--width", type=float, default=1.0)
     ap.add_argument("--resize", type=int, default=0)
+    ap.add_argument("--batch-norm", action="store_true")
     ap.add_argument("--graphs", action="store_true")
     ap.add_argument("--bf16", action="store_true")
     ap.add_argument("--channels-last", action="store_true")
@@ -146,7 +148,7 @@ def main():
     test_y = torch.from_numpy(idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"), a.test_n, False).astype(np.int64)).to(dev)
     torch.manual_seed(1)
     if a.arch.startswith("vgg"):
-        model = vgg(int(a.arch[3:]), a.width, a.resize or 28)
+        model = vgg(int(a.arch[3:]), a.width, a.resize or 28, a.batch_norm)
     elif a.arch.startswith("resnet"):
         model = resnet(int(a.arch[6:]), a.width)
     else:
