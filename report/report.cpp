@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -357,6 +358,37 @@ Section tradeoff_section(const io::LoadedResults& results, const fs::path& plots
   return s;
 }
 
+/// The GPUs the trials ran on and how their step ran; nothing for a CPU study.
+std::optional<std::string> gpu_paragraph(const std::vector<io::TrialResult>& trials) {
+  std::set<std::string> gpus;
+  std::size_t on_gpu = 0, captured = 0, bf16 = 0, channels_last = 0;
+  std::vector<double> ratio, interpolated;
+  for (const auto& r : trials) {
+    if (!r.gpu.empty()) gpus.insert(r.gpu_driver.empty() ? r.gpu : fmt::format("{} ({})", r.gpu, r.gpu_driver));
+    if (r.cuda_graph.empty() && r.gpu.empty()) continue;
+    ++on_gpu;
+    captured += r.cuda_graph == "captured";
+    bf16 += r.precision == "bf16";
+    channels_last += r.channels_last != 0;
+    if (std::isfinite(r.gpu_counter_over_polled)) ratio.push_back(r.gpu_counter_over_polled);
+    if (std::isfinite(r.gpu_interpolated)) interpolated.push_back(r.gpu_interpolated);
+  }
+  if (on_gpu == 0) return std::nullopt;
+  std::string text = fmt::format(
+      "GPU: {}. Of {} trials on a GPU, the training step ran as a CUDA graph in {}, in bf16 in {}, channels-last in "
+      "{}.",
+      gpus.empty() ? "not named (no nvml meter)" : fmt::format("{}", fmt::join(gpus, "; ")), on_gpu, captured, bf16,
+      channels_last);
+  if (!ratio.empty()) {
+    text += fmt::format(
+        " NVML's energy counter over its polled power: median {:.3f} (range {:.3f}-{:.3f}); the share of a trial's "
+        "NVML energy interpolated from polled power while the counter stood still: median {:.3f}.",
+        median(ratio), *std::min_element(ratio.begin(), ratio.end()), *std::max_element(ratio.begin(), ratio.end()),
+        interpolated.empty() ? std::nan("") : median(interpolated));
+  }
+  return text;
+}
+
 Section measurement_section(const io::LoadedResults& results, const fs::path& plots, const std::string& gnuplot,
                             int& made) {
   Section s{"Measurement", {}, {}, {}};
@@ -389,6 +421,8 @@ Section measurement_section(const io::LoadedResults& results, const fs::path& pl
       hardware.empty() ? "none" : fmt::format("{}", fmt::join(hardware, ", ")), kwh(gross),
       has_net ? kwh(net) + " kWh" : "not measured (no [energy] idle_baseline)", kwh(train), kwh(eval), sampler,
       duration));
+
+  if (auto gpu = gpu_paragraph(results.trials)) s.paragraphs.push_back(std::move(*gpu));
 
   // Software estimate against hardware measurement, trial by trial.
   if (software.empty() || hardware.empty()) {

@@ -71,6 +71,18 @@ def main():
         print(f"screenshot ink fraction {ink:.3f}")
         assert ink > 0.01, "the rendered report looks blank"
 
+        # A real results file from the GPU machine (tests/data/gpu/README.md): the report names the
+        # GPU and its driver, how the steps ran, and NVML's counter against its polled power.
+        gpu_file = os.path.join(os.path.dirname(__file__), "..", "data", "gpu", "h200_two_workers_one_gpu.h5")
+        gpu_out = os.path.join(tmp, "gpu-report")
+        r = subprocess.run([cs, "report", gpu_file, "-o", gpu_out], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        gpu_md = open(os.path.join(gpu_out, "report.md")).read()
+        assert "GPU: 0 GPU-361ace64-afb6-b0c7-dff8-b9d078087df6 NVIDIA H200 (driver 580.159.04, CUDA 13.0)" in gpu_md
+        assert "Of 8 trials on a GPU, the training step ran as a CUDA graph in 8" in gpu_md
+        assert re.search(r"counter over its polled power: median 0\.9\d\d", gpu_md), gpu_md
+        assert "GPU:" not in md, "a CPU study has no GPU paragraph"
+
         subprocess.run([cs, "export", results, "--format", "csv", "-o", os.path.join(tmp, "t.csv")], check=True)
         rows = list(csv.DictReader(open(os.path.join(tmp, "t.csv"))))
         assert len(rows) == 90 and {"x1", "x2", "co2_g", "energy_j", "arm"} <= set(rows[0])
