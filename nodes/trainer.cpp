@@ -313,9 +313,9 @@ std::string graph_obstacle(const Trainer::Impl& data, const study::TrainSettings
 /// the gradients live in the graph's memory pool, and the optimiser steps eagerly after each
 /// replay, so every optimiser and learning-rate schedule stays exact. The first steps warm up
 /// eagerly on the side stream the graph is captured on. The losses add up on the device and
-/// are read once per epoch. The last partial batch of an epoch is dropped (its shape differs;
-/// the order is reshuffled every epoch). When capture fails, the reason is kept and the trial
-/// goes on eagerly.
+/// are read once per epoch. The last partial batch of an epoch (its shape differs) runs eagerly,
+/// so every image is seen as in the eager loop. When capture fails, the reason is kept and the
+/// trial goes on eagerly.
 class GraphStep {
  public:
   static constexpr int kWarmupSteps = 3;
@@ -326,8 +326,8 @@ class GraphStep {
 
   const std::string& failure() const { return failure_; }
 
-  /// One pass over the full batches in `order`; true (the pass is done). After a failed capture
-  /// the rest of the pass runs eagerly and failure() says why.
+  /// One pass over the images in `order`; true (the pass is done). After a failed capture the
+  /// rest of the trial runs eagerly and failure() says why.
   bool epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data, const study::TrainSettings& s,
              const torch::Tensor& order, const TrainCallbacks& callbacks, std::int64_t& step, Pass& pass) {
     const std::int64_t batch = idx_.size(0);
@@ -343,11 +343,7 @@ class GraphStep {
       }
       const auto idx = order.slice(0, b * batch, (b + 1) * batch);
       if (warmed_ < kWarmupSteps || !failure_.empty()) {
-        optimiser.zero_grad();
-        auto loss = training_loss(model, data, idx, s);
-        loss.backward();
-        optimiser.step();
-        loss_sum += loss.detach();
+        loss_sum += eager_step(model, optimiser, data, s, idx);
         ++warmed_;
         continue;
       }
@@ -360,6 +356,11 @@ class GraphStep {
       optimiser.step();
       loss_sum += loss_.detach();
     }
+    const std::int64_t n = data.train_x.size(0);
+    if (!pass.halted && full * batch < n) {
+      loss_sum += eager_step(model, optimiser, data, s, order.slice(0, full * batch, n));
+      ++b, ++step;
+    }
     const double sum = loss_sum.item<double>();  // waits for the side stream
     torch::cuda::synchronize();
     pass.mean_loss = sum / static_cast<double>(std::max<std::int64_t>(b, 1));
@@ -368,6 +369,24 @@ class GraphStep {
   }
 
  private:
+  /// A step outside the graph. Once the graph exists, the gradients must stay in its pool: they
+  /// are zeroed in place (backward then adds into them in place), never released as zero_grad()
+  /// may do.
+  torch::Tensor eager_step(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data,
+                           const study::TrainSettings& s, const torch::Tensor& idx) {
+    if (graph_) {
+      for (auto& p : model.parameters()) {
+        if (p.grad().defined()) p.mutable_grad().zero_();
+      }
+    } else {
+      optimiser.zero_grad();
+    }
+    auto loss = training_loss(model, data, idx, s);
+    loss.backward();
+    optimiser.step();
+    return loss.detach();
+  }
+
   bool capture(Model& model, const Trainer::Impl& data, const study::TrainSettings& s) {
     // The backward pass must write fresh gradients into the graph's pool, not add to eager ones.
     for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
