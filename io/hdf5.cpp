@@ -164,23 +164,42 @@ Handle Table::make_type() const {
   return type;
 }
 
-void write_table(hid_t parent, const std::string& name, const Table& table) {
-  const hsize_t dims = table.rows();
+TableWriter::TableWriter(hid_t parent, const std::string& name, std::vector<Column> columns)
+    : name_(name), columns_(std::move(columns)), type_(Table(columns_).make_type()) {
+  const hsize_t dims = 0;
   const hsize_t max_dims = H5S_UNLIMITED;
   const hsize_t chunk = 1024;
   Handle space(H5Screate_simple(1, &dims, &max_dims), H5Sclose, "H5Screate_simple");
   Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "H5Pcreate");
   check(H5Pset_chunk(props.get(), 1, &chunk), "H5Pset_chunk");
   check(H5Pset_deflate(props.get(), 1), "H5Pset_deflate");
-  Handle type = table.make_type();
-  Handle dataset(H5Dcreate2(parent, name.c_str(), type.get(), space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
-                 H5Dclose, "creating dataset " + name);
-  if (table.rows() > 0) {
-    check(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, table.data()), "writing " + name);
-  }
+  dataset_ = Handle(H5Dcreate2(parent, name.c_str(), type_.get(), space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT),
+                    H5Dclose, "creating dataset " + name);
   std::vector<std::string> units;
-  for (const auto& c : table.columns()) units.push_back(c.units);
-  write_string_array_attribute(dataset.get(), "units", units);
+  for (const auto& c : columns_) units.push_back(c.units);
+  write_string_array_attribute(dataset_.get(), "units", units);
+}
+
+void TableWriter::append(const Table& rows) {
+  if (rows.columns().size() != columns_.size()) {
+    throw IoError(
+        fmt::format("internal: appending {} columns to the {} of '{}'", rows.columns().size(), columns_.size(), name_));
+  }
+  const hsize_t n = rows.rows();
+  if (n == 0) return;
+  const hsize_t size = rows_ + n;
+  check(H5Dset_extent(dataset_.get(), &size), "extending " + name_);
+  Handle file_space(H5Dget_space(dataset_.get()), H5Sclose, "H5Dget_space");
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &rows_, nullptr, &n, nullptr), "H5Sselect_hyperslab");
+  Handle memory_space(H5Screate_simple(1, &n, nullptr), H5Sclose, "H5Screate_simple");
+  check(H5Dwrite(dataset_.get(), type_.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, rows.data()),
+        "writing " + name_);
+  rows_ = size;
+}
+
+void write_table(hid_t parent, const std::string& name, const Table& table) {
+  TableWriter writer(parent, name, table.columns());
+  writer.append(table);
 }
 
 Table read_table(hid_t parent, const std::string& name) {

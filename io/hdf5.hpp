@@ -82,8 +82,23 @@ class Table {
   std::vector<std::byte> bytes_;
 };
 
-/// Writes `table` as an extendable, chunked, compressed compound dataset, with a `units`
-/// attribute that lists one unit per column in column order.
+/// An extendable, chunked, compressed compound dataset with a `units` attribute that lists one
+/// unit per column in column order, written a batch of rows at a time (so that no caller needs
+/// the whole table in memory).
+class TableWriter {
+ public:
+  TableWriter(hid_t parent, const std::string& name, std::vector<Column> columns);
+  /// Appends `rows`, whose columns must be the writer's.
+  void append(const Table& rows);
+
+ private:
+  std::string name_;
+  std::vector<Column> columns_;
+  Handle type_, dataset_;
+  hsize_t rows_ = 0;
+};
+
+/// One TableWriter and one append.
 void write_table(hid_t parent, const std::string& name, const Table& table);
 /// Reads a compound dataset written by write_table; columns come from the file.
 Table read_table(hid_t parent, const std::string& name);

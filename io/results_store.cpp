@@ -375,32 +375,39 @@ ResumeReport ResultsStore::open_for_resume() {
                       source));
     }
   };
+  std::vector<TrialResult> results, attempts;
   if (fs::exists(journal_path())) {
     auto contents = read_journal(journal_path());
     refuse_other_study(contents.study_toml, journal_path());
-    results_ = std::move(contents.results);
-    attempts_ = std::move(contents.attempts);
+    results = std::move(contents.results);
+    attempts = std::move(contents.attempts);
     journal_ = Journal::reopen(journal_path(), contents.valid_bytes);
-    report = {results_.size(), contents.torn_bytes, journal_path()};
+    report = {results.size(), contents.torn_bytes, journal_path()};
   } else if (fs::exists(path_)) {
     auto loaded = load_results(path_);
     refuse_other_study(loaded.study_toml, path_);
-    results_ = std::move(loaded.trials);
-    attempts_ = std::move(loaded.attempts);
+    results = std::move(loaded.trials);
+    attempts = std::move(loaded.attempts);
     journal_ = Journal::create(journal_path(), meta_.study_toml);
-    for (const auto& a : attempts_) journal_->append_attempt(a);
-    for (const auto& r : results_) journal_->append(r);
+    for (const auto& a : attempts) journal_->append_attempt(a);
+    for (const auto& r : results) journal_->append(r);
     journal_->sync();
-    report = {results_.size(), 0, path_};
+    report = {results.size(), 0, path_};
   } else {
     start_fresh();
     return report;
   }
   // Interrupted trials run again: what they spent stays, as attempts.
-  for (auto& r : results_) {
-    if (r.status == search::TrialStatus::kInterrupted) attempts_.push_back(std::move(r));
+  results_.clear();
+  attempts_.clear();
+  for (const auto& a : attempts) attempts_.push(a);
+  for (const auto& r : results) {
+    if (r.status == search::TrialStatus::kInterrupted) {
+      attempts_.push(r);
+    } else {
+      results_.push(r);
+    }
   }
-  std::erase_if(results_, [](const TrialResult& r) { return r.status == search::TrialStatus::kInterrupted; });
   report.recovered = results_.size();
   flush();
   return report;
@@ -408,12 +415,23 @@ ResumeReport ResultsStore::open_for_resume() {
 
 void ResultsStore::append(TrialResult result) {
   if (journal_) journal_->append(result);
-  results_.push_back(std::move(result));
+  results_.push(result);
 }
 
 void ResultsStore::append_attempt(TrialResult attempt) {
   if (journal_) journal_->append_attempt(attempt);
-  attempts_.push_back(std::move(attempt));
+  attempts_.push(attempt);
+}
+
+namespace {
+/// Trials decoded at a time while a checkpoint writes their rows.
+constexpr std::size_t kBatch = 4096;
+}  // namespace
+
+void ResultsStore::for_each_result(const std::function<void(const TrialResult&)>& visit) const {
+  for (std::size_t from = 0; from < results_.size(); from += kBatch) {
+    for (const auto& r : results_.slice(from, from + kBatch)) visit(r);
+  }
 }
 
 void ResultsStore::commit() {
@@ -427,13 +445,27 @@ void ResultsStore::flush() {
     h5::write_int_attribute(file.get(), "schema_version", kSchemaVersion);
     h5::write_string_attribute(file.get(), "study_toml", meta_.study_toml);
     for (const auto& [key, value] : meta_.provenance) h5::write_string_attribute(file.get(), key, value);
-    h5::write_table(file.get(), "trials", trials_table(results_, meta_.meters));
-    h5::write_table(file.get(), "attempts", trials_table(attempts_, meta_.meters));
-    h5::write_table(file.get(), "params", params_table(results_, meta_.space));
-    h5::write_table(file.get(), "epochs", epochs_table(results_));
-    h5::write_table(file.get(), "samples", samples_table(results_));
+    // Every per-trial table is written a batch of trials at a time: a checkpoint never holds
+    // all trials decoded, nor a whole table.
+    const std::vector<TrialResult> none;
+    h5::TableWriter trials(file.get(), "trials", trials_table(none, meta_.meters).columns());
+    h5::TableWriter params(file.get(), "params", params_table(none, meta_.space).columns());
+    h5::TableWriter epochs(file.get(), "epochs", epochs_table(none).columns());
+    h5::TableWriter samples(file.get(), "samples", samples_table(none).columns());
+    h5::TableWriter layers(file.get(), "layers", layers_table(none).columns());
+    for (std::size_t from = 0; from < results_.size(); from += kBatch) {
+      const auto batch = results_.slice(from, from + kBatch);
+      trials.append(trials_table(batch, meta_.meters));
+      params.append(params_table(batch, meta_.space));
+      epochs.append(epochs_table(batch));
+      samples.append(samples_table(batch));
+      layers.append(layers_table(batch));
+    }
+    h5::TableWriter attempts(file.get(), "attempts", trials_table(none, meta_.meters).columns());
+    for (std::size_t from = 0; from < attempts_.size(); from += kBatch) {
+      attempts.append(trials_table(attempts_.slice(from, from + kBatch), meta_.meters));
+    }
     h5::write_table(file.get(), "sites", write_rows(site_fields(), meta_.sites));
-    h5::write_table(file.get(), "layers", layers_table(results_));
     h5::write_table(file.get(), "meters", meters_table(meta_));
     h5::write_table(file.get(), "idle", write_rows(idle_fields(), idle_));
     h5::Handle carbon(H5Gcreate2(file.get(), "carbon", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,

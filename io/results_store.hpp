@@ -1,6 +1,7 @@
 // The HDF5 results file: one row per trial and its parameters, epochs, power samples and sites.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include "carbon/trace_carbon_source.hpp"
 #include "io/hdf5.hpp"
 #include "io/journal.hpp"
+#include "io/trial_codec.hpp"
 #include "io/trial_result.hpp"
 #include "io/trial_sink.hpp"
 #include "study/study_config.hpp"
@@ -62,16 +64,22 @@ class ResultsStore final : public TrialSink {
   /// Sets a root attribute (provenance) for the next flush().
   void set_attribute(const std::string& key, const std::string& value) { meta_.provenance[key] = value; }
 
-  const std::vector<TrialResult>& results() const { return results_; }
-  const std::vector<TrialResult>& attempts() const { return attempts_; }
+  /// The finished trials, decoded (a copy: for resuming, summaries and tests).
+  std::vector<TrialResult> results() const { return results_.all(); }
+  std::vector<TrialResult> attempts() const { return attempts_.all(); }
+  std::size_t result_count() const { return results_.size(); }
+  /// Calls `visit` with each finished trial in order, decoding a batch at a time.
+  void for_each_result(const std::function<void(const TrialResult&)>& visit) const;
   const std::string& path() const { return path_; }
   std::string journal_path() const { return path_ + ".journal"; }
 
  private:
   std::string path_;
   StudyMeta meta_;
-  std::vector<TrialResult> results_;
-  std::vector<TrialResult> attempts_;  ///< retried, or interrupted and run again by --resume
+  /// Kept encoded (io/trial_codec.hpp): a finished trial costs the coordinator the size of its
+  /// record, not of a TrialResult, and checkpoints decode a batch at a time.
+  EncodedResults results_;
+  EncodedResults attempts_;  ///< retried, or interrupted and run again by --resume
   std::vector<IdleRecord> idle_;
   std::optional<Journal> journal_;
 };

@@ -1,6 +1,8 @@
 // The result record layout.
 #include "io/trial_codec.hpp"
 
+#include <algorithm>
+
 namespace cs::io {
 
 void put_result(ByteWriter& w, const TrialResult& r) {
@@ -125,6 +127,30 @@ TrialResult get_result(ByteReader& rd) {
   r.gpu_counter_over_polled = rd.get<double>();
   r.gpu_interpolated = rd.get<double>();
   return r;
+}
+
+void EncodedResults::push(const TrialResult& r) {
+  ByteWriter w;
+  put_result(w, r);
+  const auto encoded = w.take();
+  bytes_.insert(bytes_.end(), encoded.begin(), encoded.end());
+  ends_.push_back(bytes_.size());
+}
+
+void EncodedResults::clear() {
+  bytes_.clear();
+  ends_.clear();
+}
+
+std::vector<TrialResult> EncodedResults::slice(std::size_t from, std::size_t to) const {
+  std::vector<TrialResult> out;
+  to = std::min(to, size());
+  for (std::size_t i = from; i < to; ++i) {
+    const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+    ByteReader rd(std::span<const std::byte>(bytes_.data() + begin, ends_[i] - begin));
+    out.push_back(get_result(rd));
+  }
+  return out;
 }
 
 }  // namespace cs::io

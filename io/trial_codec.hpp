@@ -126,4 +126,22 @@ void put_result(ByteWriter& w, const TrialResult& r);
 /// Throws IoError when the bytes are truncated or malformed.
 TrialResult get_result(ByteReader& rd);
 
+/// Finished trials kept encoded, one after another in one buffer, and decoded when read: a
+/// coordinator holds each at the size of its encoding (well under 1 KiB for a short trial with
+/// a few power samples; a TrialResult of the same trial takes about 3.7 KiB).
+class EncodedResults {
+ public:
+  void push(const TrialResult& r);
+  std::size_t size() const { return ends_.size(); }
+  bool empty() const { return ends_.empty(); }
+  void clear();
+  /// Decodes trials [from, to).
+  std::vector<TrialResult> slice(std::size_t from, std::size_t to) const;
+  std::vector<TrialResult> all() const { return slice(0, size()); }
+
+ private:
+  std::vector<std::byte> bytes_;
+  std::vector<std::size_t> ends_;  ///< where each encoding ends in bytes_
+};
+
 }  // namespace cs::io

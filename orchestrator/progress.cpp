@@ -113,12 +113,18 @@ std::string format_duration(double seconds) {
 }
 
 std::string site_summary(const std::vector<io::TrialResult>& results) {
+  return site_summary([&](const std::function<void(const io::TrialResult&)>& visit) {
+    for (const auto& r : results) visit(r);
+  });
+}
+
+std::string site_summary(const std::function<void(const std::function<void(const io::TrialResult&)>&)>& each) {
   struct Totals {
     int trials = 0, failed = 0;
     double device_j = 0, facility_j = 0, co2_g = 0, best = -std::numeric_limits<double>::infinity();
   };
   std::map<std::string, Totals> sites;
-  for (const auto& r : results) {
+  each([&](const io::TrialResult& r) {
     auto& t = sites[r.site];
     ++t.trials;
     if (search::is_failure(r.status)) ++t.failed;
@@ -126,7 +132,7 @@ std::string site_summary(const std::vector<io::TrialResult>& results) {
     t.facility_j += r.facility_energy_j;
     t.co2_g += r.co2_g;
     if (r.status == search::TrialStatus::kCompleted) t.best = std::max(t.best, r.objective);
-  }
+  });
   std::string out = fmt::format("{:<16} {:>6} {:>6} {:>14} {:>16} {:>10} {:>9}\n", "site", "trials", "failed",
                                 "device [kWh]", "facility [kWh]", "CO2 [g]", "best");
   for (const auto& [name, t] : sites) {

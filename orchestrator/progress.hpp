@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -77,5 +78,7 @@ std::string format_duration(double seconds);
 
 /// A table per site: trials, device and facility energy (kWh), CO2 (g), best objective.
 std::string site_summary(const std::vector<io::TrialResult>& results);
+/// The same, for trials that a visitor hands over one at a time (ResultsStore::for_each_result).
+std::string site_summary(const std::function<void(const std::function<void(const io::TrialResult&)>&)>& each);
 
 }  // namespace cs::orchestrator

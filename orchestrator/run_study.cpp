@@ -163,7 +163,7 @@ StudyEnd coordinate(Transport& transport, const study::StudyConfig& config, io::
   store.flush();
   std::cout << fmt::format("study '{}': {} trials done, {} failed\n", config.name, summary.trials_done,
                            summary.trials_failed)
-            << site_summary(store.results())
+            << site_summary([&](const auto& visit) { store.for_each_result(visit); })
             << fmt::format("results: {}\n", std::filesystem::absolute(store.path()).string());
   if (summary.trials_done < config.budget_trials && summary.stopped.empty()) {
     std::cerr << fmt::format("carbonsweep: error: only {} of {} trials ran; see the warnings above\n",

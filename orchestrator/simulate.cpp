@@ -200,7 +200,7 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
   SimulationSummary s;
   options.before_final_flush = [&] {
     double trial_time_s = 0.0;
-    for (const auto& r : store.results()) trial_time_s += r.end_unix_s - r.start_unix_s;
+    store.for_each_result([&](const io::TrialResult& r) { trial_time_s += r.end_unix_s - r.start_unix_s; });
     s.suggestions = sampler.calls();
     s.suggest_wall_s = sampler.wall_s();
     s.suggest_wait_fraction = sampler.wait_fraction(trial_time_s);
@@ -215,13 +215,13 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
   s.trials = result.trials_done;
   s.stopped = result.stopped;
   bool all_marginal = true;
-  for (const auto& r : store.results()) {
+  store.for_each_result([&](const io::TrialResult& r) {
     s.makespan_s = std::max(s.makespan_s, r.end_unix_s - start_unix_s);
     s.device_energy_j += r.energy_j;
     if (std::isfinite(r.co2_g)) s.trial_co2_g += r.co2_g;
     all_marginal &= !std::isnan(r.co2_marginal_g);
     s.co2_marginal_g += r.co2_marginal_g;
-  }
+  });
   if (!all_marginal) s.co2_marginal_g = std::nan("");
   for (const auto& idle : result.idle) {
     s.idle_energy_j += idle.energy_j;

@@ -117,6 +117,35 @@ TEST_F(ResultsStoreTest, WriteThenReadBack) {
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 }
 
+TEST_F(ResultsStoreTest, MoreTrialsThanOneCheckpointBatchKeepEveryRowInOrder) {
+  // The store keeps trials encoded and writes the per-trial tables a batch of 4,096 at a time:
+  // 9,000 trials span three batches, and every row of every table comes back, in order.
+  const auto path = (dir_ / "many.h5").string();
+  ResultsStore store(path, meta());
+  store.start_fresh();
+  constexpr std::int64_t kTrials = 9000;
+  for (std::int64_t id = 0; id < kTrials; ++id) {
+    auto r = result(id);
+    r.objective = static_cast<double>(id);
+    store.append(std::move(r));
+  }
+  store.flush();
+  EXPECT_EQ(store.result_count(), static_cast<std::size_t>(kTrials));
+  std::int64_t visited = 0;
+  store.for_each_result([&](const TrialResult& r) { EXPECT_EQ(r.spec.id, visited++); });
+  EXPECT_EQ(visited, kTrials);
+  const auto loaded = load_results(path);
+  ASSERT_EQ(loaded.trials.size(), static_cast<std::size_t>(kTrials));
+  for (std::int64_t id = 0; id < kTrials; id += 1499) {
+    const auto& t = loaded.trials[static_cast<std::size_t>(id)];
+    EXPECT_EQ(t.spec.id, id);
+    EXPECT_DOUBLE_EQ(t.objective, static_cast<double>(id));
+    EXPECT_DOUBLE_EQ(std::get<double>(t.spec.params.at(0).value), 0.01 * static_cast<double>(id + 1));
+    EXPECT_EQ(t.epochs.size(), 2u);
+    EXPECT_EQ(t.samples.size(), 2u);
+  }
+}
+
 TEST_F(ResultsStoreTest, SitesAreBuiltOnceSoATraceMayVanishAfterTheStudyIsRead) {
   fs::copy_file(std::string(CS_TRACES_DIR) + "/fr_2020_ci.csv.gz", dir_ / "fr.csv.gz");
   std::ofstream(dir_ / "study.toml")
