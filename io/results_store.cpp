@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <condition_variable>
 #include <csignal>
@@ -323,11 +324,12 @@ Table layers_table(const std::vector<TrialResult>& results) {
   return write_rows(layer_fields(), rows);
 }
 
-Table samples_table(const std::vector<TrialResult>& results) {
+/// One trial's /samples rows (none: the table's columns).
+Table samples_table(const TrialResult* r) {
   std::vector<SampleRow> rows;
-  for (const auto& r : results) {
-    for (const auto& s : r.samples) {
-      rows.push_back({r.spec.id, s, 0.0, s.meter < r.meters.size() ? r.meters[s.meter].meter : std::string("?")});
+  if (r) {
+    for (const auto& s : r->samples) {
+      rows.push_back({r->spec.id, s, 0.0, s.meter < r->meters.size() ? r->meters[s.meter].meter : std::string("?")});
     }
   }
   return write_rows(sample_fields(), rows);
@@ -358,10 +360,66 @@ ResultsStore::ResultsStore(std::string path, StudyMeta meta) : path_(std::move(p
   check_output_path(path_);
 }
 
+ResultsStore::~ResultsStore() {
+  if (!samples_) return;
+  samples_.reset();
+  std::error_code ec;
+  std::filesystem::remove(samples_path(), ec);
+}
+
 void ResultsStore::start_fresh() {
   journal_ = Journal::create(journal_path(), meta_.study_toml);
   results_.clear();
+  attempts_.clear();
+  samples_.reset();  // opened with the first trial that has samples
+  sample_rows_ = 0;
+  std::error_code ec;
+  std::filesystem::remove(samples_path(), ec);  // a killed run's
   flush();
+}
+
+void ResultsStore::open_samples() {
+  samples_.reset(std::fopen(samples_path().c_str(), "w+b"));
+  if (!samples_) {
+    throw IoError(
+        fmt::format("{}: cannot create the scratch file of power samples: {}", samples_path(), std::strerror(errno)));
+  }
+  sample_rows_ = 0;
+}
+
+void ResultsStore::spill_samples(TrialResult& r) {
+  if (r.samples.empty()) return;
+  if (!samples_) open_samples();
+  const Table rows = samples_table(&r);
+  const std::size_t bytes = rows.rows() * rows.row_size();
+  if (std::fwrite(rows.data(), 1, bytes, samples_.get()) != bytes) {
+    throw IoError(fmt::format("{}: cannot write power samples: {}", samples_path(), std::strerror(errno)));
+  }
+  sample_rows_ += rows.rows();
+  r.samples.clear();
+  r.samples.shrink_to_fit();
+}
+
+void ResultsStore::write_samples(h5::TableWriter& writer) {
+  if (!samples_ || sample_rows_ == 0) return;
+  std::FILE* f = samples_.get();
+  if (std::fflush(f) != 0 || std::fseek(f, 0, SEEK_SET) != 0) {
+    throw IoError(fmt::format("{}: cannot read power samples back: {}", samples_path(), std::strerror(errno)));
+  }
+  Table batch = samples_table(nullptr);
+  constexpr std::size_t kRows = 65536;
+  for (std::size_t done = 0; done < sample_rows_;) {
+    const std::size_t n = std::min(kRows, sample_rows_ - done);
+    batch.resize_rows(n);
+    if (std::fread(batch.data(), batch.row_size(), n, f) != n) {
+      throw IoError(fmt::format("{}: power samples end early", samples_path()));
+    }
+    writer.append(batch);
+    done += n;
+  }
+  if (std::fseek(f, 0, SEEK_END) != 0) {
+    throw IoError(fmt::format("{}: cannot append power samples: {}", samples_path(), std::strerror(errno)));
+  }
 }
 
 ResumeReport ResultsStore::open_for_resume() {
@@ -400,12 +458,13 @@ ResumeReport ResultsStore::open_for_resume() {
   // Interrupted trials run again: what they spent stays, as attempts.
   results_.clear();
   attempts_.clear();
-  for (const auto& a : attempts) attempts_.push(a);
-  for (const auto& r : results) {
+  open_samples();
+  for (auto& a : attempts) append_attempt_in_memory(a);
+  for (auto& r : results) {
     if (r.status == search::TrialStatus::kInterrupted) {
-      attempts_.push(r);
+      append_attempt_in_memory(r);
     } else {
-      results_.push(r);
+      append_in_memory(r);
     }
   }
   report.recovered = results_.size();
@@ -414,12 +473,22 @@ ResumeReport ResultsStore::open_for_resume() {
 }
 
 void ResultsStore::append(TrialResult result) {
-  if (journal_) journal_->append(result);
-  results_.push(result);
+  if (journal_) journal_->append(result);  // whole, samples included: the durable record
+  append_in_memory(result);
 }
 
 void ResultsStore::append_attempt(TrialResult attempt) {
   if (journal_) journal_->append_attempt(attempt);
+  append_attempt_in_memory(attempt);
+}
+
+void ResultsStore::append_in_memory(TrialResult& result) {
+  spill_samples(result);
+  results_.push(result);
+}
+
+void ResultsStore::append_attempt_in_memory(TrialResult& attempt) {
+  attempt.samples.clear();  // /attempts has no children
   attempts_.push(attempt);
 }
 
@@ -451,16 +520,16 @@ void ResultsStore::flush() {
     h5::TableWriter trials(file.get(), "trials", trials_table(none, meta_.meters).columns());
     h5::TableWriter params(file.get(), "params", params_table(none, meta_.space).columns());
     h5::TableWriter epochs(file.get(), "epochs", epochs_table(none).columns());
-    h5::TableWriter samples(file.get(), "samples", samples_table(none).columns());
+    h5::TableWriter samples(file.get(), "samples", samples_table(nullptr).columns());
     h5::TableWriter layers(file.get(), "layers", layers_table(none).columns());
     for (std::size_t from = 0; from < results_.size(); from += kBatch) {
       const auto batch = results_.slice(from, from + kBatch);
       trials.append(trials_table(batch, meta_.meters));
       params.append(params_table(batch, meta_.space));
       epochs.append(epochs_table(batch));
-      samples.append(samples_table(batch));
       layers.append(layers_table(batch));
     }
+    write_samples(samples);
     h5::TableWriter attempts(file.get(), "attempts", trials_table(none, meta_.meters).columns());
     for (std::size_t from = 0; from < attempts_.size(); from += kBatch) {
       attempts.append(trials_table(attempts_.slice(from, from + kBatch), meta_.meters));

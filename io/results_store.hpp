@@ -1,8 +1,10 @@
 // The HDF5 results file: one row per trial and its parameters, epochs, power samples and sites.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +44,9 @@ class ResultsStore final : public TrialSink {
   /// Checks that the output can be created (a file name, not a directory, within a writable
   /// folder or one that can be made); throws IoError naming the path if not. Creates nothing.
   ResultsStore(std::string path, StudyMeta meta);
+  ~ResultsStore();  ///< removes the scratch file of power samples
+  ResultsStore(const ResultsStore&) = delete;
+  ResultsStore& operator=(const ResultsStore&) = delete;
 
   /// A new study: replaces any journal and writes an empty results file.
   void start_fresh();
@@ -72,16 +77,29 @@ class ResultsStore final : public TrialSink {
   void for_each_result(const std::function<void(const TrialResult&)>& visit) const;
   const std::string& path() const { return path_; }
   std::string journal_path() const { return path_ + ".journal"; }
+  /// The power samples of the finished trials stream to this scratch file as /samples rows and
+  /// are read back a batch at a time at each checkpoint, never held in memory (the journal keeps
+  /// them durable). Removed with the store; a killed run's is replaced by the next.
+  std::string samples_path() const { return path_ + ".samples"; }
 
  private:
   std::string path_;
   StudyMeta meta_;
-  /// Kept encoded (io/trial_codec.hpp): a finished trial costs the coordinator the size of its
-  /// record, not of a TrialResult, and checkpoints decode a batch at a time.
+  void append_in_memory(TrialResult& result);
+  void append_attempt_in_memory(TrialResult& attempt);
+  void open_samples();
+  void spill_samples(TrialResult& result);
+  void write_samples(h5::TableWriter& writer);
+
+  /// Kept encoded (io/trial_codec.hpp), without their power samples: a finished trial costs the
+  /// coordinator the size of its record, not of a TrialResult, and checkpoints decode a batch
+  /// at a time.
   EncodedResults results_;
   EncodedResults attempts_;  ///< retried, or interrupted and run again by --resume
   std::vector<IdleRecord> idle_;
   std::optional<Journal> journal_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> samples_{nullptr, &std::fclose};
+  std::size_t sample_rows_ = 0;
 };
 
 struct LoadedResults {

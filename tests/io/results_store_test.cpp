@@ -118,22 +118,31 @@ TEST_F(ResultsStoreTest, WriteThenReadBack) {
 }
 
 TEST_F(ResultsStoreTest, MoreTrialsThanOneCheckpointBatchKeepEveryRowInOrder) {
-  // The store keeps trials encoded and writes the per-trial tables a batch of 4,096 at a time:
-  // 9,000 trials span three batches, and every row of every table comes back, in order.
+  // The store keeps trials encoded and writes the per-trial tables a batch of 4,096 at a time;
+  // power samples stream to a scratch file and come back 65,536 rows at a time. 9,000 trials of
+  // 8 samples span three trial batches and two sample batches, over two checkpoints, and every
+  // row of every table comes back, in order.
   const auto path = (dir_ / "many.h5").string();
-  ResultsStore store(path, meta());
-  store.start_fresh();
   constexpr std::int64_t kTrials = 9000;
-  for (std::int64_t id = 0; id < kTrials; ++id) {
-    auto r = result(id);
-    r.objective = static_cast<double>(id);
-    store.append(std::move(r));
+  {
+    ResultsStore store(path, meta());
+    store.start_fresh();
+    for (std::int64_t id = 0; id < kTrials; ++id) {
+      auto r = result(id);
+      r.objective = static_cast<double>(id);
+      r.samples.clear();
+      for (int k = 0; k < 8; ++k) r.samples.push_back({static_cast<double>(id) + 0.1 * k, 0, 100.0 + k});
+      store.append(std::move(r));
+      if (id == kTrials / 2) store.flush();  // a checkpoint midway; appending goes on after it
+    }
+    store.flush();
+    EXPECT_TRUE(fs::exists(store.samples_path()));
+    EXPECT_EQ(store.result_count(), static_cast<std::size_t>(kTrials));
+    std::int64_t visited = 0;
+    store.for_each_result([&](const TrialResult& r) { EXPECT_EQ(r.spec.id, visited++); });
+    EXPECT_EQ(visited, kTrials);
   }
-  store.flush();
-  EXPECT_EQ(store.result_count(), static_cast<std::size_t>(kTrials));
-  std::int64_t visited = 0;
-  store.for_each_result([&](const TrialResult& r) { EXPECT_EQ(r.spec.id, visited++); });
-  EXPECT_EQ(visited, kTrials);
+  EXPECT_FALSE(fs::exists(path + ".samples")) << "the scratch file goes with the store";
   const auto loaded = load_results(path);
   ASSERT_EQ(loaded.trials.size(), static_cast<std::size_t>(kTrials));
   for (std::int64_t id = 0; id < kTrials; id += 1499) {
@@ -142,7 +151,9 @@ TEST_F(ResultsStoreTest, MoreTrialsThanOneCheckpointBatchKeepEveryRowInOrder) {
     EXPECT_DOUBLE_EQ(t.objective, static_cast<double>(id));
     EXPECT_DOUBLE_EQ(std::get<double>(t.spec.params.at(0).value), 0.01 * static_cast<double>(id + 1));
     EXPECT_EQ(t.epochs.size(), 2u);
-    EXPECT_EQ(t.samples.size(), 2u);
+    ASSERT_EQ(t.samples.size(), 8u);
+    EXPECT_DOUBLE_EQ(t.samples[7].t_s, static_cast<double>(id) + 0.7);
+    EXPECT_DOUBLE_EQ(t.samples[7].power_w, 107.0);
   }
 }
 
