@@ -9,6 +9,7 @@
 
 #include "base/error.hpp"
 #include "io/hdf5.hpp"
+#include "tests/io/gpu_fields.hpp"
 #include "tests/test_dir.hpp"
 
 namespace cs::io {
@@ -62,13 +63,7 @@ class ResultsStoreTest : public ::testing::Test {
     r.parameters = 14'728'266;
     r.macs = 7.05e8;
     r.inactive_params = "optimizer.beta1,optimizer.beta2";
-    r.precision = "bf16";
-    r.channels_last = 1;
-    r.cuda_graph = "captured";
-    r.gpu = "0 GPU-5a1c NVIDIA H200";
-    r.gpu_driver = "driver 580.95.05, CUDA 13.0";
-    r.gpu_counter_over_polled = 0.97;
-    r.gpu_interpolated = 0.25;
+    cs::testing::set_gpu_fields(r);
     return r;
   }
 
@@ -105,13 +100,7 @@ TEST_F(ResultsStoreTest, WriteThenReadBack) {
   EXPECT_EQ(t.parameters, 14'728'266);
   EXPECT_DOUBLE_EQ(t.macs, 7.05e8);
   EXPECT_EQ(t.inactive_params, "optimizer.beta1,optimizer.beta2");
-  EXPECT_EQ(t.precision, "bf16");
-  EXPECT_EQ(t.channels_last, 1);
-  EXPECT_EQ(t.cuda_graph, "captured");
-  EXPECT_EQ(t.gpu, "0 GPU-5a1c NVIDIA H200");
-  EXPECT_EQ(t.gpu_driver, "driver 580.95.05, CUDA 13.0");
-  EXPECT_DOUBLE_EQ(t.gpu_counter_over_polled, 0.97);
-  EXPECT_DOUBLE_EQ(t.gpu_interpolated, 0.25);
+  cs::testing::expect_gpu_fields(t);
   EXPECT_EQ(loaded.trials[1].status, search::TrialStatus::kFailed);
   EXPECT_EQ(loaded.trials[1].error, "out of memory");
   EXPECT_FALSE(fs::exists(path + ".tmp"));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "base/error.hpp"
+#include "tests/io/gpu_fields.hpp"
 
 namespace cs::orchestrator {
 namespace {
@@ -37,13 +38,7 @@ io::TrialResult sample_result() {
   r.parameters = 23'520'842;
   r.macs = 2.92e9;
   r.inactive_params = "optimizer.momentum";
-  r.precision = "bf16";
-  r.channels_last = 1;
-  r.cuda_graph = "captured";
-  r.gpu = "0 GPU-5a1c NVIDIA H200";
-  r.gpu_driver = "driver 580.95.05, CUDA 13.0";
-  r.gpu_counter_over_polled = 0.97;
-  r.gpu_interpolated = 0.25;
+  cs::testing::set_gpu_fields(r);
   return r;
 }
 
@@ -69,13 +64,7 @@ TEST(Protocol, ResultRoundTripsEveryField) {
   EXPECT_EQ(decoded.parameters, 23'520'842);
   EXPECT_DOUBLE_EQ(decoded.macs, 2.92e9);
   EXPECT_EQ(decoded.inactive_params, "optimizer.momentum");
-  EXPECT_EQ(decoded.precision, "bf16");
-  EXPECT_EQ(decoded.channels_last, 1);
-  EXPECT_EQ(decoded.cuda_graph, "captured");
-  EXPECT_EQ(decoded.gpu, "0 GPU-5a1c NVIDIA H200");
-  EXPECT_EQ(decoded.gpu_driver, "driver 580.95.05, CUDA 13.0");
-  EXPECT_DOUBLE_EQ(decoded.gpu_counter_over_polled, 0.97);
-  EXPECT_DOUBLE_EQ(decoded.gpu_interpolated, 0.25);
+  cs::testing::expect_gpu_fields(decoded);
 }
 
 TEST(Protocol, SmallMessagesRoundTrip) {
