@@ -26,7 +26,6 @@ class GpuBusyBoard {
   void set_busy(bool busy);
   /// Busy seconds so far: this process's, and every live process's on the board (its own included).
   BusyTimes times() const;
-  const std::string& folder() const { return folder_; }
 
  private:
   void publish() const;
@@ -37,8 +36,8 @@ class GpuBusyBoard {
   std::optional<double> busy_since_s_;
 };
 
-/// Where the boards live unless a study says otherwise: /dev/shm (memory, node-local) when it
-/// exists, else $TMPDIR or /tmp; one folder per user.
+/// Where the boards live: /dev/shm (memory, node-local) when it is writable, else $TMPDIR or
+/// /tmp; one folder per user.
 std::string default_gpu_board_folder();
 
 }  // namespace cs::energy

@@ -35,12 +35,9 @@ std::unique_ptr<EnergyMeter> make_raw_meter(const std::string& name, const Meter
   }
   if (name == "rapl") return std::make_unique<RaplMeter>();
   if (name == "nvml") {
-    std::string board;
-    if (options.apportion_shared_meters) {
-      board = options.gpu_board_folder.empty() ? default_gpu_board_folder() : options.gpu_board_folder;
-    }
     return std::make_unique<NvmlMeter>(gpu_selection_from_env(options.local_rank), options.nvml_library,
-                                       std::function<double()>{}, board);
+                                       std::function<double()>{},
+                                       options.apportion_shared_meters ? default_gpu_board_folder() : std::string());
   }
   if (name == "external") {
     std::string host = options.external_host;

@@ -20,7 +20,6 @@ struct MeterOptions {
   /// nvml its busy-time share of each GPU it shares with other processes.
   bool apportion_shared_meters = true;
   std::string nvml_library = "libnvidia-ml.so.1";
-  std::string gpu_board_folder;  ///< where the GPUs' busy boards live (default_gpu_board_folder())
 };
 
 /// What a meter name measures, without building it (for the /meters table).
