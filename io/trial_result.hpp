@@ -103,6 +103,13 @@ struct TrialResult {
 
 namespace cs::io {
 
+/// "<index> <UUID> <name> (driver <version>, CUDA <version>)" of the GPUs a trial's nvml meter
+/// read; empty without one.
+inline std::string describe_gpu(const TrialResult& r) {
+  if (r.gpu.empty() || r.gpu_driver.empty()) return r.gpu;
+  return r.gpu + " (" + r.gpu_driver + ")";
+}
+
 /// A worker's time without a trial while the study ran (waiting for work, or held back by a
 /// placement policy), and what that idle power cost.
 struct IdleRecord {

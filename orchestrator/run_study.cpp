@@ -146,6 +146,11 @@ StudyEnd coordinate(Transport& transport, const study::StudyConfig& config, io::
   }
   const auto summary = coordinator.run();
   progress.close();
+  std::set<std::string> gpus;  // provenance: the GPUs the trials ran on, with their driver
+  store.for_each_result([&](const io::TrialResult& r) {
+    if (!r.gpu.empty()) gpus.insert(io::describe_gpu(r));
+  });
+  if (!gpus.empty()) store.set_attribute("gpus", fmt::format("{}", fmt::join(gpus, "; ")));
   store.set_attribute("faults", fmt::format("lost workers: {}; requeued trials: {}; retried attempts: {}",
                                             summary.lost.size(), summary.requeued, summary.retried));
   store.flush();

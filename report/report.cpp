@@ -364,7 +364,7 @@ std::optional<std::string> gpu_paragraph(const std::vector<io::TrialResult>& tri
   std::size_t on_gpu = 0, captured = 0, bf16 = 0, channels_last = 0;
   std::vector<double> ratio, interpolated;
   for (const auto& r : trials) {
-    if (!r.gpu.empty()) gpus.insert(r.gpu_driver.empty() ? r.gpu : fmt::format("{} ({})", r.gpu, r.gpu_driver));
+    if (!r.gpu.empty()) gpus.insert(io::describe_gpu(r));
     if (r.cuda_graph.empty() && r.gpu.empty()) continue;
     ++on_gpu;
     captured += r.cuda_graph == "captured";

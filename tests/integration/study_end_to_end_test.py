@@ -218,7 +218,7 @@ def main():
         assert attrs <= docs["Root attributes"], attrs - docs["Root attributes"]
         assert docs["Root attributes"] - attrs <= {"slurm_job_id", "slurm_step_id", "simulated", "cost_model",
                                                "suggest_wall_s", "suggest_wait_fraction",
-                                               "sites_without_workers"}
+                                               "sites_without_workers", "gpus"}
         assert f.attrs["placement"] == "fifo" and f.attrs["forecast"] == "none"
         idle = pd.DataFrame(f["idle"][:])
         assert len(idle) == a.ranks - (1 if a.ranks > 1 else 0) and (idle.idle_s >= 0).all()
