@@ -21,7 +21,7 @@ const std::vector<std::string>& known_meter_names() {
 
 MeterTraits meter_traits(const std::string& name) {
   if (name == "rapl" || name == "external") return {MeterKind::kHardware, MeterScope::kNode, "cpu_time"};
-  if (name == "nvml") return {MeterKind::kHardware, MeterScope::kDevice, "gpu_busy_time"};
+  if (name == "nvml") return {MeterKind::kHardware, MeterScope::kDevice, "gpu_utilisation"};
   return {MeterKind::kSoftware, MeterScope::kProcess, ""};
 }
 

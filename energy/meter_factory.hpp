@@ -27,7 +27,7 @@ struct MeterTraits {
   MeterKind kind = MeterKind::kSoftware;
   MeterScope scope = MeterScope::kProcess;  ///< of the raw reading, before apportioning
   /// How a run shares the reading among the processes it covers: "cpu_time" (node meters),
-  /// "gpu_busy_time" (nvml), or empty (a process meter, not shared).
+  /// "gpu_utilisation" (nvml: NVML's per-process utilisation, else busy time), or empty (a process meter, not shared).
   std::string shared_by;
 };
 MeterTraits meter_traits(const std::string& name);

@@ -2,10 +2,12 @@
 #include "energy/nvml_meter.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <span>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,6 +22,16 @@ using NvmlReturn = int;  // nvmlReturn_t: 0 is NVML_SUCCESS
 using NvmlDevice = void*;
 constexpr NvmlReturn kNvmlSuccess = 0;
 constexpr NvmlReturn kNvmlNotSupported = 3;
+constexpr NvmlReturn kNvmlInsufficientSize = 7;
+/// The most per-process samples read at once (NVML keeps a short ring buffer per GPU).
+constexpr unsigned kMaxProcessSamples = 4096;
+
+/// nvmlProcessUtilizationSample_t.
+struct ProcessSample {
+  unsigned pid;
+  unsigned long long time_stamp_us;
+  unsigned sm_util, mem_util, enc_util, dec_util;
+};
 
 double steady_now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -46,6 +58,8 @@ struct NvmlMeter::Api {
   NvmlReturn (*index)(NvmlDevice, unsigned*) = nullptr;
   NvmlReturn (*driver_version)(char*, unsigned) = nullptr;
   NvmlReturn (*cuda_version)(int*) = nullptr;
+  // Optional: each process's SM utilisation, to share a GPU by what each process ran on it.
+  NvmlReturn (*process_utilization)(NvmlDevice, ProcessSample*, unsigned*, unsigned long long) = nullptr;
 
   ~Api() {
     if (initialised && shutdown) shutdown();
@@ -89,7 +103,7 @@ GpuSelection gpu_selection_from_env(int local_rank) {
 
 NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<double()> now_s,
                      std::string board_folder)
-    : api_(std::make_unique<Api>()), now_s_(now_s ? std::move(now_s) : steady_now_s) {
+    : api_(std::make_unique<Api>()), now_s_(now_s ? std::move(now_s) : steady_now_s), pid_(getpid()) {
   Api& api = *api_;
   api.library = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!api.library) {
@@ -186,6 +200,8 @@ NvmlMeter::NvmlMeter(GpuSelection selection, std::string library, std::function<
     handles_.push_back(device);
   }
   if (board_folder.empty()) return;
+  api.resolve(api.process_utilization, "nvmlDeviceGetProcessUtilization");
+  for (std::size_t i = 0; i < gpus_.size(); ++i) utilisation_share(i);  // skip what NVML sampled before
   try {
     for (auto& gpu : gpus_) {
       const std::string key = gpu.uuid.empty() ? "gpu-" + gpu.id : gpu.uuid;
@@ -244,13 +260,41 @@ Joules NvmlMeter::read() {
     }
     Gpu& gpu = gpus_[i];
     const BusyTimes busy = boards_[i]->times();
-    gpu.shared_j +=
-        (device_j - gpu.last_device_j) * busy_share(busy.own_s - gpu.last_busy.own_s, busy.all_s - gpu.last_busy.all_s);
+    const double delta_j = device_j - gpu.last_device_j;
+    if (const auto share = utilisation_share(i)) {
+      gpu.shared_j += delta_j * *share;
+      gpu.by_utilisation_j += delta_j * *share;
+    } else {
+      gpu.shared_j += delta_j * busy_share(busy.own_s - gpu.last_busy.own_s, busy.all_s - gpu.last_busy.all_s);
+    }
     gpu.last_device_j = device_j;
     gpu.last_busy = busy;
     total_j += gpu.shared_j;
   }
   return {total_j};
+}
+
+std::optional<double> NvmlMeter::utilisation_share(std::size_t i) {
+  if (!api_->process_utilization) return std::nullopt;
+  Gpu& gpu = gpus_[i];
+  unsigned n = 0;
+  NvmlReturn rc = api_->process_utilization(handles_[i], nullptr, &n, gpu.last_sample_us);
+  if ((rc != kNvmlSuccess && rc != kNvmlInsufficientSize) || n == 0) return std::nullopt;
+  std::vector<ProcessSample> samples(std::min(n + 16, kMaxProcessSamples));  // room for samples taken meanwhile
+  n = static_cast<unsigned>(samples.size());
+  rc = api_->process_utilization(handles_[i], samples.data(), &n, gpu.last_sample_us);
+  if (rc != kNvmlSuccess) return std::nullopt;
+  double own = 0.0, all = 0.0;
+  for (const auto& sample : std::span(samples).first(std::min<std::size_t>(n, samples.size()))) {
+    gpu.last_sample_us = std::max(gpu.last_sample_us, sample.time_stamp_us);
+    all += sample.sm_util;
+    if (sample.pid == static_cast<unsigned>(pid_)) {
+      own += sample.sm_util;
+      gpu.utilisation_lists_self = true;
+    }
+  }
+  if (!gpu.utilisation_lists_self || !(all > 0.0)) return std::nullopt;
+  return own / all;
 }
 
 void NvmlMeter::set_busy(bool busy) {

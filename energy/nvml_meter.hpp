@@ -31,8 +31,10 @@ class NvmlMeter final : public EnergyMeter {
   /// Opens `library` (the driver's libnvidia-ml.so.1; a fake in tests). Never throws: a
   /// problem is reported by unavailable_reason(). `now_s` is a monotonic clock for power
   /// polling and busy time, shared by the node's processes (steady_clock when empty). With a
-  /// `board_folder`, each GPU's energy is shared among the processes metering it by their busy
-  /// time (a GpuBusyBoard in `board_folder`/<GPU UUID>); without one, read() is the whole GPU's.
+  /// `board_folder`, each GPU's energy is shared among the processes using it: by NVML's
+  /// per-process SM utilisation where the driver samples it and has listed this process, else
+  /// by busy time (a GpuBusyBoard in `board_folder`/<GPU UUID>); without one, read() is the
+  /// whole GPU's.
   explicit NvmlMeter(GpuSelection selection, std::string library = "libnvidia-ml.so.1",
                      std::function<double()> now_s = {}, std::string board_folder = {});
   ~NvmlMeter() override;
@@ -48,7 +50,7 @@ class NvmlMeter final : public EnergyMeter {
   /// refreshes only every 20-100 ms, so while it has not moved since the last change the power
   /// polled at each read is integrated on top of it (as Zeus does), never decreasing: a trial
   /// shorter than the refresh period gets its polled energy, not 0 J. Shared GPUs: this
-  /// process's busy-time share of each interval's energy. Throws MeterError.
+  /// process's share of each interval's energy (see the constructor). Throws MeterError.
   Joules read() override;
   void session_started() override { set_busy(true); }
   void session_stopped() override { set_busy(false); }
@@ -76,6 +78,9 @@ class NvmlMeter final : public EnergyMeter {
     double shared_j = 0.0;  ///< shared GPUs: this process's part of the GPU's energy
     double last_device_j = 0.0;
     BusyTimes last_busy;
+    double by_utilisation_j = 0.0;         ///< of shared_j, what NVML's per-process utilisation apportioned
+    unsigned long long last_sample_us = 0;  ///< the newest per-process sample read (NVML's timestamp)
+    bool utilisation_lists_self = false;    ///< NVML's samples have named this process's PID
   };
   const std::vector<Gpu>& gpus() const { return gpus_; }
 
@@ -84,6 +89,11 @@ class NvmlMeter final : public EnergyMeter {
   std::unique_ptr<Api> api_;
   std::vector<Gpu> gpus_;
   void set_busy(bool busy);
+  /// This process's part of the GPU's SM utilisation in the per-process samples NVML took since
+  /// the last call. nullopt (busy time decides) when the driver gives none, when they show no
+  /// activity, or while NVML has never listed this process: inside a container NVML may know it
+  /// by another PID, and absent from every sample it would be charged nothing.
+  std::optional<double> utilisation_share(std::size_t i);
   /// The GPU's own energy since construction: its counter (with polled power on top while it
   /// stands still) or integrated polled power.
   double device_energy_j(std::size_t i);
@@ -91,6 +101,7 @@ class NvmlMeter final : public EnergyMeter {
   std::vector<void*> handles_;
   std::vector<std::unique_ptr<GpuBusyBoard>> boards_;  ///< per GPU; empty when not shared
   std::function<double()> now_s_;
+  int pid_;
   std::string driver_;
   std::string reason_;
 };

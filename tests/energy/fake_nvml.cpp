@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 constexpr int kMaxGpus = 8;
@@ -11,6 +12,12 @@ struct FakeGpu {
   unsigned power_mw = 0;
 };
 FakeGpu g_gpus[kMaxGpus];
+struct ProcessSample {  // nvmlProcessUtilizationSample_t
+  unsigned pid;
+  unsigned long long time_stamp_us;
+  unsigned sm_util, mem_util, enc_util, dec_util;
+};
+std::vector<ProcessSample> g_samples[kMaxGpus];
 unsigned g_count = 2;
 int g_energy_supported = 1;
 int g_init_rc = 0;
@@ -24,6 +31,10 @@ void fake_nvml_configure(unsigned count, int energy_supported, int init_rc) {
   g_energy_supported = energy_supported;
   g_init_rc = init_rc;
   for (auto& g : g_gpus) g = {};
+  for (auto& s : g_samples) s.clear();
+}
+void fake_nvml_add_process_sample(unsigned gpu, unsigned pid, unsigned long long time_stamp_us, unsigned sm_util) {
+  g_samples[gpu].push_back({pid, time_stamp_us, sm_util, 0, 0, 0});
 }
 void fake_nvml_set(unsigned gpu, unsigned long long energy_mj, unsigned power_mw) {
   g_gpus[gpu] = {energy_mj, power_mw};
@@ -83,6 +94,22 @@ int nvmlSystemGetDriverVersion(char* version, unsigned length) {
 }
 int nvmlSystemGetCudaDriverVersion_v2(int* version) {
   *version = 13000;
+  return 0;
+}
+// As the driver: the samples newer than last_seen; with no buffer, how many there are.
+int nvmlDeviceGetProcessUtilization(void* device, ProcessSample* samples, unsigned* count,
+                                    unsigned long long last_seen) {
+  std::vector<ProcessSample> newer;
+  for (const auto& s : g_samples[static_cast<FakeGpu*>(device) - g_gpus]) {
+    if (s.time_stamp_us > last_seen) newer.push_back(s);
+  }
+  if (newer.empty()) return 6;  // NVML_ERROR_NOT_FOUND
+  if (!samples || *count < newer.size()) {
+    *count = static_cast<unsigned>(newer.size());
+    return 7;  // NVML_ERROR_INSUFFICIENT_SIZE
+  }
+  std::memcpy(samples, newer.data(), newer.size() * sizeof(ProcessSample));
+  *count = static_cast<unsigned>(newer.size());
   return 0;
 }
 const char* nvmlErrorString(int code) {

@@ -26,6 +26,8 @@ class FakeNvml : public ::testing::Test {
     configure_ = reinterpret_cast<void (*)(unsigned, int, int)>(dlsym(handle_, "fake_nvml_configure"));
     set_ = reinterpret_cast<void (*)(unsigned, unsigned long long, unsigned)>(dlsym(handle_, "fake_nvml_set"));
     initialised_ = reinterpret_cast<int (*)()>(dlsym(handle_, "fake_nvml_initialised"));
+    add_sample_ = reinterpret_cast<void (*)(unsigned, unsigned, unsigned long long, unsigned)>(
+        dlsym(handle_, "fake_nvml_add_process_sample"));
     configure_(4, 1, 0);
   }
   void TearDown() override { dlclose(handle_); }
@@ -35,6 +37,7 @@ class FakeNvml : public ::testing::Test {
   void* handle_ = nullptr;
   void (*configure_)(unsigned, int, int) = nullptr;
   void (*set_)(unsigned, unsigned long long, unsigned) = nullptr;
+  void (*add_sample_)(unsigned gpu, unsigned pid, unsigned long long time_stamp_us, unsigned sm_util) = nullptr;
   int (*initialised_)() = nullptr;
 };
 
@@ -193,6 +196,49 @@ TEST_F(SharedGpu, ABoardEntryOfAProcessThatIsGoneIsIgnored) {
   now_s = 2.0;
   set_(0, 50'000, 0);
   EXPECT_DOUBLE_EQ(meter.read().value, 50.0);
+}
+
+TEST_F(SharedGpu, NvmlsPerProcessUtilisationSplitsTheGpuWhereTheDriverSamplesIt) {
+  // This process (the only one on the busy board) shares GPU 0 with a process of another
+  // user (PID self + 1 here). Busy time alone would charge this process the whole GPU; NVML's
+  // per-process samples charge it its part of the SM utilisation.
+  const auto self = static_cast<unsigned>(getpid());
+  add_sample_(0, self, 100, 80);  // taken before the meter existed: not this study's
+  double now_s = 0.0;
+  NvmlMeter meter(
+      visible("0"), CS_FAKE_NVML, [&] { return now_s; }, folder_.string());
+  meter.session_started();
+  EXPECT_DOUBLE_EQ(meter.read().value, 0.0);
+  now_s = 1.0;
+  set_(0, 900'000, 300'000);
+  add_sample_(0, self, 200, 30);
+  add_sample_(0, self + 1, 200, 60);
+  EXPECT_DOUBLE_EQ(meter.read().value, 300.0);  // 30 of 90 utilisation points
+  // No new samples (the GPU idle, or the driver's period not yet over): busy time decides.
+  now_s = 2.0;
+  set_(0, 1'000'000, 100'000);
+  EXPECT_DOUBLE_EQ(meter.read().value, 400.0);
+  EXPECT_DOUBLE_EQ(meter.gpus()[0].by_utilisation_j, 300.0);
+  // Samples that show only the other process: this one ran nothing on the GPU.
+  now_s = 3.0;
+  set_(0, 1'500'000, 500'000);
+  add_sample_(0, self + 1, 300, 90);
+  EXPECT_DOUBLE_EQ(meter.read().value, 400.0);
+}
+
+TEST_F(SharedGpu, UtilisationThatNeverNamesThisProcessFallsBackToBusyTime) {
+  // Inside a container NVML may list this process under another PID: absent from every
+  // sample, it would be charged nothing for what it ran. Until NVML names it, busy time rules.
+  double now_s = 0.0;
+  NvmlMeter meter(
+      visible("0"), CS_FAKE_NVML, [&] { return now_s; }, folder_.string());
+  meter.session_started();
+  meter.read();
+  now_s = 1.0;
+  set_(0, 200'000, 200'000);
+  add_sample_(0, static_cast<unsigned>(getpid()) + 1, 500, 70);
+  EXPECT_DOUBLE_EQ(meter.read().value, 200.0);
+  EXPECT_DOUBLE_EQ(meter.gpus()[0].by_utilisation_j, 0.0);
 }
 
 TEST_F(SharedGpu, ABoardThatCannotBeMadeIsAReasonNotACrash) {

@@ -73,7 +73,7 @@ def main():
         assert (t.gpu == b"0 GPU-fake-0 Fake GPU 0").all(), t.gpu
         assert (t.gpu_driver == b"driver 580.95.05, CUDA 13.0").all(), t.gpu_driver
         assert gpus == "0 GPU-fake-0 Fake GPU 0 (driver 580.95.05, CUDA 13.0)", gpus
-        assert list(meters.apportioned_by) == [b"", b"gpu_busy_time"], meters
+        assert list(meters.apportioned_by) == [b"", b"gpu_utilisation"], meters
         assert (t.precision == b"fp32").all() and (t.cuda_graph == b"").all() and (t.channels_last == 0).all()
         assert (t.energy_nvml_j == 0).all(), "the fake's counter stands still at 0 mJ"
         board = f"/dev/shm/carbonsweep-gpu-{os.getuid()}/GPU-fake-0"
