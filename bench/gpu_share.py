@@ -17,6 +17,20 @@ import time
 import numpy as np
 
 
+def read_trials(cs, out, numeric):
+    """The rows of OUT's /trials through our own export (the GPU machine has no h5py), and its
+    columns by name, those named in `numeric` as float arrays (NaN where empty)."""
+    table = out + ".csv"
+    subprocess.run([cs, "export", out, "--format", "csv", "-o", table], check=True, capture_output=True)
+    with open(table) as f:
+        rows = list(csv.DictReader(f))
+    t = {key: [r[key] for r in rows] for key in rows[0]}
+    for key in numeric:
+        if key in t:
+            t[key] = np.array([float(v) if v not in ("", "nan") else np.nan for v in t[key]])
+    return rows, t
+
+
 def main():
     cs, out = sys.argv[1], sys.argv[2]
     study = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "gpu_share.toml")
@@ -43,14 +57,8 @@ def main():
     thread.join()
     if run.returncode != 0:
         sys.exit(f"the study failed ({run.returncode}): {run.stderr[-2000:]}")
-    table = out + ".csv"  # through our own export: the GPU machine has no h5py
-    subprocess.run([cs, "export", out, "--format", "csv", "-o", table], check=True, capture_output=True)
-    with open(table) as f:
-        rows = list(csv.DictReader(f))
-    t = {key: [r[key] for r in rows] for key in rows[0]}
-    for key in ("start_unix_s", "end_unix_s", "energy_nvml_j", "gpu_counter_over_polled", "gpu_interpolated"):
-        if key in t:
-            t[key] = np.array([float(v) if v not in ("", "nan") else np.nan for v in t[key]])
+    rows, t = read_trials(cs, out, ("start_unix_s", "end_unix_s", "energy_nvml_j", "gpu_counter_over_polled",
+                                    "gpu_interpolated"))
     t_s = np.array([s[0] for s in samples])
     e_j = np.array([s[1] for s in samples])
     windows = sorted(zip(t["start_unix_s"], t["end_unix_s"]))

@@ -4,7 +4,7 @@
 # networks of the model zoo, batch 256: SimpleCNN (2 blocks, 16/32 channels, 28 x 28 grey), VGG-11
 # and ResNet-18 (width 0.5, images resized to 32 x 32 x 3). Per network, alternating ROUNDS times
 # (default 2): ours eager (cuda_graphs = false), ours captured, ours captured + bf16 +
-# channels-last; PyTorch eager (one loss.item() per step), PyTorch graph, PyTorch graph + bf16 +
+# channels-last, ours captured + fp16 (loss scaling) + channels-last; PyTorch eager (one loss.item() per step), PyTorch graph, PyTorch graph + bf16 +
 # channels-last. Prints the median training images/s of epochs 2..EPOCHS (default 3) of TRAIN_N
 # (default 60000) images, the ratio to eager PyTorch, the accuracy after the last epoch, and the
 # training step's TFLOP/s (3 x 2 x the network's forward multiply-accumulates per image) against
@@ -32,15 +32,17 @@ declare -A peer=([simple_cnn]="" [vgg11]="--arch vgg11 --width 0.5 --batch-norm 
                  [resnet18]="--arch resnet18 --width 0.5 --resize 32")
 nets=${CS_BENCH_NETS:-simple_cnn vgg11 resnet18}
 fast="training.precision=bf16,training.channels_last=true"
+fp16="training.precision=fp16,training.channels_last=true"
 for net in $nets; do
   args=("$data" "$train_n" 10000 256 2 16 4 "$epochs")
   opts=${zoo[$net]}
   for ((r = 0; r < rounds; r++)); do
-    for side in eager graph fast; do
+    for side in eager graph fast fp16; do
       case $side in
         eager) o="training.cuda_graphs=false${opts:+,$opts}" ;;
         graph) o=${opts:-training.cuda_graphs=true} ;;
         fast) o="$fast${opts:+,$opts}" ;;
+        fp16) o="$fp16${opts:+,$opts}" ;;
       esac
       "$build/bench/trainer_bench" "${args[@]}" cuda:0 "$o" | sed "s/\"side\": \"ours\"/\"side\": \"ours $side\", \"net\": \"$net\"/" >> "$out"
     done
@@ -65,7 +67,7 @@ for net in sys.argv[4].split():
     macs = [r["macs"] for r in rows if r.get("net") == net and "macs" in r][0]
     graph = {r["side"]: r["cuda_graph"] for r in rows if r.get("net") == net and "cuda_graph" in r}
     med = {}
-    for side in ("ours eager", "ours graph", "ours fast", "pytorch eager", "pytorch graph", "pytorch fast"):
+    for side in ("ours eager", "ours graph", "ours fast", "ours fp16", "pytorch eager", "pytorch graph", "pytorch fast"):
         epochs = [r for r in rows if r.get("net") == net and r["side"] == side and "epoch" in r]
         last = max(r["epoch"] for r in epochs)
         steady = [r for r in epochs if r["epoch"] > 1] or epochs
@@ -74,7 +76,7 @@ for net in sys.argv[4].split():
                      statistics.median(r["accuracy"] for r in epochs if r["epoch"] == last))
     for side, (train, evaluation, accuracy) in med.items():
         tflops = train * 6 * macs / 1e12
-        of = tflops / peak["bf16" if side.endswith("fast") else "fp32"]
+        of = tflops / peak["bf16" if side.endswith(("fast", "fp16")) else "fp32"]  # fp16's dense peak is bf16's
         print(f"{net:11}{side:16}{train:12.0f}{train / med['pytorch eager'][0]:11.2f}{evaluation:12.0f}"
               f"{accuracy:9.4f}{tflops:9.1f}{100 * of:8.1f}%  {graph.get(side, '')}")
 PY

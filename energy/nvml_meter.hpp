@@ -78,7 +78,7 @@ class NvmlMeter final : public EnergyMeter {
     double shared_j = 0.0;  ///< shared GPUs: this process's part of the GPU's energy
     double last_device_j = 0.0;
     BusyTimes last_busy;
-    double by_utilisation_j = 0.0;         ///< of shared_j, what NVML's per-process utilisation apportioned
+    double by_utilisation_j = 0.0;          ///< of shared_j, what NVML's per-process utilisation apportioned
     unsigned long long last_sample_us = 0;  ///< the newest per-process sample read (NVML's timestamp)
     bool utilisation_lists_self = false;    ///< NVML's samples have named this process's PID
   };

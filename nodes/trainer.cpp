@@ -235,22 +235,24 @@ struct LayerTally {
   }
 };
 
-/// bf16 autocast of the CUDA forward pass while it lives; nothing for fp32 (and on a LibTorch
-/// without CUDA, where the study parser admits bf16 only with device = "cuda", refused at start).
+/// bf16 or fp16 autocast of the CUDA forward pass while it lives; nothing for fp32 (and on a
+/// LibTorch without CUDA, where the study parser admits them only with device = "cuda", refused
+/// at start).
 class Autocast {
  public:
-  explicit Autocast(study::Precision precision) : on_(precision == study::Precision::kBf16) {
+  explicit Autocast(study::Precision precision) : on_(precision != study::Precision::kFp32) {
     if (!on_) return;
 #ifdef CS_TORCH_CUDA
+    const auto dtype = precision == study::Precision::kBf16 ? at::kBFloat16 : at::kHalf;
 #if TORCH_VERSION_MAJOR >= 2
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
     at::autocast::set_autocast_enabled(at::kCUDA, true);
 #else
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_autocast_gpu_dtype(dtype);
     at::autocast::set_enabled(true);
 #endif
 #else
-    throw ConfigError("precision = \"bf16\" needs a LibTorch built with CUDA");
+    throw ConfigError(fmt::format("precision = \"{}\" needs a LibTorch built with CUDA", study::to_string(precision)));
 #endif
   }
   ~Autocast() {
@@ -271,6 +273,56 @@ class Autocast {
   bool on_;
 };
 
+/// fp16's dynamic loss scaling, as torch.cuda.amp.GradScaler does it: the loss is multiplied by
+/// the scale before backward; before the optimiser steps, the gradients are divided by it and
+/// checked for inf/NaN on the device. A step whose gradients overflowed is skipped and the scale
+/// halved; after 2,000 good steps in a row it doubles. The check costs one host read per step,
+/// as in PyTorch. Nothing of this for fp32 and bf16 (bf16 has fp32's range).
+class LossScaler {
+ public:
+  static constexpr double kInitialScale = 65536.0;
+  static constexpr std::int64_t kGrowthInterval = 2000;
+
+  LossScaler(study::Precision precision, const torch::Device& device) {
+    if (precision != study::Precision::kFp16) return;
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+    scale_ = torch::full({}, kInitialScale, f32);
+    found_inf_ = torch::zeros({}, f32);
+    growth_tracker_ = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt32).device(device));
+  }
+
+  /// The loss to call backward() on.
+  torch::Tensor scaled(const torch::Tensor& loss) const { return scale_.defined() ? loss * scale_ : loss; }
+
+  /// The optimiser's step, unless fp16's gradients overflowed.
+  void step(torch::optim::Optimizer& optimiser) {
+    if (!scale_.defined()) {
+      optimiser.step();
+      return;
+    }
+    std::vector<torch::Tensor> grads;
+    for (auto& group : optimiser.param_groups()) {
+      for (auto& p : group.params()) {
+        if (p.grad().defined()) grads.push_back(p.mutable_grad());
+      }
+    }
+    found_inf_.zero_();
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, scale_.reciprocal());
+    if (found_inf_.item<float>() == 0.0f) {
+      optimiser.step();
+    } else {
+      ++skipped_;
+    }
+    at::_amp_update_scale_(scale_, growth_tracker_, found_inf_, 2.0, 0.5, kGrowthInterval);
+  }
+
+  std::int64_t skipped_steps() const { return skipped_; }
+
+ private:
+  torch::Tensor scale_, found_inf_, growth_tracker_;
+  std::int64_t skipped_ = 0;
+};
+
 /// A batch as the network takes it, in the configured memory format.
 torch::Tensor network_input(const Trainer::Impl& data, const torch::Tensor& images, bool augment,
                             const study::TrainSettings& s) {
@@ -284,6 +336,15 @@ torch::Tensor training_loss(Model& model, const Trainer::Impl& data, const torch
   const auto images = network_input(data, data.train_x.index_select(0, idx), true, s);
   const Autocast autocast(s.training.precision);
   return torch::nn::functional::cross_entropy(model.forward(images), data.train_y.index_select(0, idx));
+}
+
+/// Images per evaluation batch (forward only, under no-grad).
+constexpr std::int64_t kEvalBatch = 1024;
+
+/// The number of correct predictions among `images` (a tensor on the device).
+torch::Tensor correct_predictions(Model& model, const Trainer::Impl& data, const torch::Tensor& images,
+                                  const torch::Tensor& labels, const study::TrainSettings& s) {
+  return model.forward(network_input(data, images, false, s)).argmax(1).eq(labels).sum();
 }
 
 /// How a pass over the training images ended.
@@ -326,10 +387,54 @@ class GraphStep {
 
   const std::string& failure() const { return failure_; }
 
+  /// The correct predictions of one full evaluation batch (kEvalBatch images), added to
+  /// `correct`: the forward pass is captured at the second call (the first warms it up eagerly)
+  /// and replayed from then on; the weights and BatchNorm statistics it reads are updated in
+  /// place, so one capture serves every evaluation of the trial. Call under no-grad, in eval mode.
+  void evaluate_batch(Model& model, const Trainer::Impl& data, const study::TrainSettings& s,
+                      const torch::Tensor& images, const torch::Tensor& labels, torch::Tensor& correct) {
+    if (!eval_failure_.empty() || eval_calls_++ == 0) {
+      correct += correct_predictions(model, data, images, labels, s);
+      return;
+    }
+    if (!eval_graph_) {
+      eval_x_ = images.clone();
+      eval_y_ = labels.clone();
+      torch::cuda::synchronize();
+      const c10::cuda::CUDAStreamGuard on_side(side_);
+      at::autocast::set_autocast_cache_enabled(false);
+      auto graph = std::make_unique<at::cuda::CUDAGraph>();
+      try {
+        graph->capture_begin();
+        try {
+          eval_correct_ = correct_predictions(model, data, eval_x_, eval_y_, s);
+        } catch (...) {
+          end_capture_quietly(*graph);
+          throw;
+        }
+        graph->capture_end();
+        eval_graph_ = std::move(graph);
+      } catch (const std::exception& e) {
+        eval_failure_ = first_line(e.what());
+      }
+      at::autocast::set_autocast_cache_enabled(true);
+      torch::cuda::synchronize();
+      if (!eval_graph_) {
+        correct += correct_predictions(model, data, images, labels, s);
+        return;
+      }
+    }
+    eval_x_.copy_(images);
+    eval_y_.copy_(labels);
+    eval_graph_->replay();
+    correct += eval_correct_;
+  }
+
   /// One pass over the images in `order`; true (the pass is done). After a failed capture the
   /// rest of the trial runs eagerly and failure() says why.
-  bool epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data, const study::TrainSettings& s,
-             const torch::Tensor& order, const TrainCallbacks& callbacks, std::int64_t& step, Pass& pass) {
+  bool epoch(Model& model, torch::optim::Optimizer& optimiser, LossScaler& scaler, const Trainer::Impl& data,
+             const study::TrainSettings& s, const torch::Tensor& order, const TrainCallbacks& callbacks,
+             std::int64_t& step, Pass& pass) {
     const std::int64_t batch = idx_.size(0);
     const std::int64_t full = data.train_x.size(0) / batch;
     torch::cuda::synchronize();  // `order` and the weights were made on the default stream
@@ -343,22 +448,22 @@ class GraphStep {
       }
       const auto idx = order.slice(0, b * batch, (b + 1) * batch);
       if (warmed_ < kWarmupSteps || !failure_.empty()) {
-        loss_sum += eager_step(model, optimiser, data, s, idx);
+        loss_sum += eager_step(model, optimiser, scaler, data, s, idx);
         ++warmed_;
         continue;
       }
-      if (!graph_ && !capture(model, data, s)) {
+      if (!graph_ && !capture(model, scaler, data, s)) {
         --b, --step;  // this batch again, eagerly
         continue;
       }
       idx_.copy_(idx);
       graph_->replay();
-      optimiser.step();
+      scaler.step(optimiser);
       loss_sum += loss_.detach();
     }
     const std::int64_t n = data.train_x.size(0);
     if (!pass.halted && full * batch < n) {
-      loss_sum += eager_step(model, optimiser, data, s, order.slice(0, full * batch, n));
+      loss_sum += eager_step(model, optimiser, scaler, data, s, order.slice(0, full * batch, n));
       ++b, ++step;
     }
     const double sum = loss_sum.item<double>();  // waits for the side stream
@@ -372,8 +477,8 @@ class GraphStep {
   /// A step outside the graph. Once the graph exists, the gradients must stay in its pool: they
   /// are zeroed in place (backward then adds into them in place), never released as zero_grad()
   /// may do.
-  torch::Tensor eager_step(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data,
-                           const study::TrainSettings& s, const torch::Tensor& idx) {
+  torch::Tensor eager_step(Model& model, torch::optim::Optimizer& optimiser, LossScaler& scaler,
+                           const Trainer::Impl& data, const study::TrainSettings& s, const torch::Tensor& idx) {
     if (graph_) {
       for (auto& p : model.parameters()) {
         if (p.grad().defined()) p.mutable_grad().zero_();
@@ -382,12 +487,12 @@ class GraphStep {
       optimiser.zero_grad();
     }
     auto loss = training_loss(model, data, idx, s);
-    loss.backward();
-    optimiser.step();
+    scaler.scaled(loss).backward();
+    scaler.step(optimiser);
     return loss.detach();
   }
 
-  bool capture(Model& model, const Trainer::Impl& data, const study::TrainSettings& s) {
+  bool capture(Model& model, const LossScaler& scaler, const Trainer::Impl& data, const study::TrainSettings& s) {
     // The backward pass must write fresh gradients into the graph's pool, not add to eager ones.
     for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
     at::autocast::set_autocast_cache_enabled(false);
@@ -396,19 +501,15 @@ class GraphStep {
       graph->capture_begin();
       try {
         loss_ = training_loss(model, data, idx_, s);
-        loss_.backward();
+        scaler.scaled(loss_).backward();  // the scale is read from its device tensor at each replay
       } catch (...) {
-        try {
-          graph->capture_end();
-        } catch (...) {
-        }
+        end_capture_quietly(*graph);
         throw;
       }
       graph->capture_end();
     } catch (const std::exception& e) {
       at::autocast::set_autocast_cache_enabled(true);
-      std::string what = e.what();
-      failure_ = "capture failed: " + what.substr(0, what.find('\n'));
+      failure_ = "capture failed: " + first_line(e.what());
       for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
       return false;
     }
@@ -417,11 +518,23 @@ class GraphStep {
     return true;
   }
 
+  static void end_capture_quietly(at::cuda::CUDAGraph& graph) {
+    try {
+      graph.capture_end();
+    } catch (...) {
+    }
+  }
+  static std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
+
   c10::cuda::CUDAStream side_;
   torch::Tensor idx_, loss_;
   std::unique_ptr<at::cuda::CUDAGraph> graph_;
   int warmed_ = 0;
   std::string failure_;
+  torch::Tensor eval_x_, eval_y_, eval_correct_;
+  std::unique_ptr<at::cuda::CUDAGraph> eval_graph_;
+  int eval_calls_ = 0;
+  std::string eval_failure_;  ///< why evaluation runs eagerly after a failed capture
 };
 #else
 /// Without CUDA in LibTorch there is nothing to capture (graph_obstacle() says so).
@@ -429,8 +542,12 @@ class GraphStep {
  public:
   GraphStep(const Trainer::Impl&, std::int64_t) {}
   const std::string& failure() const { return failure_; }
-  bool epoch(Model&, torch::optim::Optimizer&, const Trainer::Impl&, const study::TrainSettings&, const torch::Tensor&,
-             const TrainCallbacks&, std::int64_t&, Pass&) {
+  void evaluate_batch(Model& model, const Trainer::Impl& data, const study::TrainSettings& s,
+                      const torch::Tensor& images, const torch::Tensor& labels, torch::Tensor& correct) {
+    correct += correct_predictions(model, data, images, labels, s);
+  }
+  bool epoch(Model&, torch::optim::Optimizer&, LossScaler&, const Trainer::Impl&, const study::TrainSettings&,
+             const torch::Tensor&, const TrainCallbacks&, std::int64_t&, Pass&) {
     return false;
   }
 
@@ -441,7 +558,7 @@ class GraphStep {
 
 /// One pass over the training images in a seeded random order. `step` counts steps across
 /// epochs (profiling cadence).
-Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer::Impl& data,
+Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, LossScaler& scaler, const Trainer::Impl& data,
                  const study::TrainSettings& s, const TrainCallbacks& callbacks, std::int64_t& step, LayerTally& tally,
                  GraphStep* graph) {
   model.set_training(true);
@@ -453,7 +570,7 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer
   const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device);
   if (graph) {
     Pass pass;
-    if (graph->epoch(model, optimiser, data, s, order, callbacks, step, pass)) return pass;
+    if (graph->epoch(model, optimiser, scaler, data, s, order, callbacks, step, pass)) return pass;
   }
   // Each step's loss is read on the host (a NaN stops the trial before its step is applied).
   // Adding the losses on the device instead, read every 50 steps, was measured on the H200 and
@@ -479,9 +596,9 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer
     }
     const double value = loss.item<double>();
     if (!std::isfinite(value)) return {0.0, true, false};
-    loss.backward();
+    scaler.scaled(loss).backward();
     if (profile) profiler.backward_done(settled_now(profiler.cuda()));
-    optimiser.step();
+    scaler.step(optimiser);
     if (profile) {
       tally.add(profiler, settled_now(profiler.cuda()) - step_start, callbacks.energy_now_j() - energy_before_j);
     }
@@ -491,18 +608,26 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, const Trainer
   return {loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1)), false, false};
 }
 
-/// Accuracy on a set of images, in batches of 1024 under no-grad; nothing when should_stop ended it.
+/// Accuracy on a set of images, in batches of kEvalBatch under no-grad, the full ones replayed
+/// from a CUDA graph when there is one; nothing when should_stop ended it.
 std::optional<double> evaluate(Model& model, const Trainer::Impl& data, const torch::Tensor& x, const torch::Tensor& y,
-                               const study::TrainSettings& s, const std::function<bool()>& should_stop) {
+                               const study::TrainSettings& s, const std::function<bool()>& should_stop,
+                               GraphStep* graph) {
   model.set_training(false);
   torch::NoGradGuard no_grad;
   const Autocast autocast(s.training.precision);
   auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(data.device));
   const std::int64_t m = x.size(0);
-  for (std::int64_t start = 0; start < m; start += 1024) {
+  for (std::int64_t start = 0; start < m; start += kEvalBatch) {
     if (should_stop && should_stop()) return std::nullopt;
-    const auto logits = model.forward(network_input(data, x.slice(0, start, std::min(start + 1024, m)), false, s));
-    correct += logits.argmax(1).eq(y.slice(0, start, std::min(start + 1024, m))).sum();
+    const std::int64_t end = std::min(start + kEvalBatch, m);
+    const auto images = x.slice(0, start, end);
+    const auto labels = y.slice(0, start, end);
+    if (graph && end - start == kEvalBatch) {
+      graph->evaluate_batch(model, data, s, images, labels, correct);
+    } else {
+      correct += correct_predictions(model, data, images, labels, s);
+    }
   }
   return static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(m);
 }
@@ -555,6 +680,7 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
     }
   }
   const auto optimiser = make_optimizer(model->parameters(), s.optimizer);
+  LossScaler scaler(s.training.precision, impl_->device);
   std::optional<GraphStep> graph;
   if (const auto obstacle = graph_obstacle(*impl_, s, callbacks); obstacle.empty()) {
     graph.emplace(*impl_, s.training.batch_size);
@@ -567,7 +693,8 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     const auto t0 = Clock::now();
     for (auto& group : optimiser->param_groups()) group.options().set_lr(scheduled_lr(s.optimizer, epoch - 1, epochs));
-    const auto pass = train_epoch(*model, *optimiser, *impl_, s, callbacks, step, tally, graph ? &*graph : nullptr);
+    const auto pass =
+        train_epoch(*model, *optimiser, scaler, *impl_, s, callbacks, step, tally, graph ? &*graph : nullptr);
     if (graph && !graph->failure().empty()) {
       outcome.cuda_graph = "eager: " + graph->failure();
       graph.reset();
@@ -576,7 +703,8 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
     outcome.halted = pass.halted;
     if (pass.diverged || pass.halted) break;
     if (callbacks.on_eval_start) callbacks.on_eval_start();
-    const auto accuracy = evaluate(*model, *impl_, impl_->val_x, impl_->val_y, s, callbacks.should_stop);
+    const auto accuracy =
+        evaluate(*model, *impl_, impl_->val_x, impl_->val_y, s, callbacks.should_stop, graph ? &*graph : nullptr);
     if (!accuracy) {
       outcome.halted = true;
       break;
@@ -589,7 +717,8 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
   }
   // The test set is measured once, after the last epoch, and never reaches the sampler.
   if (static_cast<int>(outcome.epochs.size()) == epochs && !outcome.stopped) {
-    if (const auto test = evaluate(*model, *impl_, impl_->test_x, impl_->test_y, s, callbacks.should_stop)) {
+    if (const auto test = evaluate(*model, *impl_, impl_->test_x, impl_->test_y, s, callbacks.should_stop,
+                                   graph ? &*graph : nullptr)) {
       outcome.test_accuracy = *test;
     } else {
       outcome.halted = true;
@@ -598,6 +727,7 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
   if (graph) outcome.cuda_graph = "captured";
   outcome.layers = tally.shares();
   outcome.profiled_steps = tally.steps;
+  outcome.skipped_steps = scaler.skipped_steps();
   return outcome;
 }
 

@@ -50,6 +50,7 @@ struct TrainOutcome {
   bool halted = false;            ///< should_stop ended it mid-epoch
   std::vector<LayerTime> layers;  ///< by type; empty when profiling is off
   int profiled_steps = 0;
+  std::int64_t skipped_steps = 0;       ///< fp16: optimiser steps skipped because the scaled gradients overflowed
   double test_accuracy = std::nan("");  ///< on the test set, after the last epoch; NaN when it ended early
   std::string model;                    ///< "simple_cnn", "vgg16", ...
   std::int64_t parameters = 0;          ///< trainable values

@@ -297,6 +297,45 @@ TEST_F(TrainerOnCuda, Bf16ChannelsLastAdamAndBatchNormAreCapturedToo) {
   EXPECT_GT(outcome.epochs[2].val_accuracy, 0.6);
 }
 
+TEST_F(TrainerOnCuda, Fp16WithLossScalingIsCapturedAndLearnsAsFp32Does) {
+  auto t = trainer();
+  auto s = settings();
+  const auto fp32 = t.train(s, {});
+  s.training.precision = study::Precision::kFp16;
+  const auto fp16 = t.train(s, {});
+  EXPECT_EQ(fp16.cuda_graph, "captured");
+  ASSERT_EQ(fp16.epochs.size(), 3u);
+  EXPECT_FALSE(fp16.diverged);
+  EXPECT_NEAR(fp16.epochs[2].val_accuracy, fp32.epochs[2].val_accuracy, 0.08);
+  // The first scale (65,536) may overflow a few steps; a scaler that skipped most would not learn.
+  EXPECT_LT(fp16.skipped_steps, 20);
+  EXPECT_EQ(fp32.skipped_steps, 0);
+}
+
+TEST_F(TrainerOnCuda, EvaluationReplayedFromAGraphCountsAsTheEagerOne) {
+  // About 3,100 validation images: one full batch of 1,024 eager (warm-up), one captured and
+  // replayed, one replayed, the rest eager. With lr = 0 the weights stay as initialised, so the
+  // graph's and the eager evaluation see the same network and must agree.
+  auto train = load_idx(CS_FASHION_MNIST_DIR, Split::kTrain, 7200);
+  const auto validation = split_validation(train, 0.43, 1);
+  ASSERT_GT(validation.count, 3072);
+  Trainer t(train, validation, load_idx(CS_FASHION_MNIST_DIR, Split::kTest, 2100), {}, "cuda:0");
+  auto s = settings();
+  s.training.epochs = 2;
+  s.optimizer.lr = 0.0;
+  const auto graphed = t.train(s, {});
+  s.training.cuda_graphs = false;
+  const auto eager = t.train(s, {});
+  ASSERT_EQ(graphed.cuda_graph, "captured");
+  ASSERT_EQ(graphed.epochs.size(), 2u);
+  for (std::size_t e = 0; e < 2; ++e) {
+    EXPECT_NEAR(graphed.epochs[e].val_accuracy, eager.epochs[e].val_accuracy,
+                1.5 / static_cast<double>(validation.count))
+        << e;
+  }
+  EXPECT_NEAR(graphed.test_accuracy, eager.test_accuracy, 1.5 / 2100);
+}
+
 TEST_F(TrainerOnCuda, TheLayerProfilerRunsEagerlyAndSaysSo) {
   auto t = trainer();
   auto s = settings();

@@ -185,6 +185,13 @@ TEST(TrainSettings, ASettingThatCannotApplyIsRefusedUnlessTheSearchDecidesIt) {
   EXPECT_NE(error_of(study_with(beta1 + "[model]\nfamily = \"vgg\"\nconv_layers = 3\n[optimizer]\nname = \"adam\"\n"))
                 .find("key 'model.conv_layers' in [model]: model.conv_layers applies only to the simple_cnn family"),
             std::string::npos);
+  const std::string lr = "[search.space.\"optimizer.lr\"]\ntype = \"float\"\nlow = 0.01\nhigh = 0.1\n";
+  EXPECT_NE(error_of(study_with(lr + "[training]\nprecision = \"fp16\"\n"))
+                .find("training.precision applies only to device = \"cuda\""),
+            std::string::npos)
+      << error_of(study_with(lr + "[training]\nprecision = \"fp16\"\n"));
+  EXPECT_NE(error_of(study_with(lr + "[training]\ndevice = \"cuda\"\nprecision = \"fp8\"\n")).find("fp16"),
+            std::string::npos);
   // Searching the optimizer makes beta1 conditional: it applies to the trials that use Adam.
   const auto c = parse_study(
       study_with(beta1 + "[search.space.\"optimizer.name\"]\ntype = \"categorical\"\nchoices = [\"sgd\", \"adam\"]\n"),
