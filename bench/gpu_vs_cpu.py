@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/gpu_vs_cpu.py CARBONSWEEP OUT_DIR [TRIALS]: the energy of one trial on the GPU and on
-the CPU of the same node. Runs bench/gpu_share.toml (VGG-11, width 0.5, 32 x 32) with one worker
-(`mpirun -n 2`), TRIALS trials (default 3) of one epoch of 5,000 images, twice: on cuda:0 with
+the CPU of the same node. Runs bench/gpu_share.toml (VGG-11, width 0.5, with BatchNorm, 32 x 32)
+with one worker (`mpirun -n 2`), TRIALS trials (default 2) of one epoch of 10,000 images, twice: on cuda:0 with
 the nvml and estimate meters (the GPU's energy and the host's CPU/RAM share), and with
 `training.device = "cpu"` on every core with the estimate meter (and rapl where it reads).
 Prints per side the median trial time, energy per meter, the total (J, Wh), its gCO2 at the
@@ -27,10 +27,10 @@ def run(cs, study, out, overrides):
 
 def main():
     cs, folder = sys.argv[1], sys.argv[2]
-    trials = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    trials = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     study = os.path.join(os.path.dirname(__file__), "gpu_share.toml")
     os.makedirs(folder, exist_ok=True)
-    common = [f"study.budget_trials={trials}", "training.epochs=1", "dataset.train_subset=5000",
+    common = [f"study.budget_trials={trials}", "training.epochs=1", "dataset.train_subset=10000", "model.batch_norm=true",
               "dataset.test_subset=2000"]
     rapl = subprocess.run([cs, "meters"], capture_output=True, text=True).stdout
     cpu_meters = '["estimate", "rapl"]' if any(line.startswith("rapl") and "W over" in line for line in rapl.splitlines()) \
