@@ -361,7 +361,7 @@ Section tradeoff_section(const io::LoadedResults& results, const fs::path& plots
 /// The GPUs the trials ran on and how their step ran; nothing for a CPU study.
 std::optional<std::string> gpu_paragraph(const std::vector<io::TrialResult>& trials) {
   std::set<std::string> gpus;
-  std::size_t on_gpu = 0, captured = 0, bf16 = 0, channels_last = 0;
+  std::size_t on_gpu = 0, captured = 0, bf16 = 0, fp16 = 0, channels_last = 0;
   std::vector<double> ratio, interpolated;
   for (const auto& r : trials) {
     if (!r.gpu.empty()) gpus.insert(io::describe_gpu(r));
@@ -369,16 +369,17 @@ std::optional<std::string> gpu_paragraph(const std::vector<io::TrialResult>& tri
     ++on_gpu;
     captured += r.cuda_graph == "captured";
     bf16 += r.precision == "bf16";
+    fp16 += r.precision == "fp16";
     channels_last += r.channels_last != 0;
     if (std::isfinite(r.gpu_counter_over_polled)) ratio.push_back(r.gpu_counter_over_polled);
     if (std::isfinite(r.gpu_interpolated)) interpolated.push_back(r.gpu_interpolated);
   }
   if (on_gpu == 0) return std::nullopt;
   std::string text = fmt::format(
-      "GPU: {}. Of {} trials on a GPU, the training step ran as a CUDA graph in {}, in bf16 in {}, channels-last in "
-      "{}.",
+      "GPU: {}. Of {} trials on a GPU, the training step ran as a CUDA graph in {}, in bf16 in {}, in fp16 in {}, "
+      "channels-last in {}.",
       gpus.empty() ? "not named (no nvml meter)" : fmt::format("{}", fmt::join(gpus, "; ")), on_gpu, captured, bf16,
-      channels_last);
+      fp16, channels_last);
   if (!ratio.empty()) {
     text += fmt::format(
         " NVML's energy counter over its polled power: median {:.3f} (range {:.3f}-{:.3f}); the share of a trial's "
