@@ -165,7 +165,7 @@ def main():
     def autocast(cache=True):
         if not a.bf16:
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache)
+        return torch.autocast(a.device.split(":")[0], dtype=torch.bfloat16, cache_enabled=cache)
 
     def loss_of(i):
         with autocast(cache=not a.graphs):

@@ -573,7 +573,8 @@ void read_training_table(TableReader& root, StudyConfig& config) {
   tr.threads = static_cast<int>(bounded_int(r, "threads", 0, 0, max_threads(), "LibTorch threads; 0 = automatic"));
   tr.device = r.choice("device", kDeviceNames, tr.device);
   if (const toml::node* device = r.find("device")) config.key_lines["training.device"] = device->source().begin.line;
-  read_settings(r, "training", config);
+  const auto s = read_settings(r, "training", config);
+  if (auto why = check_settings(s)) r.fail(r.find("precision"), "precision", *why);
   r.reject_unknown_keys();
 }
 

@@ -155,8 +155,8 @@ const Setting kSettings[] = {
      set_number<kTraining, &T::epochs>},
     {"training.batch_size", SettingType::kInt, 1, 65536, "images per step", {}, kBatchAliases, always,
      "every model", set_number<kTraining, &T::batch_size>},
-    {"training.precision", SettingType::kChoice, 0, 0, "arithmetic of the training step", kPrecisions, {}, on_cuda,
-     "device = \"cuda\"", set_choice<kTraining, &T::precision, kPrecisionNames>},
+    {"training.precision", SettingType::kChoice, 0, 0, "arithmetic of the training step", kPrecisions, {}, always,
+     "every model", set_choice<kTraining, &T::precision, kPrecisionNames>},
     {"training.cuda_graphs", SettingType::kBool, 0, 1, "CUDA graph replay of the training step", {}, {}, on_cuda,
      "device = \"cuda\"", set_bool<kTraining, &T::cuda_graphs>},
     {"training.channels_last", SettingType::kBool, 0, 1, "channels-last memory format", {}, {}, always,
@@ -229,6 +229,10 @@ std::optional<std::string> check_settings(const TrainSettings& s) {
   }
   if (s.optimizer.name == OptimizerKind::kSgd && s.optimizer.nesterov && s.optimizer.momentum == 0.0) {
     return "optimizer.nesterov needs optimizer.momentum > 0";
+  }
+  if (s.training.precision == Precision::kFp16 && s.training.device != Device::kCuda) {
+    return "training.precision = \"fp16\" needs device = \"cuda\" (its loss scaling runs on the GPU); on a CPU use "
+           "\"bf16\"";
   }
   return std::nullopt;
 }

@@ -44,8 +44,8 @@ inline constexpr std::array<EnumName<Schedule>, 3> kScheduleNames{
 enum class Device { kCpu, kCuda };
 inline constexpr std::array<EnumName<Device>, 2> kDeviceNames{{{Device::kCpu, "cpu"}, {Device::kCuda, "cuda"}}};
 
-/// The training step's arithmetic: fp32, or autocast on a CUDA device to bf16 (no loss scaling
-/// needed) or to fp16 (with dynamic loss scaling).
+/// The training step's arithmetic: fp32, or autocast to bf16 (on a GPU or a CPU; no loss scaling
+/// needed) or to fp16 (a GPU only, with dynamic loss scaling).
 enum class Precision { kFp32, kBf16, kFp16 };
 inline constexpr std::array<EnumName<Precision>, 3> kPrecisionNames{
     {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}, {Precision::kFp16, "fp16"}}};

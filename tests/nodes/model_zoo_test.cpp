@@ -239,6 +239,28 @@ TEST(Trainer, ChannelsLastTrainsTheSameNetwork) {
   EXPECT_EQ(last.cuda_graph, "");
 }
 
+TEST(Trainer, Bf16WithChannelsLastOnTheCpuLearnsAsFp32Does) {
+  // bf16 autocast runs on the CPU too (oneDNN's bf16 kernels where the CPU has them, else
+  // emulated): the network still learns, and its loss differs from fp32's only by rounding.
+  auto trainer = small_trainer();
+  study::TrainSettings s;
+  s.model.channels = 4;
+  s.seed = 5;
+  s.training.epochs = 4;
+  s.training.batch_size = 32;
+  const auto fp32 = trainer.train(s, {});
+  s.training.precision = study::Precision::kBf16;
+  s.training.channels_last = true;
+  const auto bf16 = trainer.train(s, {});
+  ASSERT_FALSE(bf16.diverged);
+  ASSERT_EQ(bf16.epochs.size(), 4u);
+  EXPECT_NEAR(bf16.epochs[0].train_loss, fp32.epochs[0].train_loss, 0.05);
+  EXPECT_LT(bf16.epochs[3].train_loss, bf16.epochs[0].train_loss);
+  std::cerr << "val accuracy after 4 epochs: bf16 " << bf16.epochs[3].val_accuracy << ", fp32 "
+            << fp32.epochs[3].val_accuracy << "\n";
+  EXPECT_GT(bf16.epochs[3].val_accuracy, 0.3);  // chance is 0.1
+}
+
 /// The GPU paths, where LibTorch has a CUDA device (the GPU machine); skipped elsewhere.
 class TrainerOnCuda : public ::testing::Test {
  protected:

@@ -186,10 +186,18 @@ TEST(TrainSettings, ASettingThatCannotApplyIsRefusedUnlessTheSearchDecidesIt) {
                 .find("key 'model.conv_layers' in [model]: model.conv_layers applies only to the simple_cnn family"),
             std::string::npos);
   const std::string lr = "[search.space.\"optimizer.lr\"]\ntype = \"float\"\nlow = 0.01\nhigh = 0.1\n";
-  EXPECT_NE(error_of(study_with(lr + "[training]\nprecision = \"fp16\"\n"))
-                .find("training.precision applies only to device = \"cuda\""),
-            std::string::npos)
+  // bf16 runs anywhere; fp16's loss scaling only on a GPU, fixed or searched.
+  EXPECT_NE(
+      error_of(study_with(lr + "[training]\nprecision = \"fp16\"\n"))
+          .find("s.toml:11: key 'precision' in [training]: training.precision = \"fp16\" needs device = \"cuda\""),
+      std::string::npos)
       << error_of(study_with(lr + "[training]\nprecision = \"fp16\"\n"));
+  EXPECT_EQ(parse_study(study_with(lr + "[training]\nprecision = \"bf16\"\n"), "s.toml").training.precision,
+            Precision::kBf16);
+  EXPECT_NE(error_of(study_with(lr + "[search.space.\"training.precision\"]\ntype = \"categorical\"\n"
+                                     "choices = [\"bf16\", \"fp16\"]\n"))
+                .find("needs device = \"cuda\""),
+            std::string::npos);
   EXPECT_NE(error_of(study_with(lr + "[training]\ndevice = \"cuda\"\nprecision = \"fp8\"\n")).find("fp16"),
             std::string::npos);
   // Searching the optimizer makes beta1 conditional: it applies to the trials that use Adam.
