@@ -210,12 +210,19 @@ Coordinator::Fate Coordinator::accept(int worker, io::TrialResult& result) {
   return Fate::kFinal;
 }
 
-void Coordinator::on_result(int worker, io::TrialResult& result, Fate fate) {
+void Coordinator::on_result(int worker, io::TrialResult& result, Fate fate, bool released) {
   if (fate == Fate::kIgnored) {
     progress_.note(fmt::format("note: rank {} sent trial {} after it was declared lost; the result is not kept", worker,
                                result.spec.id));
     return;
   }
+  if (!released) release(worker, result, fate);
+  if (fate == Fate::kRetry) return;
+  count(result);
+  progress_.trial_finished(result);
+}
+
+void Coordinator::release(int worker, const io::TrialResult& result, Fate fate) {
   running_.erase(worker);
   if (const auto it = running_co2_g_.find(worker); it != running_co2_g_.end()) {
     running_co2_sum_g_ -= it->second;
@@ -227,10 +234,12 @@ void Coordinator::on_result(int worker, io::TrialResult& result, Fate fate) {
     progress_.trial_requeued(&result);
     progress_.note(fmt::format("note: trial {} {} on rank {} (attempt {} of {}); it runs again", result.spec.id,
                                search::to_string(result.status), worker, result.attempt, options_.retries + 1));
-    return;
   }
-  count(result);
-  progress_.trial_finished(result);
+}
+
+void Coordinator::make_idle(int worker) {
+  const auto site = options_.worker_site.find(worker);
+  idle_.push_back({worker, site == options_.worker_site.end() ? 0 : site->second, clock_.now_unix_s()});
 }
 
 void Coordinator::count(const io::TrialResult& result) {
@@ -275,21 +284,19 @@ std::vector<Envelope> Coordinator::take_batch(double review_at) {
   return batch;
 }
 
-void Coordinator::handle(Envelope& envelope, Fate fate) {
+void Coordinator::handle(Envelope& envelope, Fate fate, bool released) {
   const int source = envelope.source;
-  if (!active_.contains(source)) return;  // lost (or already shut down): nothing it says counts now
-  const auto becomes_idle = [&] {
-    const auto site = options_.worker_site.find(source);
-    idle_.push_back({source, site == options_.worker_site.end() ? 0 : site->second, clock_.now_unix_s()});
-  };
+  // Lost (or already shut down): nothing it says counts now, but a result released before the
+  // commit was accepted, and its worker may have been shut down since for want of work.
+  if (!active_.contains(source) && !released) return;
   std::visit(
       [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, Ready>) {
-          becomes_idle();
+          make_idle(source);
         } else if constexpr (std::is_same_v<T, ResultReport>) {
-          on_result(source, m.result, fate);
-          becomes_idle();  // a result is also the worker's request for the next trial
+          on_result(source, m.result, fate, released);
+          if (!released) make_idle(source);  // a result is also the worker's request for the next trial
         } else if constexpr (std::is_same_v<T, Goodbye>) {
           active_.erase(source);
           std::erase_if(idle_, [&](const scheduling::IdleWorker& w) { return w.rank == source; });
@@ -456,8 +463,19 @@ CoordinatorSummary Coordinator::run() {
         any_result = true;
       }
     }
+    std::vector<char> released(batch.size(), 0);
+    if (any_result && options_.assign_before_commit) {  // the next trials go out, then the fsync
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto* r = std::get_if<ResultReport>(&batch[i].message);
+        if (!r || fates[i] == Fate::kIgnored || !active_.contains(batch[i].source)) continue;
+        release(batch[i].source, r->result, fates[i]);
+        make_idle(batch[i].source);
+        released[i] = 1;
+      }
+      dispatch(review_at);
+    }
     if (any_result) store_.commit();  // durable before any of them counts as done
-    for (std::size_t i = 0; i < batch.size(); ++i) handle(batch[i], fates[i]);
+    for (std::size_t i = 0; i < batch.size(); ++i) handle(batch[i], fates[i], released[i] != 0);
     check_stop_signal();
     check_heartbeats();
     check_deadlines();

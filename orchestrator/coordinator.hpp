@@ -61,6 +61,10 @@ struct CoordinatorOptions {
   std::chrono::milliseconds interrupt_wait{8'000};
   /// After SIGUSR1, the time left before the job ends (Slurm's warning before its time limit).
   std::chrono::milliseconds grace{110'000};
+  /// For samplers that do not learn from results (random, grid) under fifo placement: a result's
+  /// worker gets its next trial before the result's fsync, which then runs while the worker
+  /// trains; the result still counts as done only once it is durable.
+  bool assign_before_commit = false;
 };
 
 class Coordinator {
@@ -107,7 +111,11 @@ class Coordinator {
   std::optional<Rerun> take_rerun(int worker);
   /// Journals a result (or, if it will be retried, its attempt); returns what becomes of it.
   Fate accept(int worker, io::TrialResult& result);
-  void on_result(int worker, io::TrialResult& result, Fate fate);
+  /// Frees the worker of its finished trial (a retry is queued); the result does not count yet.
+  void release(int worker, const io::TrialResult& result, Fate fate);
+  /// Counts a result (`released`: release() has run for it already).
+  void on_result(int worker, io::TrialResult& result, Fate fate, bool released);
+  void make_idle(int worker);
   /// A worker silent past the heartbeat timeout: its trial is re-queued, it gets no more.
   void lose(int worker, const std::string& why);
   void check_heartbeats();
@@ -128,8 +136,8 @@ class Coordinator {
   void on_epoch(int worker, const EpochReport& report);
   /// The messages that have arrived, waiting at most until `review_at` (pricing time) or idle_wait.
   std::vector<Envelope> take_batch(double review_at);
-  /// Acts on one message (`fate`: of a ResultReport).
-  void handle(Envelope& envelope, Fate fate);
+  /// Acts on one message (`fate`, `released`: of a ResultReport).
+  void handle(Envelope& envelope, Fate fate, bool released);
   /// A stop signal stops dispatching and flushes the file at once.
   void check_stop_signal();
 

@@ -134,6 +134,13 @@ StudyEnd coordinate(Transport& transport, const study::StudyConfig& config, io::
   options.heartbeat_timeout = config.faults.heartbeat_timeout;
   options.heartbeat_interval = study::heartbeat_interval(config.faults);
   options.retries = config.faults.retries;
+  // Random and grid search never learn from a result, so the next trial need not wait for the
+  // result's fsync (fifo placement: the carbon-aware policies weigh the results counted so far).
+  options.assign_before_commit =
+      config.scheduling.policy == study::PolicyKind::kFifo &&
+      std::all_of(config.arms.begin(), config.arms.end(), [](const search::SamplerOptions& arm) {
+        return arm.strategy == "random" || arm.strategy == "grid" || arm.strategy == "sampled_grid";
+      });
   // SIGUSR1 comes [slurm] signal_before ahead of the time limit; keep 10 s of it to write the file.
   options.grace =
       std::chrono::milliseconds(static_cast<std::int64_t>(std::max(0.0, config.slurm.signal_before_s - 10.0) * 1000.0));

@@ -118,6 +118,49 @@ TEST(Coordinator, RunsExactlyTheBudgetWithDistinctIdsAndCommitsEveryResult) {
   EXPECT_EQ(run->progress.finished, 20);
 }
 
+TEST(Coordinator, RandomSearchAssignsTheNextTrialBeforeTheFsyncAndCountsTheResultAfterIt) {
+  // One worker, so one result per batch. At each commit (the fsync), with assign_before_commit
+  // the worker already has its next trial; either way the result is not counted before it.
+  struct Seen {
+    int started, finished;
+    std::size_t appended;
+  };
+  class WatchingSink final : public io::TrialSink {
+   public:
+    explicit WatchingSink(const RecordingProgress& progress) : progress_(progress) {}
+    void append(io::TrialResult result) override { results.push_back(std::move(result)); }
+    void append_attempt(io::TrialResult) override {}
+    void commit() override { seen.push_back({progress_.started, progress_.finished, results.size()}); }
+    void flush() override {}
+    void set_idle(std::vector<io::IdleRecord>) override {}
+    std::vector<io::TrialResult> results;
+    std::vector<Seen> seen;
+
+   private:
+    const RecordingProgress& progress_;
+  };
+  for (const bool early : {false, true}) {
+    InProcessHub hub(2);
+    search::RandomSampler sampler(space(), 1);
+    RecordingProgress progress;
+    WatchingSink sink(progress);
+    std::jthread worker([&hub] { scripted_worker(hub.endpoint(1), "a"); });
+    auto options = basic_options(5, {1});
+    options.assign_before_commit = early;
+    Coordinator c(hub.endpoint(0), sampler, sink, progress, std::move(options));
+    const auto summary = c.run();
+    EXPECT_EQ(summary.trials_done, 5) << early;  // the last result counts though its worker was shut down
+    EXPECT_EQ(progress.finished, 5) << early;
+    ASSERT_EQ(sink.seen.size(), 5u) << early;
+    for (std::size_t i = 0; i < 5; ++i) {
+      EXPECT_EQ(sink.seen[i].appended, i + 1) << early;
+      EXPECT_EQ(sink.seen[i].finished, static_cast<int>(i)) << early << " " << i;  // not counted before its fsync
+      const int next = early && i < 4 ? 1 : 0;                                     // the last trial has no next one
+      EXPECT_EQ(sink.seen[i].started, static_cast<int>(i) + 1 + next) << early << " " << i;
+    }
+  }
+}
+
 TEST(Coordinator, SurplusWorkersAreToldOnceAndExitCleanly) {
   const auto run = run_study(4, 2);
   EXPECT_EQ(run->summary.trials_done, 2);
