@@ -465,6 +465,7 @@ CoordinatorSummary Coordinator::run() {
     }
     std::vector<char> released(batch.size(), 0);
     if (any_result && options_.assign_before_commit) {  // the next trials go out, then the fsync
+      check_stop_signal();                              // none after a stop signal
       for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto* r = std::get_if<ResultReport>(&batch[i].message);
         if (!r || fates[i] == Fate::kIgnored || !active_.contains(batch[i].source)) continue;
