@@ -19,12 +19,8 @@ train_n=${3:-12000}
 data=${CS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-declare -A zoo=([simple_cnn]="" [vgg11]="model.arch=vgg11,model.width=0.5,model.batch_norm=true,resize=32"
-                [resnet18]="model.arch=resnet18,model.width=0.5,resize=32")
-declare -A peer=([simple_cnn]="" [vgg11]="--arch vgg11 --width 0.5 --batch-norm --resize 32"
-                 [resnet18]="--arch resnet18 --width 0.5 --resize 32")
-nets=${CS_BENCH_NETS:-simple_cnn vgg11 resnet18}
-fast="training.precision=bf16,training.channels_last=true"
+# shellcheck source=bench/trainer_nets.sh
+source bench/trainer_nets.sh
 for net in $nets; do
   if [[ $net == simple_cnn ]]; then
     args=("$data" "$train_n" 2000 64 2 16 2 1)

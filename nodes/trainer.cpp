@@ -254,63 +254,51 @@ struct LayerTally {
   }
 };
 
+/// Turns autocast on (to `dtype`) or off for one device type, in LibTorch 1.13's API or 2's.
+void set_autocast(c10::DeviceType device, bool on, at::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR >= 2
+  if (on) at::autocast::set_autocast_dtype(device, dtype);
+  at::autocast::set_autocast_enabled(device, on);
+#else
+  if (device == c10::DeviceType::CPU) {
+    if (on) at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(on);
+  } else {
+    if (on) at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(on);
+  }
+#endif
+}
+
 /// Autocast of the forward pass while it lives: bf16 on the CPU (oneDNN's bf16 kernels, where
 /// the CPU has AVX-512 BF16 or AMX) or on a CUDA device, fp16 on a CUDA device; nothing for fp32.
 /// fp16 off CUDA is refused by the study parser, and by this on a LibTorch without CUDA.
 class Autocast {
  public:
   Autocast(study::Precision precision, const torch::Device& device)
-      : on_(precision != study::Precision::kFp32), cpu_(on_ && !device.is_cuda()) {
-    if (cpu_) {
-      if (precision != study::Precision::kBf16) throw ConfigError("precision = \"fp16\" needs device = \"cuda\"");
-#if TORCH_VERSION_MAJOR >= 2
-      at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-      at::autocast::set_autocast_enabled(at::kCPU, true);
-#else
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-#endif
-      return;
-    }
+      : on_(precision != study::Precision::kFp32), device_(device.type()) {
     if (!on_) return;
-#ifdef CS_TORCH_CUDA
     const auto dtype = precision == study::Precision::kBf16 ? at::kBFloat16 : at::kHalf;
-#if TORCH_VERSION_MAJOR >= 2
-    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-#else
-    at::autocast::set_autocast_gpu_dtype(dtype);
-    at::autocast::set_enabled(true);
+    if (!device.is_cuda() && dtype == at::kHalf) throw ConfigError("precision = \"fp16\" needs device = \"cuda\"");
+#ifndef CS_TORCH_CUDA
+    if (device.is_cuda()) {
+      throw ConfigError(
+          fmt::format("precision = \"{}\" needs a LibTorch built with CUDA", study::to_string(precision)));
+    }
 #endif
-#else
-    throw ConfigError(fmt::format("precision = \"{}\" needs a LibTorch built with CUDA", study::to_string(precision)));
-#endif
+    set_autocast(device_, true, dtype);
   }
   ~Autocast() {
-    if (cpu_) {
-#if TORCH_VERSION_MAJOR >= 2
-      at::autocast::set_autocast_enabled(at::kCPU, false);
-#else
-      at::autocast::set_cpu_enabled(false);
-#endif
-      at::autocast::clear_cache();
-      return;
-    }
-#ifdef CS_TORCH_CUDA
     if (!on_) return;
-#if TORCH_VERSION_MAJOR >= 2
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
-#else
-    at::autocast::set_enabled(false);
-#endif
+    set_autocast(device_, false, at::kBFloat16);
     at::autocast::clear_cache();
-#endif
   }
   Autocast(const Autocast&) = delete;
   Autocast& operator=(const Autocast&) = delete;
 
  private:
-  bool on_, cpu_;
+  bool on_;
+  c10::DeviceType device_;
 };
 
 /// fp16's dynamic loss scaling, as torch.cuda.amp.GradScaler does it: the loss is multiplied by

@@ -144,6 +144,14 @@ class SharedGpu : public FakeNvml {
     std::filesystem::remove_all(folder_);
     FakeNvml::TearDown();
   }
+  /// A meter of GPU 0 on the board, on the clock `now_s`, in a session, read once.
+  std::unique_ptr<NvmlMeter> meter_in_session(const double& now_s) {
+    auto meter = std::make_unique<NvmlMeter>(
+        visible("0"), CS_FAKE_NVML, [&now_s] { return now_s; }, folder_.string());
+    meter->session_started();
+    meter->read();
+    return meter;
+  }
   std::filesystem::path folder_;
 };
 
@@ -189,13 +197,10 @@ TEST_F(SharedGpu, ABoardEntryOfAProcessThatIsGoneIsIgnored) {
   std::ofstream(folder_ / "GPU-fake-0" / (std::to_string(gone) + ".0")) << "3 0\n";
   std::ofstream(folder_ / "GPU-fake-0" / "not-an-entry") << "1 0\n";
   double now_s = 1.0;
-  NvmlMeter meter(
-      visible("0"), CS_FAKE_NVML, [&] { return now_s; }, folder_.string());
-  meter.session_started();
-  meter.read();
+  const auto meter = meter_in_session(now_s);
   now_s = 2.0;
   set_(0, 50'000, 0);
-  EXPECT_DOUBLE_EQ(meter.read().value, 50.0);
+  EXPECT_DOUBLE_EQ(meter->read().value, 50.0);
 }
 
 TEST_F(SharedGpu, NvmlsPerProcessUtilisationSplitsTheGpuWhereTheDriverSamplesIt) {
@@ -205,40 +210,34 @@ TEST_F(SharedGpu, NvmlsPerProcessUtilisationSplitsTheGpuWhereTheDriverSamplesIt)
   const auto self = static_cast<unsigned>(getpid());
   add_sample_(0, self, 100, 80);  // taken before the meter existed: not this study's
   double now_s = 0.0;
-  NvmlMeter meter(
-      visible("0"), CS_FAKE_NVML, [&] { return now_s; }, folder_.string());
-  meter.session_started();
-  EXPECT_DOUBLE_EQ(meter.read().value, 0.0);
+  const auto meter = meter_in_session(now_s);
   now_s = 1.0;
   set_(0, 900'000, 300'000);
   add_sample_(0, self, 200, 30);
   add_sample_(0, self + 1, 200, 60);
-  EXPECT_DOUBLE_EQ(meter.read().value, 300.0);  // 30 of 90 utilisation points
+  EXPECT_DOUBLE_EQ(meter->read().value, 300.0);  // 30 of 90 utilisation points
   // No new samples (the GPU idle, or the driver's period not yet over): busy time decides.
   now_s = 2.0;
   set_(0, 1'000'000, 100'000);
-  EXPECT_DOUBLE_EQ(meter.read().value, 400.0);
-  EXPECT_DOUBLE_EQ(meter.gpus()[0].by_utilisation_j, 300.0);
+  EXPECT_DOUBLE_EQ(meter->read().value, 400.0);
+  EXPECT_DOUBLE_EQ(meter->gpus()[0].by_utilisation_j, 300.0);
   // Samples that show only the other process: this one ran nothing on the GPU.
   now_s = 3.0;
   set_(0, 1'500'000, 500'000);
   add_sample_(0, self + 1, 300, 90);
-  EXPECT_DOUBLE_EQ(meter.read().value, 400.0);
+  EXPECT_DOUBLE_EQ(meter->read().value, 400.0);
 }
 
 TEST_F(SharedGpu, UtilisationThatNeverNamesThisProcessFallsBackToBusyTime) {
   // Inside a container NVML may list this process under another PID: absent from every
   // sample, it would be charged nothing for what it ran. Until NVML names it, busy time rules.
   double now_s = 0.0;
-  NvmlMeter meter(
-      visible("0"), CS_FAKE_NVML, [&] { return now_s; }, folder_.string());
-  meter.session_started();
-  meter.read();
+  const auto meter = meter_in_session(now_s);
   now_s = 1.0;
   set_(0, 200'000, 200'000);
   add_sample_(0, static_cast<unsigned>(getpid()) + 1, 500, 70);
-  EXPECT_DOUBLE_EQ(meter.read().value, 200.0);
-  EXPECT_DOUBLE_EQ(meter.gpus()[0].by_utilisation_j, 0.0);
+  EXPECT_DOUBLE_EQ(meter->read().value, 200.0);
+  EXPECT_DOUBLE_EQ(meter->gpus()[0].by_utilisation_j, 0.0);
 }
 
 TEST_F(SharedGpu, ABoardThatCannotBeMadeIsAReasonNotACrash) {
