@@ -328,7 +328,10 @@ TEST_F(TrainerOnCuda, Fp16WithLossScalingIsCapturedAndLearnsAsFp32Does) {
   EXPECT_EQ(fp16.cuda_graph, "captured");
   ASSERT_EQ(fp16.epochs.size(), 3u);
   EXPECT_FALSE(fp16.diverged);
-  EXPECT_NEAR(fp16.epochs[2].val_accuracy, fp32.epochs[2].val_accuracy, 0.08);
+  // Learns (chance is 0.1), and not worse than fp32 beyond the noise of 512 validation images
+  // (fp16 ran 0.74 against fp32's 0.66 in one run on the H200, 0.08 apart the other way is a loss).
+  EXPECT_GT(fp16.epochs[2].val_accuracy, 0.6);
+  EXPECT_GT(fp16.epochs[2].val_accuracy, fp32.epochs[2].val_accuracy - 0.08);
   // The first scale (65,536) may overflow a few steps; a scaler that skipped most would not learn.
   EXPECT_LT(fp16.skipped_steps, 20);
   EXPECT_EQ(fp32.skipped_steps, 0);
