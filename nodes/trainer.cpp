@@ -414,6 +414,8 @@ class GraphStep {
         idx_(torch::zeros({batch}, torch::TensorOptions().dtype(torch::kInt64).device(data.device))) {}
 
   const std::string& failure() const { return failure_; }
+  /// Why evaluation's capture failed (it then runs eagerly); empty otherwise.
+  const std::string& eval_failure() const { return eval_failure_; }
 
   /// The correct predictions of one full evaluation batch (kEvalBatch images), added to
   /// `correct`: the forward pass is captured at the second call (the first warms it up eagerly)
@@ -443,7 +445,7 @@ class GraphStep {
         graph->capture_end();
         eval_graph_ = std::move(graph);
       } catch (const std::exception& e) {
-        eval_failure_ = first_line(e.what());
+        eval_failure_ = "capture failed: " + first_line(e.what());
       }
       at::autocast::set_autocast_cache_enabled(true);
       torch::cuda::synchronize();
@@ -570,6 +572,7 @@ class GraphStep {
  public:
   GraphStep(const Trainer::Impl&, std::int64_t) {}
   const std::string& failure() const { return failure_; }
+  const std::string& eval_failure() const { return failure_; }
   void evaluate_batch(Model& model, const Trainer::Impl& data, const study::TrainSettings& s,
                       const torch::Tensor& images, const torch::Tensor& labels, torch::Tensor& correct) {
     correct += correct_predictions(model, data, images, labels, s);
@@ -755,7 +758,10 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
       outcome.halted = true;
     }
   }
-  if (graph) outcome.cuda_graph = "captured";
+  if (graph) {
+    outcome.cuda_graph =
+        graph->eval_failure().empty() ? "captured" : "captured; evaluation eager: " + graph->eval_failure();
+  }
   outcome.layers = tally.shares();
   outcome.profiled_steps = tally.steps;
   outcome.skipped_steps = scaler.skipped_steps();

@@ -55,7 +55,8 @@ struct TrainOutcome {
   std::string model;                    ///< "simple_cnn", "vgg16", ...
   std::int64_t parameters = 0;          ///< trainable values
   double macs = std::nan("");           ///< forward multiply-accumulates per sample (conv + linear); NaN: unknown
-  /// CUDA: "captured" when the training step ran as a CUDA graph, else "eager: <why>"; empty on the CPU
+  /// CUDA: "captured" when the training step ran as a CUDA graph (with "; evaluation eager: <why>"
+  /// when evaluation's own capture failed), else "eager: <why>"; empty on the CPU
   std::string cuda_graph;
 };
 

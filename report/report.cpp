@@ -367,7 +367,7 @@ std::optional<std::string> gpu_paragraph(const std::vector<io::TrialResult>& tri
     if (!r.gpu.empty()) gpus.insert(io::describe_gpu(r));
     if (r.cuda_graph.empty() && r.gpu.empty()) continue;
     ++on_gpu;
-    captured += r.cuda_graph == "captured";
+    captured += r.cuda_graph.starts_with("captured");
     bf16 += r.precision == "bf16";
     fp16 += r.precision == "fp16";
     channels_last += r.channels_last != 0;
