@@ -178,7 +178,9 @@ std::optional<Coordinator::Rerun> Coordinator::take_rerun(int worker) {
 }
 
 void Coordinator::on_epoch(int worker, const EpochReport& report) {
-  if (const auto it = running_.find(worker); it != running_.end()) {
+  // The trial's own epochs only: with assign_before_commit the worker's next trial may already
+  // be running when the last epoch of its previous one is handled (same batch as its result).
+  if (const auto it = running_.find(worker); it != running_.end() && it->second.spec.id == report.trial_id) {
     ++it->second.epochs;
     it->second.epochs_s += report.record.duration_s;
   }
