@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Optuna 3.1's TPE, CMA-ES and random samplers on carbonsweep's benchmark suite, and the summary.
 
-  search_compare.py optuna BENCH SEEDS BUDGET   per-seed regrets (CSV) of Optuna's samplers
+  search_compare.py optuna BENCH SEEDS BUDGET [NAME]   per-seed regrets (CSV) of Optuna's samplers
   search_compare.py summary CSV...              median [quartiles] of the regret per function
 
 The functions are evaluated by `BENCH serve` (bench/search_bench.cpp), so both sides optimise
@@ -33,9 +33,11 @@ def read_suite(bench):
     return suite
 
 
-def run_optuna(bench, seeds, budget):
+def run_optuna(bench, seeds, budget, only=None):
     print("function,strategy,seed,regret")
     for name, dims, bounds, minimum in read_suite(bench):
+        if only and name != only:
+            continue
         server = subprocess.Popen([bench, "serve", name, str(dims)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True)
 
@@ -99,8 +101,8 @@ def summary(paths):
 
 
 def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "optuna":
-        run_optuna(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "optuna":
+        run_optuna(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) == 6 else None)
     elif len(sys.argv) >= 3 and sys.argv[1] == "summary":
         summary(sys.argv[2:])
     else:

@@ -1,4 +1,5 @@
-// Bayesian optimisation: a GP over the encoded space on power-warped outputs, a Latin-hypercube
+// Bayesian optimisation: a GP over the encoded space on power-warped outputs (of the two warps,
+// the one the data make likelier), a Latin-hypercube
 // start, log-EI/PI/UCB, constant-liar points for pending trials, batches of suggestions per GP
 // fit when many trials run at once, and ParEGO scalarisation for accuracy vs cost.
 #pragma once
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "search/gaussian_process.hpp"
+#include "search/power_warp.hpp"
 #include "search/sampler.hpp"
 
 namespace cs::search {
@@ -47,6 +49,8 @@ class BayesSampler final : public Sampler {
   /// local refinement, and the best one not already observed or pending.
   TrialSpec design_point(std::int64_t trial_id) const;
   std::vector<std::size_t> training_rows(const Eigen::VectorXd& all_y) const;
+  /// Refits the hyperparameters when due, under each output warp, keeping the likelier; `y` is
+  /// not warped. False when it only kept the previous fit.
   bool fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, const Eigen::VectorXd& y);
   std::vector<Eigen::VectorXd> condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                                     std::span<const TrialSpec> pending, bool refitted);
@@ -77,6 +81,8 @@ class BayesSampler final : public Sampler {
   std::size_t prepared_at_ = 0, prepared_size_ = 0;
   GaussianProcess gp_;
   std::size_t fitted_at_ = 0;  ///< number of observations at the last hyperparameter fit
+  /// The output warp chosen at the last hyperparameter fit (its exponent is refitted each time).
+  PowerWarp::Family warp_family_ = PowerWarp::Family::kYeoJohnson;
 };
 
 }  // namespace cs::search

@@ -169,6 +169,10 @@ void GaussianProcess::fit(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, st
   condition(x, y);
 }
 
+double GaussianProcess::log_evidence() const {
+  return log_marginal_likelihood(hyper_, nullptr) - static_cast<double>(x_.rows()) * std::log(y_scale_);
+}
+
 void GaussianProcess::condition(const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
   x_ = x;
   y_std_ = (y.array() - y_mean_) / y_scale_;

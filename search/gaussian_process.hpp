@@ -40,6 +40,11 @@ class GaussianProcess {
   /// prior (MAP).
   static double log_prior(const Hyper& h, Eigen::VectorXd* gradient);
 
+  /// The log marginal likelihood of the data of the last fit, in the units of y (not
+  /// standardised), so that fits to differently warped outputs can be compared once the warps'
+  /// log Jacobians are added.
+  double log_evidence() const;
+
   const Hyper& hyper() const { return hyper_; }
   void set_hyper(const Hyper& h) { hyper_ = h; }
   bool fitted() const { return x_.rows() > 0; }
