@@ -30,8 +30,9 @@ constexpr std::size_t kIncumbents = 5;
 constexpr std::uint64_t kStreamLiars = 0x6c696172;
 // A batch is picked from this many of the best candidates.
 constexpr std::size_t kShortlist = 256;
-// "Very strong" evidence on Kass and Raftery's (1995) scale: 2 ln B > 10.
-constexpr double kGapWarpMargin = 5.0;
+// How much likelier (log Bayes factor) the data must be under another output warp or kernel for
+// BO to switch to it: "very strong" evidence on Kass and Raftery's (1995) scale, 2 ln B > 10.
+constexpr double kModelMargin = 5.0;
 // Hyperparameters are fitted on at most this many of the conditioning points.
 constexpr Eigen::Index kMaxFitPoints = 100;
 
@@ -41,6 +42,7 @@ bool failed(const Observation& o) { return is_failure(o.status); }
 
 BayesSampler::BayesSampler(SearchSpace space, SamplerOptions options)
     : space_(std::move(space)), options_(std::move(options)) {
+  rival_.set_kernel(GaussianProcess::Kernel::kAdditive);
   if (!options_.cost.empty() && options_.cost != "energy_j" && options_.cost != "co2_g") {
     throw ConfigError(fmt::format("unknown cost objective '{}': expected energy_j or co2_g", options_.cost));
   }
@@ -188,9 +190,9 @@ bool BayesSampler::fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, co
   Eigen::VectorXd yf(fit_rows);
   for (Eigen::Index i = 0; i < fit_rows; ++i) xf.row(i) = x.row(i * step), yf[i] = y[i * step];
   const int iterations = observed_.size() < 60 ? 50 : 30;
-  // Each warp's GP starts from the last fit. The gap warp must beat the standardised one by a
-  // log Bayes factor of kGapWarpMargin: at no margin it was also chosen on Levy, where its
-  // sharper focus on the best point left more runs in a local minimum (docs/search.md).
+  // The output warp: a GP under each, from the last fit; the gap warp is kept only when the
+  // data are likelier under it by kModelMargin (at no margin it was also chosen on Levy, where
+  // its sharper focus on the best point left more runs in a local minimum).
   std::optional<GaussianProcess> best;
   double best_evidence = -std::numeric_limits<double>::infinity();
   for (const auto family : {PowerWarp::Family::kYeoJohnson, PowerWarp::Family::kGapToBest}) {
@@ -198,11 +200,17 @@ bool BayesSampler::fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, co
     GaussianProcess gp = gp_;
     gp.fit(xf, warp(yf), seed, 2, iterations);
     const double evidence = gp.log_evidence() + warp.log_jacobian(yf);
-    const double margin = family == PowerWarp::Family::kGapToBest ? kGapWarpMargin : 0.0;
+    const double margin = family == PowerWarp::Family::kGapToBest ? kModelMargin : 0.0;
     if (!best || evidence - margin > best_evidence)
       best = std::move(gp), best_evidence = evidence, warp_family_ = family;
   }
   gp_ = std::move(*best);
+  // The kernel: the other one (product or additive), refitted from its own last fit, takes over
+  // when the data are likelier under it by kModelMargin; the loser is the next fit's rival.
+  GaussianProcess rival = std::move(rival_);
+  rival.fit(xf, PowerWarp::fit(y, warp_family_)(yf), seed, 2, iterations);
+  if (rival.log_evidence() > gp_.log_evidence() + kModelMargin) std::swap(gp_, rival);
+  rival_ = std::move(rival);
   if (step > 1) gp_.condition(x, PowerWarp::fit(y, warp_family_)(y));
   fitted_at_ = observed_.size();
   return true;

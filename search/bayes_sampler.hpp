@@ -1,7 +1,7 @@
-// Bayesian optimisation: a GP over the encoded space on power-warped outputs (of the two warps,
-// the one the data make likelier), a Latin-hypercube
-// start, log-EI/PI/UCB, constant-liar points for pending trials, batches of suggestions per GP
-// fit when many trials run at once, and ParEGO scalarisation for accuracy vs cost.
+// Bayesian optimisation: a GP over the encoded space on power-warped outputs (of two warps and
+// two kernels, those the data make likelier), a Latin-hypercube start, log-EI/PI/UCB,
+// constant-liar points for pending trials, batches of suggestions per GP fit when many trials
+// run at once, and ParEGO scalarisation for accuracy vs cost.
 #pragma once
 
 #include <deque>
@@ -49,8 +49,8 @@ class BayesSampler final : public Sampler {
   /// local refinement, and the best one not already observed or pending.
   TrialSpec design_point(std::int64_t trial_id) const;
   std::vector<std::size_t> training_rows(const Eigen::VectorXd& all_y) const;
-  /// Refits the hyperparameters when due, under each output warp, keeping the likelier; `y` is
-  /// not warped. False when it only kept the previous fit.
+  /// Refits the hyperparameters when due, under each output warp and each kernel, keeping the
+  /// likelier; `y` is not warped. False when it only kept the previous fit.
   bool fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, const Eigen::VectorXd& y);
   std::vector<Eigen::VectorXd> condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                                     std::span<const TrialSpec> pending, bool refitted);
@@ -80,6 +80,7 @@ class BayesSampler final : public Sampler {
   std::deque<std::vector<double>> prepared_;  ///< the rest of the last batch, in order
   std::size_t prepared_at_ = 0, prepared_size_ = 0;
   GaussianProcess gp_;
+  GaussianProcess rival_;      ///< the other kernel's last fit, challenging gp_'s at each refit
   std::size_t fitted_at_ = 0;  ///< number of observations at the last hyperparameter fit
   /// The output warp chosen at the last hyperparameter fit (its exponent is refitted each time).
   PowerWarp::Family warp_family_ = PowerWarp::Family::kYeoJohnson;

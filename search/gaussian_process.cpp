@@ -42,6 +42,17 @@ double GaussianProcess::matern52(double r) {
 }
 
 Eigen::MatrixXd GaussianProcess::kernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, const Hyper& h) const {
+  if (kernel_ == Kernel::kAdditive) {
+    // signal / d * sum over inputs k of matern52(|a_k - b_k| / l_k)
+    const auto d = a.cols();
+    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(a.rows(), b.rows());
+    for (Eigen::Index k = 0; k < d; ++k) {
+      const double inv_length = std::exp(-h.log_length[k]);
+      sum += ((a.col(k) * Eigen::RowVectorXd::Ones(b.rows())).rowwise() - b.col(k).transpose())
+                 .unaryExpr([inv_length](double v) { return matern52(std::abs(v) * inv_length); });
+    }
+    return sum * (std::exp(h.log_signal_var) / static_cast<double>(d));
+  }
   const Eigen::RowVectorXd inv_length = (-h.log_length).array().exp().matrix().transpose();
   const Eigen::MatrixXd as = a.array().rowwise() * inv_length.array();
   const Eigen::MatrixXd bs = b.array().rowwise() * inv_length.array();
@@ -76,7 +87,25 @@ double GaussianProcess::log_marginal_likelihood(const Hyper& h, Eigen::VectorXd*
     gradient->resize(d + 2);
     const double signal = std::exp(h.log_signal_var);
     const Eigen::VectorXd inv_length2 = (-2.0 * h.log_length).array().exp();
-    // Matérn 5/2: dk/dlog l_k = signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * delta_k^2 / l_k^2
+    // Matérn 5/2: d matern52(r) / dlog l = 5/3 (1 + sqrt5 r) exp(-sqrt5 r) r^2 for r = delta / l.
+    // Additive: r_k = |delta_k| / l_k of input k alone, times signal / d. Product: r over all
+    // inputs, whose r^2 is the sum over k of delta_k^2 / l_k^2.
+    if (kernel_ == Kernel::kAdditive) {
+      for (Eigen::Index k_dim = 0; k_dim < d; ++k_dim) {
+        const double inv_length = std::exp(-h.log_length[k_dim]);
+        double g = 0.0;
+        for (Eigen::Index i = 0; i < n; ++i) {
+          for (Eigen::Index j = 0; j < n; ++j) {
+            const double r = std::abs(x_(i, k_dim) - x_(j, k_dim)) * inv_length;
+            g += w(i, j) * 5.0 / 3.0 * (1.0 + kSqrt5 * r) * std::exp(-kSqrt5 * r) * r * r;
+          }
+        }
+        (*gradient)[k_dim] = 0.5 * g * signal / static_cast<double>(d);
+      }
+      (*gradient)[d] = 0.5 * (w.array() * k_signal.array()).sum();
+      (*gradient)[d + 1] = 0.5 * w.trace() * std::exp(h.log_noise_var);
+      return lml;
+    }
     Eigen::MatrixXd common(n, n);
     const Eigen::MatrixXd xs = x_.array().rowwise() * inv_length2.cwiseSqrt().transpose().array();
     for (Eigen::Index i = 0; i < n; ++i) {
@@ -101,11 +130,12 @@ double GaussianProcess::log_marginal_likelihood(const Hyper& h, Eigen::VectorXd*
   return lml;
 }
 
-double GaussianProcess::log_prior(const Hyper& h, Eigen::VectorXd* gradient) {
+double GaussianProcess::log_prior(const Hyper& h, Eigen::VectorXd* gradient, Kernel kernel) {
   const auto d = h.log_length.size();
+  const auto scaled_by = kernel == Kernel::kAdditive ? 1 : d;
   // BoTorch's location, 1.5 lower (length scales 4.5x shorter): on bench/search_compare.sh's
   // multimodal functions its longer scales smoothed the optima away (docs/search.md).
-  const double mu = std::sqrt(2.0) + 0.5 * std::log(static_cast<double>(d)) - 1.5, var = 3.0;
+  const double mu = std::sqrt(2.0) + 0.5 * std::log(static_cast<double>(scaled_by)) - 1.5, var = 3.0;
   const Eigen::ArrayXd centred = h.log_length.array() - mu;
   if (gradient) {
     *gradient = Eigen::VectorXd::Zero(d + 2);
@@ -145,7 +175,7 @@ void GaussianProcess::fit(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, st
     Eigen::VectorXd m = Eigen::VectorXd::Zero(v.size()), s2 = Eigen::VectorXd::Zero(v.size()), g, g_prior;
     constexpr double kRate = 0.1, kBeta1 = 0.9, kBeta2 = 0.999;
     for (int it = 1; it <= iterations; ++it) {
-      const double lml = log_marginal_likelihood(unpack(v), &g) + log_prior(unpack(v), &g_prior);
+      const double lml = log_marginal_likelihood(unpack(v), &g) + log_prior(unpack(v), &g_prior, kernel_);
       g += g_prior;
       if (lml > best_lml) {
         best_lml = lml;
@@ -159,7 +189,7 @@ void GaussianProcess::fit(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, st
       v += kRate * m_hat.cwiseQuotient((s_hat.array().sqrt() + 1e-8).matrix());
       clamp_to_bounds(v);
     }
-    const double lml = log_marginal_likelihood(unpack(v), nullptr) + log_prior(unpack(v), nullptr);
+    const double lml = log_marginal_likelihood(unpack(v), nullptr) + log_prior(unpack(v), nullptr, kernel_);
     if (lml > best_lml) {
       best_lml = lml;
       best = v;

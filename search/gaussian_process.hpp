@@ -1,4 +1,5 @@
-// A Gaussian-process regressor: Matérn-5/2 kernel with ARD length scales, fitted by maximising
+// A Gaussian-process regressor: Matérn-5/2 kernel with ARD length scales (or a sum of one per
+// input), fitted by maximising
 // the log marginal likelihood plus a length-scale hyperprior (MAP) with multi-start Adam in log
 // space, within bounds.
 #pragma once
@@ -12,6 +13,11 @@ namespace cs::search {
 
 class GaussianProcess {
  public:
+  /// The Matérn-5/2 ARD kernel over all inputs at once, or a sum of one such kernel per input
+  /// (an additive GP: Duvenaud et al. 2011, Kandasamy et al. 2015), which learns a separable
+  /// function from few points because every observation informs every one-dimensional part.
+  enum class Kernel { kProduct, kAdditive };
+
   struct Hyper {
     Eigen::VectorXd log_length;  ///< one per input dimension
     double log_signal_var = 0.0;
@@ -38,7 +44,11 @@ class GaussianProcess {
   /// log l ~ Normal(sqrt 2 + log(d) / 2 - 1.5, sqrt 3): the dimension-scaled prior of Hvarfner et
   /// al. (2024), BoTorch's default, centred on shorter scales. `fit` maximises likelihood plus
   /// prior (MAP).
-  static double log_prior(const Hyper& h, Eigen::VectorXd* gradient);
+  /// The additive kernel's parts are one-dimensional, so their prior is the one of d = 1.
+  static double log_prior(const Hyper& h, Eigen::VectorXd* gradient, Kernel kernel = Kernel::kProduct);
+
+  void set_kernel(Kernel kernel) { kernel_ = kernel; }
+  Kernel kernel_kind() const { return kernel_; }
 
   /// The log marginal likelihood of the data of the last fit, in the units of y (not
   /// standardised), so that fits to differently warped outputs can be compared once the warps'
@@ -55,6 +65,7 @@ class GaussianProcess {
  private:
   Eigen::MatrixXd kernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, const Hyper& h) const;
 
+  Kernel kernel_ = Kernel::kProduct;
   Hyper hyper_;
   Eigen::MatrixXd x_;
   Eigen::VectorXd y_std_;  ///< standardised outputs
