@@ -368,6 +368,7 @@ ResultsStore::~ResultsStore() {
 }
 
 void ResultsStore::start_fresh() {
+  syncer_.reset();  // its thread syncs the journal being replaced
   journal_ = Journal::create(journal_path(), meta_.study_toml);
   results_.clear();
   attempts_.clear();
@@ -439,6 +440,7 @@ ResumeReport ResultsStore::open_for_resume() {
     refuse_other_study(contents.study_toml, journal_path());
     results = std::move(contents.results);
     attempts = std::move(contents.attempts);
+    syncer_.reset();
     journal_ = Journal::reopen(journal_path(), contents.valid_bytes);
     report = {results.size(), contents.torn_bytes, journal_path()};
   } else if (fs::exists(path_)) {
@@ -446,6 +448,7 @@ ResumeReport ResultsStore::open_for_resume() {
     refuse_other_study(loaded.study_toml, path_);
     results = std::move(loaded.trials);
     attempts = std::move(loaded.attempts);
+    syncer_.reset();  // its thread syncs the journal being replaced
     journal_ = Journal::create(journal_path(), meta_.study_toml);
     for (const auto& a : attempts) journal_->append_attempt(a);
     for (const auto& r : results) journal_->append(r);
@@ -504,7 +507,22 @@ void ResultsStore::for_each_result(const std::function<void(const TrialResult&)>
 }
 
 void ResultsStore::commit() {
-  if (journal_) journal_->sync();
+  if (syncer_)
+    syncer_->wait(syncer_->request());  // after any sync in progress
+  else if (journal_)
+    journal_->sync();
+}
+
+std::uint64_t ResultsStore::commit_async() {
+  if (!journal_) return TrialSink::commit_async();
+  if (!syncer_) syncer_ = std::make_unique<BackgroundSync>([this] { journal_->sync(); });
+  return syncer_->request();
+}
+
+std::uint64_t ResultsStore::durable() { return syncer_ ? syncer_->done() : TrialSink::durable(); }
+
+void ResultsStore::wait_durable(std::uint64_t ticket) {
+  if (syncer_) syncer_->wait(ticket);
 }
 
 void ResultsStore::flush() {

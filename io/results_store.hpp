@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "carbon/trace_carbon_source.hpp"
+#include "io/background_sync.hpp"
 #include "io/hdf5.hpp"
 #include "io/journal.hpp"
 #include "io/trial_codec.hpp"
@@ -60,6 +61,10 @@ class ResultsStore final : public TrialSink {
   void append_attempt(TrialResult attempt) override;
   /// Makes everything appended so far durable (one fsync for the group).
   void commit() override;
+  /// The same fsync on a thread of its own (io/background_sync.hpp).
+  std::uint64_t commit_async() override;
+  std::uint64_t durable() override;
+  void wait_durable(std::uint64_t ticket) override;
   /// Writes the whole file to PATH.tmp and renames it over PATH, so that a reader never
   /// sees a half-written file.
   void flush() override;
@@ -98,6 +103,7 @@ class ResultsStore final : public TrialSink {
   EncodedResults attempts_;  ///< retried, or interrupted and run again by --resume
   std::vector<IdleRecord> idle_;
   std::optional<Journal> journal_;
+  std::unique_ptr<BackgroundSync> syncer_;  ///< of journal_, started by the first commit_async()
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> samples_{nullptr, &std::fclose};
   std::size_t sample_rows_ = 0;
 };

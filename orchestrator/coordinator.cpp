@@ -271,11 +271,20 @@ void Coordinator::count(const io::TrialResult& result) {
   if (search::is_failure(result.status)) ++summary_.trials_failed;
 }
 
+void Coordinator::count_durable() {
+  if (awaiting_durable_.empty()) return;
+  const auto durable = store_.durable();
+  while (!awaiting_durable_.empty() && awaiting_durable_.front().ticket <= durable) {
+    handle(awaiting_durable_.front().envelope, awaiting_durable_.front().fate, true);
+    awaiting_durable_.pop_front();
+  }
+}
+
 std::vector<Envelope> Coordinator::take_batch(double review_at) {
   // Take what has arrived; results in one batch share one fsync (group commit). Wake up when a
-  // deferral the policy asked for ends.
+  // deferral the policy asked for ends, and soon while results wait for their fsync.
   std::vector<Envelope> batch;
-  auto wait = options_.idle_wait;
+  auto wait = awaiting_durable_.empty() ? options_.idle_wait : std::min(options_.idle_wait, kDurableCheck);
   if (std::isfinite(review_at)) wait = std::min(wait, clock_.wait_for(review_at - clock_.now_unix_s()));
   if (auto first = transport_.receive(wait)) batch.push_back(std::move(*first));
   while (!batch.empty() && batch.size() < 256) {
@@ -452,7 +461,7 @@ CoordinatorSummary Coordinator::run() {
   }
   auto last_checkpoint = std::chrono::steady_clock::now();
   double review_at = std::numeric_limits<double>::infinity();
-  while (!active_.empty()) {
+  while (!active_.empty() || !awaiting_durable_.empty()) {
     auto batch = take_batch(review_at);
     std::vector<Fate> fates(batch.size(), Fate::kFinal);
     for (const auto& e : batch) {
@@ -477,8 +486,23 @@ CoordinatorSummary Coordinator::run() {
       }
       dispatch(review_at);
     }
-    if (any_result) store_.commit();  // durable before any of them counts as done
-    for (std::size_t i = 0; i < batch.size(); ++i) handle(batch[i], fates[i], released[i] != 0);
+    // Durable before any of them counts as done. Released results wait for their fsync, which
+    // runs on the store's thread while this one serves the workers: their next results join the
+    // next fsync (group commit).
+    std::uint64_t ticket = 0;
+    if (any_result && options_.assign_before_commit) {
+      ticket = store_.commit_async();
+    } else if (any_result) {
+      store_.commit();
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (released[i]) {
+        awaiting_durable_.push_back({std::move(batch[i]), fates[i], ticket});
+      } else {
+        handle(batch[i], fates[i], false);
+      }
+    }
+    count_durable();
     check_stop_signal();
     check_heartbeats();
     check_deadlines();

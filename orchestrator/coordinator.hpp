@@ -62,8 +62,8 @@ struct CoordinatorOptions {
   /// After SIGUSR1, the time left before the job ends (Slurm's warning before its time limit).
   std::chrono::milliseconds grace{110'000};
   /// For samplers that do not learn from results (random, grid) under fifo placement: a result's
-  /// worker gets its next trial before the result's fsync, which then runs while the worker
-  /// trains; the result still counts as done only once it is durable.
+  /// worker gets its next trial before the result's fsync, which then runs on the store's
+  /// thread while the coordinator goes on serving; the result counts as done only once durable.
   bool assign_before_commit = false;
 };
 
@@ -140,6 +140,8 @@ class Coordinator {
   void handle(Envelope& envelope, Fate fate, bool released);
   /// A stop signal stops dispatching and flushes the file at once.
   void check_stop_signal();
+  /// Counts the released results whose fsync has finished.
+  void count_durable();
 
   Transport& transport_;
   search::Sampler& sampler_;
@@ -170,6 +172,15 @@ class Coordinator {
   std::map<int, std::chrono::steady_clock::time_point> last_heard_;
   std::chrono::steady_clock::time_point last_heartbeat_check_{};
   std::deque<Rerun> reruns_;
+  /// A result released before its fsync (assign_before_commit), counted once its ticket is durable.
+  struct AwaitingDurable {
+    Envelope envelope;
+    Fate fate;
+    std::uint64_t ticket;
+  };
+  std::deque<AwaitingDurable> awaiting_durable_;
+  /// How often the results awaiting their fsync are looked at while no message arrives.
+  static constexpr std::chrono::milliseconds kDurableCheck{1};
   std::optional<std::chrono::steady_clock::time_point> interrupt_deadline_;  ///< after SIGTERM
   std::optional<std::chrono::steady_clock::time_point> grace_deadline_;      ///< after SIGUSR1
   int signal_ = 0;                                                           ///< the strongest stop signal so far

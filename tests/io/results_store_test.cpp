@@ -106,6 +106,27 @@ TEST_F(ResultsStoreTest, WriteThenReadBack) {
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 }
 
+TEST_F(ResultsStoreTest, ABackgroundCommitMakesTheJournalDurableWhileAppendsGoOn) {
+  const auto path = (dir_ / "r.h5").string();
+  ResultsStore store(path, meta());
+  store.start_fresh();
+  store.append(result(0));
+  const auto first = store.commit_async();
+  store.append(result(1));  // during the first fsync: the next ticket covers it
+  const auto second = store.commit_async();
+  EXPECT_LT(first, second);
+  store.wait_durable(second);
+  EXPECT_GE(store.durable(), second);
+  const auto journal = read_journal(store.journal_path());
+  ASSERT_EQ(journal.results.size(), 2u);
+  EXPECT_EQ(journal.results[1].spec, result(1).spec);
+  store.commit();       // a blocking commit after background ones
+  store.start_fresh();  // replaces the journal its thread synced
+  store.append(result(2));
+  store.wait_durable(store.commit_async());
+  EXPECT_EQ(read_journal(store.journal_path()).results.size(), 1u);
+}
+
 TEST_F(ResultsStoreTest, MoreTrialsThanOneCheckpointBatchKeepEveryRowInOrder) {
   // The store keeps trials encoded and writes the per-trial tables a batch of 4,096 at a time;
   // power samples stream to a scratch file and come back 65,536 rows at a time. 9,000 trials of

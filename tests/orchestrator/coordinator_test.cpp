@@ -161,6 +161,55 @@ TEST(Coordinator, RandomSearchAssignsTheNextTrialBeforeTheFsyncAndCountsTheResul
   }
 }
 
+TEST(Coordinator, ResultsReleasedBeforeTheirFsyncCountOnlyOnceTheirTicketIsDurable) {
+  // A store whose background fsync lags: each ticket becomes durable only at the third look.
+  // The workers go on with their next trials meanwhile; no result counts before its ticket.
+  class LaggingSink final : public io::TrialSink {
+   public:
+    explicit LaggingSink(const RecordingProgress& progress) : progress_(progress) {}
+    void append(io::TrialResult result) override {
+      results.push_back(std::move(result));
+      ticket_of.push_back(requested_ + 1);  // covered by the next request
+    }
+    void append_attempt(io::TrialResult) override {}
+    void commit() override { durable_ = requested_; }
+    std::uint64_t commit_async() override { return ++requested_; }
+    std::uint64_t durable() override {
+      if (durable_ < requested_ && ++looks_ % 3 == 0) ++durable_;
+      const auto durable_results =
+          std::count_if(ticket_of.begin(), ticket_of.end(), [&](auto t) { return t <= durable_; });
+      counted_early = counted_early || progress_.finished > durable_results;
+      overlapped = overlapped || progress_.started > progress_.finished + 2;  // beyond the 2 running
+      return durable_;
+    }
+    void flush() override {}
+    void set_idle(std::vector<io::IdleRecord>) override {}
+    std::vector<io::TrialResult> results;
+    std::vector<std::uint64_t> ticket_of;
+    bool counted_early = false, overlapped = false;
+
+   private:
+    const RecordingProgress& progress_;
+    std::uint64_t requested_ = 0, durable_ = 0;
+    int looks_ = 0;
+  };
+  InProcessHub hub(3);
+  search::RandomSampler sampler(space(), 1);
+  RecordingProgress progress;
+  LaggingSink sink(progress);
+  std::jthread a([&hub] { scripted_worker(hub.endpoint(1), "a"); });
+  std::jthread b([&hub] { scripted_worker(hub.endpoint(2), "a"); });
+  auto options = basic_options(12, {1, 2});
+  options.assign_before_commit = true;
+  Coordinator c(hub.endpoint(0), sampler, sink, progress, std::move(options));
+  const auto summary = c.run();
+  EXPECT_EQ(summary.trials_done, 12);  // the last ones too, though their workers were shut down
+  EXPECT_EQ(progress.finished, 12);
+  EXPECT_EQ(sink.results.size(), 12u);
+  EXPECT_FALSE(sink.counted_early);
+  EXPECT_TRUE(sink.overlapped);  // a worker ran its next trial while its last result awaited the fsync
+}
+
 TEST(Coordinator, SurplusWorkersAreToldOnceAndExitCleanly) {
   const auto run = run_study(4, 2);
   EXPECT_EQ(run->summary.trials_done, 2);
