@@ -507,10 +507,11 @@ void ResultsStore::for_each_result(const std::function<void(const TrialResult&)>
 }
 
 void ResultsStore::commit() {
-  if (syncer_)
+  if (syncer_) {
     syncer_->wait(syncer_->request());  // after any sync in progress
-  else if (journal_)
+  } else if (journal_) {
     journal_->sync();
+  }
 }
 
 std::uint64_t ResultsStore::commit_async() {

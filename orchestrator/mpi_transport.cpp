@@ -15,12 +15,13 @@
 namespace cs::orchestrator {
 
 // Waiting polls MPI_Iprobe with short sleeps: every 10 us for the first millisecond of a wait
-// (when a reply to what was just sent comes), then doubling to every 200 us. A message waits at
-// most about 200 us, and an idle coordinator costs about 2% of a core. The sleeps run with a
-// timer slack of 5 us instead of Linux's 50 us, which made every 10 us pause 60 us: with both
-// changes 1 worker runs 9.7k zero-work trials/s instead of 2.6k, 3 workers 17-21k instead of
-// 8.5k (bench/orchestration.sh). A blocking MPI_Probe would spin a core in Open MPI, which a
-// coordinator sharing a node with its workers must not do.
+// (when the reply to what was just sent comes), then doubling to every 1 ms. The sleeps run
+// with a timer slack of 5 us instead of Linux's 50 us, which made every 10 us pause 60 us. With
+// both, 1 worker ran 9.7k zero-work trials/s instead of 2.6k, 3 workers 17-21k instead of 8.5k
+// (bench/orchestration.sh). A message to an idle coordinator waits at most about 1 ms, and an
+// idle coordinator costs about 1% of a core (4.9% when the longest pause was 200 us). A blocking
+// MPI_Probe would spin a core in Open MPI, which a coordinator sharing a node with its workers
+// must not do.
 constexpr auto kFirstPause = std::chrono::microseconds(10), kLongestPause = std::chrono::microseconds(1000);
 constexpr auto kQuickWindow = std::chrono::milliseconds(1);
 constexpr unsigned long kTimerSlackNs = 5'000;

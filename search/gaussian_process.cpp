@@ -102,27 +102,25 @@ double GaussianProcess::log_marginal_likelihood(const Hyper& h, Eigen::VectorXd*
         }
         (*gradient)[k_dim] = 0.5 * g * signal / static_cast<double>(d);
       }
-      (*gradient)[d] = 0.5 * (w.array() * k_signal.array()).sum();
-      (*gradient)[d + 1] = 0.5 * w.trace() * std::exp(h.log_noise_var);
-      return lml;
-    }
-    Eigen::MatrixXd common(n, n);
-    const Eigen::MatrixXd xs = x_.array().rowwise() * inv_length2.cwiseSqrt().transpose().array();
-    for (Eigen::Index i = 0; i < n; ++i) {
-      for (Eigen::Index j = 0; j < n; ++j) {
-        const double r = (xs.row(i) - xs.row(j)).norm();
-        common(i, j) = signal * 5.0 / 3.0 * (1.0 + kSqrt5 * r) * std::exp(-kSqrt5 * r) * w(i, j);
-      }
-    }
-    for (Eigen::Index k_dim = 0; k_dim < d; ++k_dim) {
-      double g = 0.0;
+    } else {
+      Eigen::MatrixXd common(n, n);
+      const Eigen::MatrixXd xs = x_.array().rowwise() * inv_length2.cwiseSqrt().transpose().array();
       for (Eigen::Index i = 0; i < n; ++i) {
         for (Eigen::Index j = 0; j < n; ++j) {
-          const double delta = x_(i, k_dim) - x_(j, k_dim);
-          g += common(i, j) * delta * delta;
+          const double r = (xs.row(i) - xs.row(j)).norm();
+          common(i, j) = signal * 5.0 / 3.0 * (1.0 + kSqrt5 * r) * std::exp(-kSqrt5 * r) * w(i, j);
         }
       }
-      (*gradient)[k_dim] = 0.5 * g * inv_length2[k_dim];
+      for (Eigen::Index k_dim = 0; k_dim < d; ++k_dim) {
+        double g = 0.0;
+        for (Eigen::Index i = 0; i < n; ++i) {
+          for (Eigen::Index j = 0; j < n; ++j) {
+            const double delta = x_(i, k_dim) - x_(j, k_dim);
+            g += common(i, j) * delta * delta;
+          }
+        }
+        (*gradient)[k_dim] = 0.5 * g * inv_length2[k_dim];
+      }
     }
     (*gradient)[d] = 0.5 * (w.array() * k_signal.array()).sum();
     (*gradient)[d + 1] = 0.5 * w.trace() * std::exp(h.log_noise_var);

@@ -1,7 +1,6 @@
 // A Gaussian-process regressor: Matérn-5/2 kernel with ARD length scales (or a sum of one per
-// input), fitted by maximising
-// the log marginal likelihood plus a length-scale hyperprior (MAP) with multi-start Adam in log
-// space, within bounds.
+// input), fitted by maximising the log marginal likelihood plus a length-scale hyperprior (MAP)
+// with multi-start Adam in log space, within bounds.
 #pragma once
 
 #include <cmath>
