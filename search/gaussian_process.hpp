@@ -17,6 +17,10 @@ class GaussianProcess {
   /// function from few points because every observation informs every one-dimensional part.
   enum class Kernel { kProduct, kAdditive };
 
+  /// Eigen's LLT leaves its status unset until computed, and copying an unfitted GP (BO copies
+  /// them to fit rivals) would read it: an empty factorisation sets it.
+  GaussianProcess() { chol_.compute(Eigen::MatrixXd(0, 0)); }
+
   struct Hyper {
     Eigen::VectorXd log_length;  ///< one per input dimension
     double log_signal_var = 0.0;
