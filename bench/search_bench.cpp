@@ -2,7 +2,9 @@
 // Optuna). Modes:
 //   search_bench suite                      the suite: function,dims,bounds,minimum
 //   search_bench regret SEEDS BUDGET [NAME] simple regret of bayes and random per seed (CSV)
-//   search_bench parallel SEEDS BUDGET W    regret with W trials running: batched BO vs one per fit
+//   search_bench parallel SEEDS BUDGET W [V,...]  regret with W trials running: BO with the next
+//                                           batch prepared ahead (ahead), without (batched), and
+//                                           one suggestion per fit (one_per_fit); all by default
 //   search_bench serve FUNCTION DIMS        reads points, one per line, writes f(x) (for peers)
 //   search_bench latency                    BO suggestion latency by history size
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -18,6 +21,7 @@
 
 #include "base/order_statistics.hpp"
 #include "search/bayes_sampler.hpp"
+#include "search/prepare_ahead.hpp"
 #include "search/random_sampler.hpp"
 #include "search/test_functions.hpp"
 
@@ -121,30 +125,33 @@ std::pair<double, double> parallel_regret(Sampler& s, const Problem& p, int budg
   return {best - test_function(p.function).minimum_in(p.dims), suggest_s};
 }
 
-int parallel(int seeds, int budget, int workers) {
-  // Batches of suggestions per GP fit and a capped set of constant liars (the defaults) against
-  // one suggestion per fit conditioned on every pending trial (before batching).
+int parallel(int seeds, int budget, int workers, const std::vector<std::string>& variants) {
+  // ahead: batches of suggestions per GP fit, a capped set of constant liars, and the next
+  // batch prepared on a thread of its own (a run's defaults); batched: the same, each batch
+  // fitted when it is needed; one_per_fit: every pending trial a liar, one suggestion per fit
+  // (before batching). suggest_s is the caller's time: a batch prepared ahead is not in it.
   std::printf("function,strategy,seed,regret,suggest_s\n");
   for (const auto& p : suite()) {
-    std::vector<double> batched, single, batched_s, single_s;
+    std::vector<std::vector<double>> regrets(variants.size()), times(variants.size());
     for (int seed = 0; seed < seeds; ++seed) {
-      for (const bool batch : {true, false}) {
+      for (std::size_t v = 0; v < variants.size(); ++v) {
         SamplerOptions o;
         o.strategy = "bayes";
         o.seed = static_cast<std::uint64_t>(seed);
-        if (!batch) o.max_liars = 1u << 30, o.max_batch = 1;
+        if (variants[v] == "ahead") o.ahead = std::make_shared<ThreadAheadRunner>();
+        if (variants[v] == "one_per_fit") o.max_liars = 1u << 30, o.max_batch = 1;
         BayesSampler bayes(space_of(p), o);
         const auto [r, t] = parallel_regret(bayes, p, budget, workers);
-        (batch ? batched : single).push_back(r);
-        (batch ? batched_s : single_s).push_back(t);
-        std::printf("%s,%s,%d,%.6g,%.4g\n", p.function.c_str(), batch ? "bayes_batched" : "bayes_one_per_fit", seed, r,
-                    t);
+        regrets[v].push_back(r);
+        times[v].push_back(t);
+        std::printf("%s,%s,%d,%.6g,%.4g\n", p.function.c_str(), variants[v].c_str(), seed, r, t);
         std::fflush(stdout);
       }
     }
-    std::fprintf(stderr, "%-16s %d workers, median regret after %d: batched %.4g (%.2f s), one per fit %.4g (%.2f s)\n",
-                 p.function.c_str(), workers, budget, cs::median(batched), cs::median(batched_s), cs::median(single),
-                 cs::median(single_s));
+    std::string line = fmt::format("{:<16} {} workers, median regret after {}:", p.function, workers, budget);
+    for (std::size_t v = 0; v < variants.size(); ++v)
+      line += fmt::format(" {} {:.4g} ({:.2f} s)", variants[v], cs::median(regrets[v]), cs::median(times[v]));
+    std::fprintf(stderr, "%s\n", line.c_str());
   }
   return 0;
 }
@@ -194,7 +201,8 @@ int latency() {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: search_bench suite | regret SEEDS BUDGET [FUNCTION] | parallel SEEDS BUDGET WORKERS | "
+               "usage: search_bench suite | regret SEEDS BUDGET [FUNCTION] | "
+               "parallel SEEDS BUDGET WORKERS [ahead,batched,one_per_fit] | "
                "serve FUNCTION DIMS | latency\n");
   return 2;
 }
@@ -211,11 +219,18 @@ int main(int argc, char** argv) {
       if (seeds < 1 || seeds > 1000 || budget < 2 || budget > 10000) return usage();
       return regret(seeds, budget, args.size() == 4 ? args[3] : "");
     }
-    if (args.size() == 4 && args[0] == "parallel") {
+    if ((args.size() == 4 || args.size() == 5) && args[0] == "parallel") {
       const int seeds = std::atoi(args[1].c_str()), budget = std::atoi(args[2].c_str()),
                 workers = std::atoi(args[3].c_str());
       if (seeds < 1 || seeds > 1000 || budget < 2 || budget > 100000 || workers < 1 || workers > 100000) return usage();
-      return parallel(seeds, budget, workers);
+      std::vector<std::string> variants;
+      std::istringstream list(args.size() == 5 ? args[4] : "ahead,batched,one_per_fit");
+      for (std::string v; std::getline(list, v, ',');) {
+        if (v != "ahead" && v != "batched" && v != "one_per_fit") return usage();
+        variants.push_back(v);
+      }
+      if (variants.empty()) return usage();
+      return parallel(seeds, budget, workers, variants);
     }
     if (args.size() == 3 && args[0] == "serve") {
       const int dims = std::atoi(args[2].c_str());

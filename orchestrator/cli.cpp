@@ -236,12 +236,14 @@ int cmd_simulate(const std::vector<std::string>& args) {
       "cost-model", po::value<std::string>(), "fit the cost model on this results file (default: [simulate])")(
       "trials", po::value<std::int64_t>(), "overrides [study] budget_trials")("policy", po::value<std::string>(),
                                                                               policy_help.c_str())(
-      "forecast", po::value<std::string>(), forecast_help.c_str())("force", "replace an existing output");
+      "forecast", po::value<std::string>(), forecast_help.c_str())("force", "replace an existing output")(
+      "no-prepare-ahead", "Bayesian arms fit each batch only when it is needed (to compare: bench/bo_scale.sh)");
   add_set_option(options);
   const auto parsed = parse(args, options);
   if (!parsed) return 0;
   const auto& vm = *parsed;
   SimulateOptions o;
+  o.prepare_ahead = vm.count("no-prepare-ahead") == 0;
   o.study_path = require(vm, "study", "simulate");
   o.overrides = overrides(vm);
   if (!vm.count("workers-per-site")) throw ConfigError("simulate: --workers-per-site N is required");

@@ -32,6 +32,7 @@
 #include "orchestrator/worker.hpp"
 #include "scheduling/placement.hpp"
 #include "search/arms_sampler.hpp"
+#include "search/prepare_ahead.hpp"
 
 #ifndef CS_VERSION
 #define CS_VERSION "0.0.0"
@@ -104,7 +105,9 @@ struct StudyEnd {
 StudyEnd coordinate(Transport& transport, const study::StudyConfig& config, io::ResultsStore& store,
                     const std::map<int, std::size_t>& worker_site, double run_start_unix_s,
                     const io::ResumeReport& resumed, ProgressStyle style) {
-  auto sampler = search::make_study_sampler(config.space, config.arms);
+  // Bayesian arms prepare their next batch on a thread of their own while the coordinator serves.
+  auto sampler = search::make_study_sampler(config.space, config.arms,
+                                            [] { return std::make_shared<search::ThreadAheadRunner>(); });
   auto pruner =
       search::make_pruner(config.pruner.kind, config.pruner.warmup_epochs, config.pruner.min_trials, config.pruner.eta);
   Progress progress(std::cerr, config.budget_trials, style);

@@ -20,6 +20,7 @@
 #include "scheduling/clock.hpp"
 #include "scheduling/placement.hpp"
 #include "search/arms_sampler.hpp"
+#include "search/prepare_ahead.hpp"
 
 namespace cs::orchestrator {
 
@@ -113,46 +114,112 @@ class SimulatedCluster final : public Transport {
   std::deque<int> ready_;
 };
 
-/// Times each suggestion the coordinator asks for, at the virtual time it asked. The virtual
-/// clock does not move while the sampler works, so the simulated schedule stays deterministic;
-/// `wait_fraction` then replays the calls through one coordinator serving them in order, each
-/// taking its measured wall time, to say how long workers would have waited for suggestions.
-class SuggestionTimer final : public search::Sampler {
+/// Times each suggestion the coordinator asks for, at the virtual time it asked, and each batch
+/// that a Bayesian arm prepares ahead. The virtual clock does not move while the sampler works,
+/// so the simulated schedule stays deterministic; `wait_fraction` then replays the calls through
+/// one coordinator serving them in order, each taking its measured wall time, and the batches
+/// through one thread per arm, to say how long workers would have waited for suggestions.
+class SuggestionLog {
  public:
-  SuggestionTimer(search::Sampler& inner, const scheduling::VirtualClock& clock) : inner_(inner), clock_(clock) {}
-  std::string name() const override { return inner_.name(); }
-  std::optional<search::TrialSpec> suggest(std::int64_t trial_id, std::span<const search::TrialSpec> pending) override {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto spec = inner_.suggest(trial_id, pending);
-    calls_.push_back(
-        {clock_.now_unix_s(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
-    return spec;
+  explicit SuggestionLog(const scheduling::VirtualClock& clock) : clock_(clock) {}
+
+  /// Runs each job at once, timed, where a real run has a thread of its own.
+  class Ahead final : public search::AheadRunner {
+   public:
+    Ahead(SuggestionLog& log, std::size_t runner) : log_(log), runner_(runner) {}
+    void start(std::function<void()> job) override {
+      const auto t0 = std::chrono::steady_clock::now();
+      job();
+      log_.job_done(runner_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    void wait() override { log_.job_awaited(runner_); }
+
+   private:
+    SuggestionLog& log_;
+    std::size_t runner_;
+  };
+  std::shared_ptr<search::AheadRunner> make_ahead() {
+    last_job_.push_back(-1);
+    return std::make_shared<Ahead>(*this, last_job_.size() - 1);
   }
-  void observe(const search::Observation& o) override { inner_.observe(o); }
+
+  void call_begun() {
+    calls_.push_back({clock_.now_unix_s(), 0.0, -1});
+    ahead_in_call_s_ = 0.0;
+  }
+  /// `wall_s`: the whole call, less the jobs it started (they run on the arms' threads).
+  void call_done(double wall_s) { calls_.back().wall_s = wall_s - ahead_in_call_s_; }
 
   std::int64_t calls() const { return static_cast<std::int64_t>(calls_.size()); }
+  /// The sampler's work: the coordinator's and the arms' threads'.
   double wall_s() const {
     double sum = 0.0;
     for (const auto& c : calls_) sum += c.wall_s;
+    for (const auto& j : jobs_) sum += j.wall_s;
     return sum;
   }
-  /// Waiting / (waiting + trial time): each call waits for the calls before it, then its own.
+  /// Waiting / (waiting + trial time): each call waits for the calls before it and for the batch
+  /// it takes over, then does its own work; a batch starts when the call that began it ends and
+  /// its arm's thread is free.
   double wait_fraction(double trial_time_s) const {
     double free_at = -1e300, waited = 0.0;
-    for (const auto& c : calls_) {
-      free_at = std::max(free_at, c.at_s) + c.wall_s;
+    std::vector<double> thread_free(last_job_.size(), -1e300), job_end(jobs_.size(), 0.0);
+    std::size_t next_job = 0;
+    for (std::size_t i = 0; i < calls_.size(); ++i) {
+      const auto& c = calls_[i];
+      double start = std::max(free_at, c.at_s);
+      if (c.awaits >= 0) start = std::max(start, job_end[static_cast<std::size_t>(c.awaits)]);
+      free_at = start + c.wall_s;
       waited += free_at - c.at_s;
+      for (; next_job < jobs_.size() && jobs_[next_job].call == i; ++next_job) {
+        auto& thread = thread_free[jobs_[next_job].runner];
+        job_end[next_job] = thread = std::max(thread, free_at) + jobs_[next_job].wall_s;
+      }
     }
     return waited + trial_time_s > 0.0 ? waited / (waited + trial_time_s) : 0.0;
   }
 
  private:
+  void job_done(std::size_t runner, double wall_s) {
+    last_job_[runner] = static_cast<std::int64_t>(jobs_.size());
+    jobs_.push_back({calls_.size() - 1, runner, wall_s});
+    ahead_in_call_s_ += wall_s;
+  }
+  void job_awaited(std::size_t runner) {
+    if (!calls_.empty()) calls_.back().awaits = last_job_[runner];
+  }
+
   struct Call {
     double at_s, wall_s;
+    std::int64_t awaits;  ///< the index of the job whose batch this call waited for, or -1
   };
-  search::Sampler& inner_;
+  struct Job {
+    std::size_t call, runner;  ///< the call that started it, and its arm's runner
+    double wall_s;
+  };
   const scheduling::VirtualClock& clock_;
   std::vector<Call> calls_;
+  std::vector<Job> jobs_;
+  std::vector<std::int64_t> last_job_;  ///< by runner
+  double ahead_in_call_s_ = 0.0;
+};
+
+class SuggestionTimer final : public search::Sampler {
+ public:
+  SuggestionTimer(search::Sampler& inner, SuggestionLog& log) : inner_(inner), log_(log) {}
+  std::string name() const override { return inner_.name(); }
+  std::optional<search::TrialSpec> suggest(std::int64_t trial_id, std::span<const search::TrialSpec> pending) override {
+    log_.call_begun();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto spec = inner_.suggest(trial_id, pending);
+    log_.call_done(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return spec;
+  }
+  void observe(const search::Observation& o) override { inner_.observe(o); }
+
+ private:
+  search::Sampler& inner_;
+  SuggestionLog& log_;
 };
 
 double simulation_start(const study::StudyConfig& config) {
@@ -168,7 +235,7 @@ double simulation_start(const study::StudyConfig& config) {
 }  // namespace
 
 SimulationSummary simulate(const study::StudyConfig& config, int workers_per_site, const scheduling::CostModel& model,
-                           io::ResultsStore& store, Progress& progress) {
+                           io::ResultsStore& store, Progress& progress, bool prepare_ahead) {
   if (workers_per_site < 1) throw ConfigError("simulate: --workers-per-site must be >= 1");
   scheduling::VirtualClock clock(simulation_start(config));
   auto placement = scheduling::make_study_placement(config, clock.now_unix_s());
@@ -195,15 +262,18 @@ SimulationSummary simulate(const study::StudyConfig& config, int workers_per_sit
   store.set_attribute("cost_model", model.describe());
 
   SimulatedCluster cluster(clock, config, placement, worker_site, model);
-  auto study_sampler = search::make_study_sampler(config.space, config.arms);
-  SuggestionTimer sampler(*study_sampler, clock);
+  SuggestionLog log(clock);
+  std::function<std::shared_ptr<search::AheadRunner>()> ahead;
+  if (prepare_ahead) ahead = [&] { return log.make_ahead(); };
+  auto study_sampler = search::make_study_sampler(config.space, config.arms, ahead);
+  SuggestionTimer sampler(*study_sampler, log);
   SimulationSummary s;
   options.before_final_flush = [&] {
     double trial_time_s = 0.0;
     store.for_each_result([&](const io::TrialResult& r) { trial_time_s += r.end_unix_s - r.start_unix_s; });
-    s.suggestions = sampler.calls();
-    s.suggest_wall_s = sampler.wall_s();
-    s.suggest_wait_fraction = sampler.wait_fraction(trial_time_s);
+    s.suggestions = log.calls();
+    s.suggest_wall_s = log.wall_s();
+    s.suggest_wait_fraction = log.wait_fraction(trial_time_s);
     store.set_attribute("suggest_wall_s", fmt::format("{:.6g}", s.suggest_wall_s));
     store.set_attribute("suggest_wait_fraction", fmt::format("{:.6g}", s.suggest_wait_fraction));
   };
@@ -318,7 +388,7 @@ int run_simulate_command(const SimulateOptions& o) {
                      {"created_utc", format_utc_timestamp(static_cast<double>(std::time(nullptr)))}};
   io::ResultsStore store(output, meta);
   Progress progress(std::cerr, config.budget_trials, ProgressStyle::kLines, std::chrono::seconds(2));
-  const auto s = simulate(config, o.workers_per_site, model, store, progress);
+  const auto s = simulate(config, o.workers_per_site, model, store, progress, o.prepare_ahead);
   progress.close();
   print_summary(config, o, model, s, output);
   return 0;

@@ -24,6 +24,7 @@ struct SimulateOptions {
   std::optional<std::string> policy;      ///< overrides [scheduling] policy
   std::optional<std::string> forecast;    ///< overrides [scheduling] forecast
   bool force = false;                     ///< replace an existing output
+  bool prepare_ahead = true;              ///< Bayesian arms prepare their next batch ahead
 };
 
 struct SimulationSummary {
@@ -43,7 +44,7 @@ struct SimulationSummary {
 /// overrides applied; the clock starts at [time] start, else at the latest first point of the
 /// sites' traces, else now.
 SimulationSummary simulate(const study::StudyConfig& config, int workers_per_site, const scheduling::CostModel& model,
-                           io::ResultsStore& store, Progress& progress);
+                           io::ResultsStore& store, Progress& progress, bool prepare_ahead = true);
 
 /// The command: loads the study, builds the cost model, runs, prints a summary. Exit code.
 int run_simulate_command(const SimulateOptions& options);

@@ -33,7 +33,11 @@ void ArmsSampler::observe(const Observation& observation) {
   }
 }
 
-std::unique_ptr<Sampler> make_study_sampler(const SearchSpace& space, const std::vector<SamplerOptions>& arms) {
+std::unique_ptr<Sampler> make_study_sampler(const SearchSpace& space, std::vector<SamplerOptions> arms,
+                                            const std::function<std::shared_ptr<AheadRunner>()>& ahead) {
+  for (auto& a : arms) {
+    if (ahead && a.strategy == "bayes") a.ahead = ahead();
+  }
   if (arms.size() == 1) return make_sampler(space, arms.front());
   std::vector<std::unique_ptr<Sampler>> samplers;
   for (const auto& a : arms) samplers.push_back(make_sampler(space, a));

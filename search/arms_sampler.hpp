@@ -2,6 +2,7 @@
 // trials interleave across workers, sites and time and get equal budgets.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -20,7 +21,9 @@ class ArmsSampler final : public Sampler {
   std::vector<std::unique_ptr<Sampler>> arms_;
 };
 
-/// One arm: its sampler. Several: an ArmsSampler over them. Throws ConfigError.
-std::unique_ptr<Sampler> make_study_sampler(const SearchSpace& space, const std::vector<SamplerOptions>& arms);
+/// One arm: its sampler. Several: an ArmsSampler over them. `ahead`, when given, makes for each
+/// Bayesian arm the runner on which its next batch is prepared. Throws ConfigError.
+std::unique_ptr<Sampler> make_study_sampler(const SearchSpace& space, std::vector<SamplerOptions> arms,
+                                            const std::function<std::shared_ptr<AheadRunner>()>& ahead = {});
 
 }  // namespace cs::search

@@ -51,6 +51,14 @@ BayesSampler::BayesSampler(SearchSpace space, SamplerOptions options)
   for (const auto& p : space_.params()) encoded_dims_ += p.kind == ParamKind::kCategorical ? p.choices.size() : 1;
 }
 
+BayesSampler::~BayesSampler() {
+  if (!ahead_) return;
+  try {
+    options_.ahead->wait();
+  } catch (...) {  // the batch is dropped with the sampler, and its error with it
+  }
+}
+
 Eigen::VectorXd BayesSampler::encode(const std::vector<double>& u) const {
   Eigen::VectorXd x = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(encoded_dims_));
   Eigen::Index at = 0;
@@ -139,6 +147,7 @@ void BayesSampler::observe(const Observation& o) {
   observed_u_.push_back(to_units(o.spec));
   observed_.push_back(o);
   const Key k = key(observed_u_.back());
+  const std::lock_guard lock(keys_mutex_);
   suggested_keys_.erase(k);
   observed_keys_.insert(k);
 }
@@ -174,54 +183,26 @@ std::vector<std::size_t> BayesSampler::training_rows(const Eigen::VectorXd& all_
   return chosen;
 }
 
-bool BayesSampler::fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
+BayesSampler::BatchJob BayesSampler::snapshot(std::int64_t trial_id, std::span<const TrialSpec> pending) {
+  BatchJob job;
+  job.trial_id = trial_id;
+  job.observations = observed_.size();
   // Hyperparameters are refitted while data are few, then whenever the data grew by 10%;
   // ParEGO's targets change with every weight, so it always refits.
-  const bool refit = !gp_.fitted() || observed_.size() < 60 || !options_.cost.empty() ||
-                     static_cast<double>(observed_.size()) >= 1.1 * static_cast<double>(fitted_at_);
-  if (!refit) return false;
-  const auto seed = options_.seed + static_cast<std::uint64_t>(trial_id);
-  const Eigen::Index n = x.rows(), d = x.cols();
-  // Beyond kMaxFitPoints, every k-th row of the (best third, then random) selection: a mixed
-  // subset for the hyperparameters, then conditioning on all.
-  const Eigen::Index step = (n + kMaxFitPoints - 1) / kMaxFitPoints;
-  const Eigen::Index fit_rows = (n + step - 1) / step;
-  Eigen::MatrixXd xf(fit_rows, d);
-  Eigen::VectorXd yf(fit_rows);
-  for (Eigen::Index i = 0; i < fit_rows; ++i) xf.row(i) = x.row(i * step), yf[i] = y[i * step];
-  const int iterations = observed_.size() < 60 ? 50 : 30;
-  // The output warp: a GP under each, from the last fit; the gap warp is kept only when the
-  // data are likelier under it by kModelMargin (at no margin it was also chosen on Levy, where
-  // its sharper focus on the best point left more runs in a local minimum).
-  std::optional<GaussianProcess> best;
-  double best_evidence = -std::numeric_limits<double>::infinity();
-  for (const auto family : {PowerWarp::Family::kYeoJohnson, PowerWarp::Family::kGapToBest}) {
-    const auto warp = PowerWarp::fit(y, family);
-    GaussianProcess gp = gp_;
-    gp.fit(xf, warp(yf), seed, 2, iterations);
-    const double evidence = gp.log_evidence() + warp.log_jacobian(yf);
-    const double margin = family == PowerWarp::Family::kGapToBest ? kModelMargin : 0.0;
-    if (!best || evidence - margin > best_evidence)
-      best = std::move(gp), best_evidence = evidence, warp_family_ = family;
+  job.refit = !gp_.fitted() || observed_.size() < 60 || !options_.cost.empty() ||
+              static_cast<double>(observed_.size()) >= 1.1 * static_cast<double>(fitted_at_);
+  const Eigen::VectorXd all_y = targets(trial_id);
+  const auto rows = training_rows(all_y);
+  const auto n = static_cast<Eigen::Index>(rows.size());
+  job.x.resize(n, static_cast<Eigen::Index>(encoded_dims_));
+  job.y.resize(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    job.x.row(i) = encode(observed_u_[rows[static_cast<std::size_t>(i)]]).transpose();
+    job.y[i] = all_y[static_cast<Eigen::Index>(rows[static_cast<std::size_t>(i)])];
   }
-  gp_ = std::move(*best);
-  // The kernel: the other one (product or additive), refitted from its own last fit, takes over
-  // when the data are likelier under it by kModelMargin; the loser is the next fit's rival.
-  GaussianProcess rival = std::move(rival_);
-  rival.fit(xf, PowerWarp::fit(y, warp_family_)(yf), seed, 2, iterations);
-  if (rival.log_evidence() > gp_.log_evidence() + kModelMargin) std::swap(gp_, rival);
-  rival_ = std::move(rival);
-  if (step > 1) gp_.condition(x, PowerWarp::fit(y, warp_family_)(y));
-  fitted_at_ = observed_.size();
-  return true;
-}
-
-std::vector<Eigen::VectorXd> BayesSampler::condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
-                                                                std::span<const TrialSpec> pending, bool refitted) {
   // Constant liar: pending trials are assumed to return the worst value seen. At most
   // max_liars of them (64), a seeded draw, so that a suggestion costs the same with 10,000 trials
   // running as with 64; the suggestions already made are kept apart by is_taken.
-  std::vector<Eigen::VectorXd> liars;
   std::vector<std::size_t> picked(pending.size());
   std::iota(picked.begin(), picked.end(), std::size_t{0});
   if (picked.size() > options_.max_liars) {
@@ -231,22 +212,90 @@ std::vector<Eigen::VectorXd> BayesSampler::condition_on_pending(const Eigen::Mat
     }
     picked.resize(options_.max_liars);
   }
-  for (const auto i : picked) liars.push_back(encode(to_units(pending[i])));
-  const Eigen::Index n = x.rows();
-  if (!liars.empty()) {
-    Eigen::MatrixXd xp(n + static_cast<Eigen::Index>(liars.size()), x.cols());
+  for (const auto i : picked) job.liars.push_back(encode(to_units(pending[i])));
+  // The best few observations seed the local candidates.
+  std::vector<std::size_t> incumbents(observed_.size());
+  std::iota(incumbents.begin(), incumbents.end(), std::size_t{0});
+  const auto top = std::min<std::size_t>(kIncumbents, incumbents.size());
+  std::partial_sort(
+      incumbents.begin(), incumbents.begin() + static_cast<std::ptrdiff_t>(top), incumbents.end(),
+      [&](auto a, auto b) { return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)]; });
+  for (std::size_t i = 0; i < top; ++i) job.incumbents.push_back(observed_u_[incumbents[i]]);
+  // One GP fit serves a batch when many trials run at once: a point per 16 pending, at most 64.
+  job.size = std::clamp<std::size_t>(pending.size() / 16, 1, std::max<std::size_t>(1, options_.max_batch));
+  job.gp = std::move(gp_);
+  job.rival = std::move(rival_);
+  job.family = warp_family_;
+  return job;
+}
+
+void BayesSampler::fit_model(BatchJob& job) const {
+  const auto seed = options_.seed + static_cast<std::uint64_t>(job.trial_id);
+  const Eigen::MatrixXd& x = job.x;
+  const Eigen::VectorXd& y = job.y;
+  const Eigen::Index n = x.rows(), d = x.cols();
+  // Beyond kMaxFitPoints, every k-th row of the (best third, then random) selection: a mixed
+  // subset for the hyperparameters, then conditioning on all.
+  const Eigen::Index step = (n + kMaxFitPoints - 1) / kMaxFitPoints;
+  const Eigen::Index fit_rows = (n + step - 1) / step;
+  Eigen::MatrixXd xf(fit_rows, d);
+  Eigen::VectorXd yf(fit_rows);
+  for (Eigen::Index i = 0; i < fit_rows; ++i) xf.row(i) = x.row(i * step), yf[i] = y[i * step];
+  const int iterations = job.observations < 60 ? 50 : 30;
+  // The output warp: a GP under each, from the last fit; the gap warp is kept only when the
+  // data are likelier under it by kModelMargin (at no margin it was also chosen on Levy, where
+  // its sharper focus on the best point left more runs in a local minimum).
+  std::optional<GaussianProcess> best;
+  double best_evidence = -std::numeric_limits<double>::infinity();
+  for (const auto family : {PowerWarp::Family::kYeoJohnson, PowerWarp::Family::kGapToBest}) {
+    const auto warp = PowerWarp::fit(y, family);
+    GaussianProcess gp = job.gp;
+    gp.fit(xf, warp(yf), seed, 2, iterations);
+    const double evidence = gp.log_evidence() + warp.log_jacobian(yf);
+    const double margin = family == PowerWarp::Family::kGapToBest ? kModelMargin : 0.0;
+    if (!best || evidence - margin > best_evidence) best = std::move(gp), best_evidence = evidence, job.family = family;
+  }
+  job.gp = std::move(*best);
+  // The kernel: the other one (product or additive), refitted from its own last fit, takes over
+  // when the data are likelier under it by kModelMargin; the loser is the next fit's rival.
+  GaussianProcess rival = std::move(job.rival);
+  rival.fit(xf, PowerWarp::fit(y, job.family)(yf), seed, 2, iterations);
+  if (rival.log_evidence() > job.gp.log_evidence() + kModelMargin) std::swap(job.gp, rival);
+  job.rival = std::move(rival);
+  if (step > 1) job.gp.condition(x, PowerWarp::fit(y, job.family)(y));
+}
+
+void BayesSampler::compute(BatchJob& job) const {
+  if (job.refit) fit_model(job);
+  const Eigen::VectorXd y = PowerWarp::fit(job.y, job.family)(job.y);
+  const double best_y = y.maxCoeff();
+  const Eigen::Index n = job.x.rows();
+  if (!job.liars.empty()) {
+    Eigen::MatrixXd xp(n + static_cast<Eigen::Index>(job.liars.size()), job.x.cols());
     Eigen::VectorXd yp(xp.rows());
-    xp.topRows(n) = x;
+    xp.topRows(n) = job.x;
     yp.head(n) = y;
-    for (std::size_t i = 0; i < liars.size(); ++i) {
-      xp.row(n + static_cast<Eigen::Index>(i)) = liars[i].transpose();
+    for (std::size_t i = 0; i < job.liars.size(); ++i) {
+      xp.row(n + static_cast<Eigen::Index>(i)) = job.liars[i].transpose();
       yp[n + static_cast<Eigen::Index>(i)] = y.minCoeff();
     }
-    gp_.condition(xp, yp);
-  } else if (!refitted) {
-    gp_.condition(x, y);
+    job.gp.condition(xp, yp);
+  } else if (!job.refit) {
+    job.gp.condition(job.x, y);
   }
-  return liars;
+  auto candidates = random_candidates(job, best_y);
+  refine(job, best_y, candidates);
+  job.batch = pick_batch(job, candidates, best_y, y.minCoeff());
+}
+
+void BayesSampler::apply(BatchJob job) {
+  gp_ = std::move(job.gp);
+  rival_ = std::move(job.rival);
+  warp_family_ = job.family;
+  if (job.refit) fitted_at_ = job.observations;
+  prepared_.assign(std::make_move_iterator(job.batch.begin()), std::make_move_iterator(job.batch.end()));
+  prepared_at_ = job.observations;
+  prepared_size_ = job.batch.size();
 }
 
 double log_expected_improvement_unit(double z) {
@@ -261,9 +310,9 @@ double log_expected_improvement_unit(double z) {
   return -0.5 * t * t - 0.5 * std::log(2.0 * std::numbers::pi) + std::log(c / (t + c));
 }
 
-Eigen::VectorXd BayesSampler::acquisition(const Eigen::MatrixXd& cand, double best_y) const {
+Eigen::VectorXd BayesSampler::acquisition(const GaussianProcess& gp, const Eigen::MatrixXd& cand, double best_y) const {
   Eigen::VectorXd mean, sd;
-  gp_.predict(cand, mean, sd);
+  gp.predict(cand, mean, sd);
   return acquisition_from(mean, sd, best_y);
 }
 
@@ -283,21 +332,20 @@ Eigen::VectorXd BayesSampler::acquisition_from(const Eigen::VectorXd& mean, cons
   return a;
 }
 
-void BayesSampler::score(Candidates& c, double best_y) const {
+void BayesSampler::score(const GaussianProcess& gp, Candidates& c, double best_y) const {
   Eigen::MatrixXd cx(static_cast<Eigen::Index>(c.units.size()), static_cast<Eigen::Index>(encoded_dims_));
   for (std::size_t i = 0; i < c.units.size(); ++i)
     cx.row(static_cast<Eigen::Index>(i)) = encode(c.units[i]).transpose();
-  c.score = acquisition(cx, best_y);
+  c.score = acquisition(gp, cx, best_y);
 }
 
-BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y,
-                                                         const std::vector<std::size_t>& incumbents) const {
+BayesSampler::Candidates BayesSampler::random_candidates(const BatchJob& job, double best_y) const {
   // Uniform points for exploration, and Gaussian steps of scales from 0.005 to 0.2 around the
   // best observations for exploitation (as trust-region and CMA-style searches do).
   const auto p = space_.size();
-  const auto seed_index = static_cast<std::uint64_t>(trial_id) * 1'000'003ULL;
+  const auto seed_index = static_cast<std::uint64_t>(job.trial_id) * 1'000'003ULL;
   Candidates c;
-  const int count = n <= kSmallHistory ? kCandidatesSmall : kCandidatesLarge;
+  const int count = job.x.rows() <= kSmallHistory ? kCandidatesSmall : kCandidatesLarge;
   for (int i = 0; i < count; ++i) {
     std::vector<double> u(p);
     for (std::size_t k = 0; k < p; ++k)
@@ -305,9 +353,9 @@ BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, 
     c.units.push_back(std::move(u));
   }
   const int local = count / 4;
-  for (int i = 0; i < local && !incumbents.empty(); ++i) {
+  for (int i = 0; i < local && !job.incumbents.empty(); ++i) {
     const auto index = seed_index + static_cast<std::uint64_t>(i);
-    std::vector<double> u = observed_u_[incumbents[static_cast<std::size_t>(i) % incumbents.size()]];
+    std::vector<double> u = job.incumbents[static_cast<std::size_t>(i) % job.incumbents.size()];
     const double scale = 0.005 * std::pow(40.0, counter_uniform(options_.seed, kStreamLocal, index));
     for (std::size_t k = 0; k < p; ++k) {
       u[k] =
@@ -315,15 +363,15 @@ BayesSampler::Candidates BayesSampler::random_candidates(std::int64_t trial_id, 
     }
     c.units.push_back(std::move(u));
   }
-  score(c, best_y);
+  score(job.gp, c, best_y);
   return c;
 }
 
-void BayesSampler::refine(std::int64_t trial_id, double best_y, Candidates& c) const {
+void BayesSampler::refine(const BatchJob& job, double best_y, Candidates& c) const {
   // Local refinement of the best few: rounds of Gaussian steps around the current point, moving
   // to the best step and halving the step when a round finds nothing better.
   const auto p = space_.size();
-  const auto seed_index = static_cast<std::uint64_t>(trial_id) * 1'000'003ULL;
+  const auto seed_index = static_cast<std::uint64_t>(job.trial_id) * 1'000'003ULL;
   std::vector<std::size_t> order(c.units.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   const auto starts = std::min<std::size_t>(kRefineStarts, order.size());
@@ -345,7 +393,7 @@ void BayesSampler::refine(std::int64_t trial_id, double best_y, Candidates& c) c
               std::clamp(u[k] + radius * counter_normal(options_.seed, kStreamRefine + 2 * k, index), 0.0, 1.0 - 1e-12);
         steps.units.push_back(std::move(u));
       }
-      score(steps, best_y);
+      score(job.gp, steps, best_y);
       Eigen::Index top = 0;
       if (steps.score.maxCoeff(&top) > best_score) {
         best_score = steps.score[top];
@@ -365,16 +413,20 @@ BayesSampler::Key BayesSampler::key(const std::vector<double>& u) const {
   return Key(e.data(), e.data() + e.size());
 }
 
-bool BayesSampler::is_taken(const Key& k) const { return observed_keys_.contains(k) || suggested_keys_.contains(k); }
+bool BayesSampler::is_taken(const Key& k) const {
+  const std::lock_guard lock(keys_mutex_);
+  return observed_keys_.contains(k) || suggested_keys_.contains(k);
+}
 
 TrialSpec BayesSampler::remember(TrialSpec spec) {
-  suggested_keys_.insert(key(to_units(spec)));
+  Key k = key(to_units(spec));
+  const std::lock_guard lock(keys_mutex_);
+  suggested_keys_.insert(std::move(k));
   return spec;
 }
 
-std::vector<std::vector<double>> BayesSampler::pick_batch(const Candidates& c,
-                                                          const std::vector<Eigen::VectorXd>& liars, std::size_t size,
-                                                          double best_y, double lie_y) const {
+std::vector<std::vector<double>> BayesSampler::pick_batch(const BatchJob& job, const Candidates& c, double best_y,
+                                                          double lie_y) const {
   // A shortlist of the best candidates by acquisition that are not observed, pending or already
   // suggested; then constant liar within the batch: each pick is conditioned on as returning
   // lie_y by a rank-one update of the shortlist's joint posterior, and the acquisition
@@ -384,6 +436,8 @@ std::vector<std::vector<double>> BayesSampler::pick_batch(const Candidates& c,
   std::sort(ranked.begin(), ranked.end(), [&](auto a, auto b) {
     return c.score[static_cast<Eigen::Index>(a)] > c.score[static_cast<Eigen::Index>(b)];
   });
+  const auto size = job.size;
+  const auto& liars = job.liars;
   std::vector<std::size_t> shortlist;
   for (const auto i : ranked) {
     if (shortlist.size() == (size == 1 ? 1 : kShortlist)) break;
@@ -400,8 +454,8 @@ std::vector<std::vector<double>> BayesSampler::pick_batch(const Candidates& c,
   for (Eigen::Index i = 0; i < m; ++i) xs.row(i) = encode(c.units[shortlist[static_cast<std::size_t>(i)]]).transpose();
   Eigen::VectorXd mean;
   Eigen::MatrixXd cov;
-  gp_.posterior(xs, mean, cov);
-  const double noise = gp_.noise_variance();
+  job.gp.posterior(xs, mean, cov);
+  const double noise = job.gp.noise_variance();
   std::vector<std::vector<double>> batch;
   std::vector<bool> chosen(shortlist.size(), false);
   while (batch.size() < std::min<std::size_t>(size, shortlist.size())) {
@@ -432,41 +486,43 @@ std::optional<TrialSpec> BayesSampler::take_prepared(std::int64_t trial_id) {
   return std::nullopt;
 }
 
+void BayesSampler::prepare_next(std::int64_t trial_id, std::span<const TrialSpec> pending) {
+  // Begun once half the current batch is served or half its observations have come, so that it
+  // is ready when the batch runs out. Batches of one (a few trials running) prepare nothing:
+  // each suggestion should see the result before it.
+  if (!options_.ahead || ahead_ || prepared_size_ < 2) return;
+  const bool half_served = 2 * prepared_.size() <= prepared_size_;
+  if (!half_served && 2 * (observed_.size() - prepared_at_) < prepared_size_) return;
+  ahead_ = snapshot(trial_id + 1, pending);
+  options_.ahead->start([this] { compute(*ahead_); });
+}
+
 std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) {
   const auto usable = std::count_if(observed_.begin(), observed_.end(), [](const auto& o) { return !failed(o); });
   if (trial_id < initial_points_ || usable < 2) return remember(design_point(trial_id));
-  if (auto ready = take_prepared(trial_id)) return ready;
-  const Eigen::VectorXd all_y = targets(trial_id);
-  const auto rows = training_rows(all_y);
-  const auto n = static_cast<Eigen::Index>(rows.size());
-  Eigen::MatrixXd x(n, static_cast<Eigen::Index>(encoded_dims_));
-  Eigen::VectorXd y(n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    x.row(i) = encode(observed_u_[rows[static_cast<std::size_t>(i)]]).transpose();
-    y[i] = all_y[static_cast<Eigen::Index>(rows[static_cast<std::size_t>(i)])];
+  auto spec = take_prepared(trial_id);
+  if (!spec && ahead_) {
+    // The current batch is used up: the one prepared ahead takes over unless more results came
+    // since its snapshot than it has points, and then serves for as many results as it has
+    // points (counted from now: counted from its snapshot, it served half as many, and BO
+    // fitted twice as often; bench/bo_scale.sh).
+    options_.ahead->wait();
+    const bool fresh = observed_.size() < ahead_->observations + ahead_->batch.size();
+    apply(std::move(*ahead_));
+    ahead_.reset();
+    if (fresh) prepared_at_ = observed_.size();
+    spec = take_prepared(trial_id);
   }
-  const bool refitted = fit_model(trial_id, x, y);
-  y = PowerWarp::fit(y, warp_family_)(y);
-  const double best_y = y.maxCoeff();
-  const auto liars = condition_on_pending(x, y, pending, refitted);
-  // The best few observations (all_y is ordered as the warped y) seed the local candidates.
-  std::vector<std::size_t> incumbents(observed_.size());
-  std::iota(incumbents.begin(), incumbents.end(), std::size_t{0});
-  const auto top = std::min<std::size_t>(kIncumbents, incumbents.size());
-  std::partial_sort(
-      incumbents.begin(), incumbents.begin() + static_cast<std::ptrdiff_t>(top), incumbents.end(),
-      [&](auto a, auto b) { return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)]; });
-  incumbents.resize(top);
-  auto candidates = random_candidates(trial_id, n, best_y, incumbents);
-  refine(trial_id, best_y, candidates);
-  // One GP fit serves a batch when many trials run at once: a point per 16 pending, at most 64.
-  const std::size_t size =
-      std::clamp<std::size_t>(pending.size() / 16, 1, std::max<std::size_t>(1, options_.max_batch));
-  auto batch = pick_batch(candidates, liars, size, best_y, y.minCoeff());
-  prepared_.assign(std::make_move_iterator(batch.begin() + 1), std::make_move_iterator(batch.end()));
-  prepared_at_ = observed_.size();
-  prepared_size_ = batch.size();
-  return remember(decode(trial_id, batch.front()));
+  if (!spec) {
+    BatchJob job = snapshot(trial_id, pending);
+    compute(job);
+    const auto first = job.batch.front();
+    apply(std::move(job));
+    spec = take_prepared(trial_id);
+    if (!spec) spec = remember(decode(trial_id, first));  // every point of a discrete space taken: a repeat
+  }
+  prepare_next(trial_id, pending);
+  return spec;
 }
 
 }  // namespace cs::search

@@ -1,15 +1,18 @@
 // Bayesian optimisation: a GP over the encoded space on power-warped outputs (of two warps and
 // two kernels, those the data make likelier), a Latin-hypercube start, log-EI/PI/UCB,
 // constant-liar points for pending trials, batches of suggestions per GP fit when many trials
-// run at once, and ParEGO scalarisation for accuracy vs cost.
+// run at once (the next batch prepared on a thread of its own while the current one serves),
+// and ParEGO scalarisation for accuracy vs cost.
 #pragma once
 
 #include <deque>
+#include <mutex>
 #include <set>
 #include <vector>
 
 #include "search/gaussian_process.hpp"
 #include "search/power_warp.hpp"
+#include "search/prepare_ahead.hpp"
 #include "search/sampler.hpp"
 
 namespace cs::search {
@@ -21,6 +24,10 @@ double log_expected_improvement_unit(double z);
 class BayesSampler final : public Sampler {
  public:
   BayesSampler(SearchSpace space, SamplerOptions options);
+  /// Waits for a batch being prepared ahead: its job writes into this sampler.
+  ~BayesSampler() override;
+  BayesSampler(const BayesSampler&) = delete;
+  BayesSampler& operator=(const BayesSampler&) = delete;
   std::string name() const override { return options_.name.empty() ? "bayes" : options_.name; }
   std::optional<TrialSpec> suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) override;
   void observe(const Observation& observation) override;
@@ -44,31 +51,51 @@ class BayesSampler final : public Sampler {
     std::vector<std::vector<double>> units;
     Eigen::VectorXd score;
   };
-  /// One suggestion, step by step: the space-filling design (before the GP has data), the GP's
-  /// training rows, its fit, the constant liar for pending trials, random candidates, their
-  /// local refinement, and the best one not already observed or pending.
+  /// One GP fit and the batch of suggestions it gives, from a snapshot of what it needs, so that
+  /// it can run on another thread while the sampler goes on taking observations.
+  struct BatchJob {
+    std::int64_t trial_id = 0;                    ///< seeds the fit and the candidates
+    std::size_t observations = 0;                 ///< the number observed at the snapshot
+    bool refit = false;                           ///< hyperparameters due; else the last ones, conditioned anew
+    Eigen::MatrixXd x;                            ///< the training rows, encoded
+    Eigen::VectorXd y;                            ///< their targets, not warped
+    std::vector<Eigen::VectorXd> liars;           ///< pending trials, encoded
+    std::vector<std::vector<double>> incumbents;  ///< the best few observations
+    std::size_t size = 1;                         ///< suggestions wanted
+    GaussianProcess gp, rival;                    ///< in: the last fits; out: this one's
+    PowerWarp::Family family = PowerWarp::Family::kYeoJohnson;  ///< in: the last warp; out: this one's
+    std::vector<std::vector<double>> batch;                     ///< out
+  };
+  /// One suggestion, step by step: the space-filling design (before the GP has data); else a
+  /// snapshot of the training rows, the pending trials and the best points; the GP's fit on it,
+  /// the constant liar for pending trials, random candidates, their local refinement, and the
+  /// best ones not already observed or pending.
   TrialSpec design_point(std::int64_t trial_id) const;
   std::vector<std::size_t> training_rows(const Eigen::VectorXd& all_y) const;
-  /// Refits the hyperparameters when due, under each output warp and each kernel, keeping the
-  /// likelier; `y` is not warped. False when it only kept the previous fit.
-  bool fit_model(std::int64_t trial_id, const Eigen::MatrixXd& x, const Eigen::VectorXd& y);
-  std::vector<Eigen::VectorXd> condition_on_pending(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
-                                                    std::span<const TrialSpec> pending, bool refitted);
-  Eigen::VectorXd acquisition(const Eigen::MatrixXd& candidates, double best_y) const;
+  /// Moves the GPs into the job: the sampler does not use them until apply() gives them back.
+  BatchJob snapshot(std::int64_t trial_id, std::span<const TrialSpec> pending);
+  /// Reads only the job, the space, the options and (locked) the taken points.
+  void compute(BatchJob& job) const;
+  /// The job's batch becomes the prepared suggestions, and its GPs the sampler's.
+  void apply(BatchJob job);
+  /// Refits the hyperparameters under each output warp and each kernel, keeping the likelier.
+  void fit_model(BatchJob& job) const;
+  Eigen::VectorXd acquisition(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, double best_y) const;
   Eigen::VectorXd acquisition_from(const Eigen::VectorXd& mean, const Eigen::VectorXd& sd, double best_y) const;
-  Candidates random_candidates(std::int64_t trial_id, Eigen::Index n, double best_y,
-                               const std::vector<std::size_t>& incumbents) const;
+  Candidates random_candidates(const BatchJob& job, double best_y) const;
   /// Sets the candidates' acquisition values.
-  void score(Candidates& candidates, double best_y) const;
-  void refine(std::int64_t trial_id, double best_y, Candidates& candidates) const;
+  void score(const GaussianProcess& gp, Candidates& candidates, double best_y) const;
+  void refine(const BatchJob& job, double best_y, Candidates& candidates) const;
   /// A point's encoding, exactly: observed and suggested points are kept in sets of these.
   using Key = std::vector<double>;
   Key key(const std::vector<double>& u) const;
   bool is_taken(const Key& k) const;
   TrialSpec remember(TrialSpec spec);
-  std::vector<std::vector<double>> pick_batch(const Candidates& candidates, const std::vector<Eigen::VectorXd>& liars,
-                                              std::size_t size, double best_y, double lie_y) const;
+  std::vector<std::vector<double>> pick_batch(const BatchJob& job, const Candidates& candidates, double best_y,
+                                              double lie_y) const;
   std::optional<TrialSpec> take_prepared(std::int64_t trial_id);
+  /// With a runner and a batch half used, starts the next batch's job on it.
+  void prepare_next(std::int64_t trial_id, std::span<const TrialSpec> pending);
 
   SearchSpace space_;
   SamplerOptions options_;
@@ -76,6 +103,7 @@ class BayesSampler final : public Sampler {
   std::size_t encoded_dims_ = 0;
   std::vector<std::vector<double>> observed_u_;
   std::vector<Observation> observed_;
+  mutable std::mutex keys_mutex_;  ///< a job ahead reads the keys while observe() adds to them
   std::set<Key> observed_keys_, suggested_keys_;
   std::deque<std::vector<double>> prepared_;  ///< the rest of the last batch, in order
   std::size_t prepared_at_ = 0, prepared_size_ = 0;
@@ -84,6 +112,9 @@ class BayesSampler final : public Sampler {
   std::size_t fitted_at_ = 0;  ///< number of observations at the last hyperparameter fit
   /// The output warp chosen at the last hyperparameter fit (its exponent is refitted each time).
   PowerWarp::Family warp_family_ = PowerWarp::Family::kYeoJohnson;
+  /// The next batch, prepared on options_.ahead while the current one serves (a job in flight
+  /// holds the GPs).
+  std::optional<BatchJob> ahead_;
 };
 
 }  // namespace cs::search

@@ -15,6 +15,8 @@
 
 namespace cs::search {
 
+class AheadRunner;
+
 class Sampler {
  public:
   virtual ~Sampler() = default;
@@ -43,6 +45,9 @@ struct SamplerOptions {
   /// bayes at scale: pending trials conditioned on as constant liars, and suggestions made per
   /// GP fit (one per 16 pending), at most. Not study keys: bench/ compares them.
   std::size_t max_liars = 64, max_batch = 64;
+  /// bayes: where the next batch is prepared while the current one serves; none, the default,
+  /// prepares nothing ahead. Each arm needs its own. Set by the run, not by the study file.
+  std::shared_ptr<AheadRunner> ahead;
 };
 
 const std::vector<std::string>& strategy_names();

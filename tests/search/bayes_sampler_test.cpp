@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <deque>
 #include <set>
+#include <thread>
 
 #include "base/error.hpp"
 #include "search/power_warp.hpp"
+#include "search/prepare_ahead.hpp"
 #include "search/random_sampler.hpp"
 #include "search/test_functions.hpp"
 
@@ -357,6 +360,92 @@ TEST(BayesSampler, ManyPendingTrialsGetBatchesOfDistinctSpreadSuggestions) {
     const auto spec = *again.suggest(i, pending);
     EXPECT_DOUBLE_EQ(param_as_double(spec.params, "x1"), batch[static_cast<std::size_t>(i - 350)].first);
   }
+}
+
+/// Runs each job at once and counts; a test's stand-in for the thread.
+class CountingRunner final : public AheadRunner {
+ public:
+  void start(std::function<void()> job) override {
+    ++started;
+    job();
+  }
+  void wait() override { ++waited; }
+  int started = 0, waited = 0;
+};
+
+/// A study with 320 trials running: 30 observed, then `n` suggestions, each followed by one
+/// pending trial's result (the oldest), as workers finish one at a time.
+std::vector<TrialSpec> run_with_many_pending(std::shared_ptr<AheadRunner> runner, int n) {
+  auto options = bayes_options(5, 3);
+  options.ahead = std::move(runner);
+  BayesSampler s(space_of("branin"), options);
+  RandomSampler random(space_of("branin"), 3);
+  std::deque<TrialSpec> pending;
+  for (int i = 0; i < 350; ++i) {
+    auto spec = *random.suggest(i, {});
+    if (i < 30) {
+      s.observe({spec, TrialStatus::kCompleted, -branin_at(spec), 1.0, 0.0});
+    } else {
+      pending.push_back(spec);
+    }
+  }
+  std::vector<TrialSpec> out;
+  for (int i = 350; i < 350 + n; ++i) {
+    const std::vector<TrialSpec> running(pending.begin(), pending.end());
+    out.push_back(*s.suggest(i, running));
+    pending.push_back(out.back());
+    s.observe({pending.front(), TrialStatus::kCompleted, -branin_at(pending.front()), 1.0, 0.0});
+    pending.pop_front();
+  }
+  return out;
+}
+
+TEST(BayesSampler, PreparesTheNextBatchAheadAndServesItWhenTheCurrentOneRunsOut) {
+  // Batches of 20: the next is begun once half the current one is served, and taken over when
+  // it runs out, so most GP fits happen off the coordinator's thread.
+  auto counting = std::make_shared<CountingRunner>();
+  const auto ahead = run_with_many_pending(counting, 100);
+  EXPECT_GE(counting->started, 3);
+  EXPECT_GE(counting->waited, 3);
+  EXPECT_LE(counting->waited, counting->started);
+  std::set<std::pair<double, double>> distinct;
+  for (const auto& spec : ahead)
+    distinct.insert({param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")});
+  EXPECT_EQ(distinct.size(), ahead.size());
+  // A thread gives the same suggestions: a batch takes over at the same call whenever it is done.
+  const auto threaded = run_with_many_pending(std::make_shared<ThreadAheadRunner>(), 100);
+  EXPECT_EQ(threaded, ahead);
+  // And without a runner every batch is fitted when it is needed, which changes which data
+  // each one saw.
+  EXPECT_NE(run_with_many_pending(nullptr, 100), ahead);
+}
+
+TEST(BayesSampler, FewPendingTrialsPrepareNothingAhead) {
+  // With under 32 trials running a batch is one suggestion: each should see every result so far.
+  auto counting = std::make_shared<CountingRunner>();
+  auto options = bayes_options(5);
+  options.ahead = counting;
+  BayesSampler s(space_of("branin"), options);
+  std::vector<TrialSpec> pending;
+  for (int i = 0; i < 40; ++i) {
+    pending.push_back(*s.suggest(i, pending));
+    if (pending.size() > 8) {
+      s.observe({pending.front(), TrialStatus::kCompleted, -branin_at(pending.front()), 1.0, 0.0});
+      pending.erase(pending.begin());
+    }
+  }
+  EXPECT_EQ(counting->started, 0);
+}
+
+TEST(ThreadAheadRunner, RunsTheJobOffTheCallersThreadAndRethrowsItsError) {
+  ThreadAheadRunner runner;
+  std::thread::id ran_on;
+  runner.start([&] { ran_on = std::this_thread::get_id(); });
+  runner.wait();
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+  runner.start([] { throw ConfigError("job failed"); });
+  EXPECT_THROW(runner.wait(), ConfigError);
+  EXPECT_NO_THROW(runner.wait());  // the error is given once
 }
 
 TEST(GaussianProcess, JointPosteriorAgreesWithPredict) {
