@@ -317,11 +317,9 @@ TEST(BayesSampler, PendingTrialsGetDistinctSuggestions) {
   }
 }
 
-TEST(BayesSampler, ManyPendingTrialsGetBatchesOfDistinctSpreadSuggestions) {
-  // 320 trials running (more than the 64 liars), 30 observed: one GP fit serves a batch of
-  // 320 / 16 = 20 suggestions, each distinct from every pending and observed point and spread
-  // (the batch's own constant liar), and the rest of a batch is served before the next fit.
-  BayesSampler s(space_of("branin"), bayes_options(5, 3));
+/// 350 random Branin trials (seed 3): `s` observes the first 30; the other 320 are returned,
+/// still running.
+std::vector<TrialSpec> observe_30_of_350(BayesSampler& s) {
   RandomSampler random(space_of("branin"), 3);
   std::vector<TrialSpec> pending;
   for (int i = 0; i < 350; ++i) {
@@ -332,6 +330,15 @@ TEST(BayesSampler, ManyPendingTrialsGetBatchesOfDistinctSpreadSuggestions) {
       pending.push_back(spec);
     }
   }
+  return pending;
+}
+
+TEST(BayesSampler, ManyPendingTrialsGetBatchesOfDistinctSpreadSuggestions) {
+  // 320 trials running (more than the 64 liars), 30 observed: one GP fit serves a batch of
+  // 320 / 16 = 20 suggestions, each distinct from every pending and observed point and spread
+  // (the batch's own constant liar), and the rest of a batch is served before the next fit.
+  BayesSampler s(space_of("branin"), bayes_options(5, 3));
+  std::vector<TrialSpec> pending = observe_30_of_350(s);
   std::set<std::pair<double, double>> taken;
   for (const auto& p : pending) taken.insert({param_as_double(p.params, "x1"), param_as_double(p.params, "x2")});
   std::vector<std::pair<double, double>> batch;
@@ -351,11 +358,7 @@ TEST(BayesSampler, ManyPendingTrialsGetBatchesOfDistinctSpreadSuggestions) {
   EXPECT_GT(closest, 1e-4);
   // Same seed, same calls: the same batch (it depends on nothing but the data).
   BayesSampler again(space_of("branin"), bayes_options(5, 3));
-  RandomSampler random_again(space_of("branin"), 3);
-  for (int i = 0; i < 30; ++i) {
-    auto spec = *random_again.suggest(i, {});
-    again.observe({spec, TrialStatus::kCompleted, -branin_at(spec), 1.0, 0.0});
-  }
+  observe_30_of_350(again);
   for (int i = 350; i < 370; ++i) {
     const auto spec = *again.suggest(i, pending);
     EXPECT_DOUBLE_EQ(param_as_double(spec.params, "x1"), batch[static_cast<std::size_t>(i - 350)].first);
@@ -379,16 +382,8 @@ std::vector<TrialSpec> run_with_many_pending(std::shared_ptr<AheadRunner> runner
   auto options = bayes_options(5, 3);
   options.ahead = std::move(runner);
   BayesSampler s(space_of("branin"), options);
-  RandomSampler random(space_of("branin"), 3);
-  std::deque<TrialSpec> pending;
-  for (int i = 0; i < 350; ++i) {
-    auto spec = *random.suggest(i, {});
-    if (i < 30) {
-      s.observe({spec, TrialStatus::kCompleted, -branin_at(spec), 1.0, 0.0});
-    } else {
-      pending.push_back(spec);
-    }
-  }
+  const auto started = observe_30_of_350(s);
+  std::deque<TrialSpec> pending(started.begin(), started.end());
   std::vector<TrialSpec> out;
   for (int i = 350; i < 350 + n; ++i) {
     const std::vector<TrialSpec> running(pending.begin(), pending.end());
