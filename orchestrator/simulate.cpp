@@ -204,6 +204,7 @@ class SuggestionLog {
   double ahead_in_call_s_ = 0.0;
 };
 
+/// The study's sampler, each suggestion timed into the log.
 class SuggestionTimer final : public search::Sampler {
  public:
   SuggestionTimer(search::Sampler& inner, SuggestionLog& log) : inner_(inner), log_(log) {}

@@ -146,6 +146,7 @@ Eigen::VectorXd BayesSampler::targets(std::int64_t trial_id) const {
 void BayesSampler::observe(const Observation& o) {
   observed_u_.push_back(to_units(o.spec));
   observed_.push_back(o);
+  usable_ += !failed(o);
   const Key k = key(observed_u_.back());
   const std::lock_guard lock(keys_mutex_);
   suggested_keys_.erase(k);
@@ -498,8 +499,7 @@ void BayesSampler::prepare_next(std::int64_t trial_id, std::span<const TrialSpec
 }
 
 std::optional<TrialSpec> BayesSampler::suggest(std::int64_t trial_id, std::span<const TrialSpec> pending) {
-  const auto usable = std::count_if(observed_.begin(), observed_.end(), [](const auto& o) { return !failed(o); });
-  if (trial_id < initial_points_ || usable < 2) return remember(design_point(trial_id));
+  if (trial_id < initial_points_ || usable_ < 2) return remember(design_point(trial_id));
   auto spec = take_prepared(trial_id);
   if (!spec && ahead_) {
     // The current batch is used up: the one prepared ahead takes over unless more results came

@@ -103,6 +103,9 @@ class BayesSampler final : public Sampler {
   std::size_t encoded_dims_ = 0;
   std::vector<std::vector<double>> observed_u_;
   std::vector<Observation> observed_;
+  /// Observations that did not fail: counted as they come (counting them per suggestion made
+  /// 1M-trial studies quadratic).
+  std::size_t usable_ = 0;
   mutable std::mutex keys_mutex_;  ///< a job ahead reads the keys while observe() adds to them
   std::set<Key> observed_keys_, suggested_keys_;
   std::deque<std::vector<double>> prepared_;  ///< the rest of the last batch, in order
