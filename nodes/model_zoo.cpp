@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "base/error.hpp"
+#include "nodes/max_pool.hpp"
 
 namespace cs::nodes {
 
@@ -169,7 +170,7 @@ nn::Sequential simple_cnn(const ModelConfig& m, const InputShape& input) {
     if (m.batch_norm) layers->push_back(nn::BatchNorm2d(out));
     if (m.activation == Activation::kRelu) layers->push_back(nn::ReLU());
     if (shape.can_pool()) {
-      layers->push_back(nn::MaxPool2d(2));
+      layers->push_back(MaxPool2x2());
       shape.pool();
     }
     shape.channels = out;
@@ -212,7 +213,7 @@ nn::Sequential vgg(const ModelConfig& m, const InputShape& input) {
   for (int c : kStacks.at(m.depth ? m.depth : 16)) {
     if (c == 0) {
       if (shape.can_pool()) {
-        layers->push_back(nn::MaxPool2d(2));
+        layers->push_back(MaxPool2x2());
         shape.pool();
       }
       continue;
