@@ -72,6 +72,21 @@ torch::Tensor walk_sequence(nn::Sequential& layers, torch::Tensor x, LayerVisito
   return x;
 }
 
+/// layers->forward(x), with each ReLU that a 2 x 2 max-pool follows run together with it as
+/// relu_max_pool_2x2: one pass over the activation instead of four (bench/max_pool_bench).
+torch::Tensor forward_sequence(nn::Sequential& layers, torch::Tensor x) {
+  for (auto layer = layers->begin(); layer != layers->end(); ++layer) {
+    const auto next = std::next(layer);
+    if (next != layers->end() && layer->ptr()->as<nn::ReLU>() != nullptr && next->ptr()->as<MaxPool2x2>() != nullptr) {
+      x = relu_max_pool_2x2(x);
+      layer = next;
+      continue;
+    }
+    x = layer->forward(x);
+  }
+  return x;
+}
+
 struct NetImpl : nn::Module {
   explicit NetImpl(nn::Sequential l) : layers(register_module("layers", std::move(l))) {}
   nn::Sequential layers;
@@ -82,7 +97,7 @@ TORCH_MODULE(Net);
 class LayerModel final : public Model {
  public:
   explicit LayerModel(nn::Sequential layers) : net_(std::move(layers)) {}
-  torch::Tensor forward(const torch::Tensor& x) override { return net_->layers->forward(x); }
+  torch::Tensor forward(const torch::Tensor& x) override { return forward_sequence(net_->layers, x); }
   torch::Tensor walk(const torch::Tensor& x, LayerVisitor& visitor) override {
     return walk_sequence(net_->layers, x, visitor);
   }

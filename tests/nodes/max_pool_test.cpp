@@ -1,5 +1,6 @@
-// Our 2 x 2 max pooling against LibTorch's max_pool2d: outputs without gradients (odd sides, ties,
-// NaNs, infinities), and gradients and other layouts, which it hands to LibTorch.
+// Our 2 x 2 max pooling, alone and after a ReLU in one pass, against LibTorch's max_pool2d (of
+// relu): outputs and gradients on odd sides, ties, NaNs and infinities, and other layouts and types,
+// which it hands to LibTorch.
 #include "nodes/max_pool.hpp"
 
 #include <gtest/gtest.h>
@@ -21,22 +22,31 @@ std::pair<torch::Tensor, torch::Tensor> pooled_with_grad(const torch::Tensor& x,
 
 torch::Tensor torch_pool(const torch::Tensor& x) { return torch::max_pool2d(x, 2); }
 
-void expect_same_as_torch(const torch::Tensor& x) {
-  const auto [ours, ours_grad] = pooled_with_grad(x, &max_pool_2x2);
-  const auto [theirs, theirs_grad] = pooled_with_grad(x, &torch_pool);
+torch::Tensor torch_relu_pool(const torch::Tensor& x) { return torch::max_pool2d(torch::relu(x), 2); }
+
+void expect_same_as_torch(const torch::Tensor& x, bool relu = false) {
+  const auto [ours, ours_grad] = pooled_with_grad(x, relu ? &relu_max_pool_2x2 : &max_pool_2x2);
+  const auto [theirs, theirs_grad] = pooled_with_grad(x, relu ? &torch_relu_pool : &torch_pool);
   ASSERT_EQ(ours.sizes(), theirs.sizes());
   EXPECT_TRUE(torch::equal(ours.isnan(), theirs.isnan()));
   EXPECT_TRUE(torch::equal(ours.nan_to_num(0), theirs.nan_to_num(0)));
   EXPECT_TRUE(torch::equal(ours_grad, theirs_grad)) << "the gradient went to another element of a window";
 }
 
-/// Both kernels without gradients (evaluation), where ours runs.
+/// Both kernels without gradients (evaluation), with and without the ReLU, and with gradients.
 void expect_same_pooling(const torch::Tensor& x) {
-  torch::NoGradGuard no_grad;
-  const auto ours = max_pool_2x2(x), theirs = torch::max_pool2d(x, 2);
-  ASSERT_EQ(ours.sizes(), theirs.sizes());
-  EXPECT_TRUE(torch::equal(ours.isnan(), theirs.isnan()));
-  EXPECT_TRUE(torch::equal(ours.nan_to_num(0), theirs.nan_to_num(0)));
+  {
+    torch::NoGradGuard no_grad;
+    for (const bool relu : {false, true}) {
+      const auto ours = relu ? relu_max_pool_2x2(x) : max_pool_2x2(x);
+      const auto theirs = relu ? torch_relu_pool(x) : torch_pool(x);
+      ASSERT_EQ(ours.sizes(), theirs.sizes());
+      EXPECT_TRUE(torch::equal(ours.isnan(), theirs.isnan())) << "relu " << relu;
+      EXPECT_TRUE(torch::equal(ours.nan_to_num(0), theirs.nan_to_num(0))) << "relu " << relu;
+    }
+  }
+  expect_same_as_torch(x);
+  expect_same_as_torch(x, true);
 }
 
 TEST(MaxPool2x2, MatchesLibTorchOnRandomImagesOfEvenAndOddSides) {
@@ -44,7 +54,26 @@ TEST(MaxPool2x2, MatchesLibTorchOnRandomImagesOfEvenAndOddSides) {
   expect_same_pooling(torch::randn({4, 3, 8, 8}));
   expect_same_pooling(torch::randn({2, 5, 7, 9}));  // the last row and column are dropped
   expect_same_pooling(torch::randn({1, 1, 2, 2}));
-  expect_same_pooling(torch::relu(torch::randn({3, 4, 6, 6})));  // after a ReLU most windows tie at 0
+  expect_same_pooling(torch::relu(torch::randn({3, 4, 6, 6})));                 // after a ReLU most windows tie at 0
+  expect_same_pooling(torch::randn({2, 3, 28, 28}));                            // SimpleCNN's rows: 14 windows
+  expect_same_pooling(torch::randn({2, 3, 14, 15}));                            // 7 windows: 4 at once and 3 alone
+  expect_same_pooling(torch::randint(-2, 3, {2, 4, 9, 16}).to(torch::kFloat));  // many ties, of each sign
+}
+
+TEST(MaxPool2x2, AfterAReluTheGradientGoesOnlyToPositiveOrNaNMaxima) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto x = torch::tensor({-1.0F, -2.0F, 3.0F, 1.0F, nan, -1.0F, -3.0F, -0.5F, 2.0F, 3.0F, nan, 0.0F})
+               .view({1, 1, 2, 6})
+               .requires_grad_(true);
+  const auto out = relu_max_pool_2x2(x);
+  EXPECT_EQ(out[0][0][0][0].item<float>(), 0.0F);
+  EXPECT_EQ(out[0][0][0][1].item<float>(), 3.0F);
+  EXPECT_TRUE(std::isnan(out[0][0][0][2].item<float>()));
+  out.backward(torch::tensor({5.0F, 7.0F, 9.0F}).view({1, 1, 1, 3}));
+  // None through the all-negative window; the first of the tied 3s, and the last NaN, take theirs.
+  EXPECT_TRUE(torch::equal(
+      x.grad(),
+      torch::tensor({0.0F, 0.0F, 7.0F, 0.0F, 0.0F, 0.0F, 0.0F, 0.0F, 0.0F, 0.0F, 9.0F, 0.0F}).view({1, 1, 2, 6})));
 }
 
 TEST(MaxPool2x2, NaNsAndInfinitiesPoolAsInLibTorch) {
@@ -52,6 +81,7 @@ TEST(MaxPool2x2, NaNsAndInfinitiesPoolAsInLibTorch) {
   auto x = torch::tensor({1.0F, nan, 3.0F, -inf, -inf, -inf, nan, 2.0F, inf, 0.0F, nan, nan, 5.0F, -1.0F, 4.0F, 4.0F})
                .view({1, 1, 4, 4});
   expect_same_pooling(x);
+  expect_same_pooling(torch::cat({x, -x, x.flip(3)}, 3));  // the same windows 4 at once
   torch::NoGradGuard no_grad;
   const auto out = max_pool_2x2(x);
   EXPECT_TRUE(std::isnan(out[0][0][0][0].item<float>()));
@@ -71,6 +101,8 @@ TEST(MaxPool2x2, OtherLayoutsAndTypesRunLibTorchsKernel) {
   expect_same_as_torch(x.contiguous(torch::MemoryFormat::ChannelsLast));
   expect_same_as_torch(x.to(torch::kDouble));
   expect_same_as_torch(x.transpose(2, 3));
+  expect_same_as_torch(x.contiguous(torch::MemoryFormat::ChannelsLast), true);
+  expect_same_as_torch(x.to(torch::kDouble), true);
   EXPECT_TRUE(
       max_pool_2x2(x.contiguous(torch::MemoryFormat::ChannelsLast)).is_contiguous(torch::MemoryFormat::ChannelsLast));
 }
