@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "base/error.hpp"
+#include "nodes/conv3x3.hpp"
 #include "nodes/max_pool.hpp"
 
 namespace cs::nodes {
@@ -181,7 +182,7 @@ nn::Sequential simple_cnn(const ModelConfig& m, const InputShape& input) {
   Shape shape{input.channels, input.rows, input.cols};
   for (std::int64_t b = 0; b < m.conv_layers; ++b) {
     const std::int64_t out = m.channels << std::min<std::int64_t>(b, 4);
-    layers->push_back(nn::Conv2d(nn::Conv2dOptions(shape.channels, out, 3).padding(1)));
+    layers->push_back(Conv3x3(shape.channels, out));
     if (m.batch_norm) layers->push_back(nn::BatchNorm2d(out));
     if (m.activation == Activation::kRelu) layers->push_back(nn::ReLU());
     if (shape.can_pool()) {
@@ -234,7 +235,7 @@ nn::Sequential vgg(const ModelConfig& m, const InputShape& input) {
       continue;
     }
     const auto out = scaled(c, m.width);
-    layers->push_back(nn::Conv2d(nn::Conv2dOptions(shape.channels, out, 3).padding(1)));
+    layers->push_back(Conv3x3(shape.channels, out));
     if (m.batch_norm) layers->push_back(nn::BatchNorm2d(out));
     layers->push_back(nn::ReLU());
     shape.channels = out;

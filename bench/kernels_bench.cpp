@@ -1,8 +1,9 @@
-// max_pool_bench [ROUNDS]: the model zoo's 2 x 2 max pooling (nodes/max_pool.cpp) against
-// LibTorch's, 2 threads, alternating the sides ROUNDS times (default 5), on SimpleCNN's two pooled
-// activations: without gradients in evaluation batches of 1024 images (max_pool2d), and a training
-// step's forward and backward pass in batches of 64 (max_pool2d of a ReLU, as the model runs it).
-// Prints the median milliseconds per call and the ratio.
+// kernels_bench [ROUNDS]: the model zoo's CPU kernels of our own against LibTorch's, 2 threads,
+// alternating the sides ROUNDS times (default 5), at SimpleCNN's shapes: the 2 x 2 max-pool
+// without gradients in evaluation batches of 1024 images (nodes/max_pool.cpp), a training step's
+// forward and backward pass of the ReLU and max-pool in batches of 64 (as the model runs them), and
+// of the first 3 x 3 convolution, whose weight gradient is ours (nodes/conv3x3.cpp). Prints the
+// median milliseconds per call and the ratio.
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "nodes/conv3x3.hpp"
 #include "nodes/max_pool.hpp"
 
 namespace {
@@ -63,6 +65,15 @@ int main(int argc, char** argv) {
         "relu + pool, fwd + bwd " + shape_text(shape), rounds,
         [&] { torch::max_pool2d(torch::relu(x), 2).backward(grad); },
         [&] { cs::nodes::relu_max_pool_2x2(x).backward(grad); });
+  }
+  {
+    const auto x = torch::randn({64, 1, 28, 28});
+    const auto w = (torch::randn({16, 1, 3, 3}) * 0.3).requires_grad_(true);
+    const auto b = torch::zeros({16}).requires_grad_(true);
+    const auto grad = torch::randn({64, 16, 28, 28});
+    compare(
+        "conv 3x3 1->16, fwd + bwd 64x1x28x28", rounds, [&] { torch::conv2d(x, w, b, 1, 1).backward(grad); },
+        [&] { cs::nodes::conv3x3(x, w, b).backward(grad); });
   }
   return 0;
 }
