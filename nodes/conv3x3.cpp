@@ -1,6 +1,7 @@
 // The weight and bias gradients of a 3 x 3, padding 1 convolution of a few input channels: per
 // pair of output and input channel, nine sums over every image, row and column, in registers.
 #include "nodes/conv3x3.hpp"
+#include "nodes/vec4.hpp"
 
 #include <ATen/Parallel.h>
 
@@ -23,14 +24,6 @@ bool own_gradient_takes(const torch::Tensor& x, const torch::Tensor& weight, con
 }
 
 // Four columns at a time in GCC's vector extensions (SSE2 on any x86-64).
-using F4 = float __attribute__((vector_size(16)));
-
-F4 load4(const float* p) {
-  F4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
 /// The planes one output channel's gradient meets one input channel in: g[n][o] and the padded
 /// xp[n][c], image after image.
 struct ChannelPair {

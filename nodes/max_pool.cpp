@@ -2,6 +2,7 @@
 // forward (one byte per output saved for the gradient) and backward (every input element written
 // once, no zero fill first).
 #include "nodes/max_pool.hpp"
+#include "nodes/vec4.hpp"
 
 #include <ATen/Parallel.h>
 
@@ -56,17 +57,6 @@ std::int64_t plane_grain(std::int64_t h, std::int64_t w) { return std::max<std::
 
 // Four windows at a time in GCC's vector extensions (SSE2 on any x86-64): rows of 7 or 14 windows
 // are too short for the compiler's own vectorisation of the loops below, which ran them scalar.
-using F4 = float __attribute__((vector_size(16)));
-using I4 = std::int32_t __attribute__((vector_size(16)));
-
-F4 load4(const float* p) {
-  F4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-void store4(float* p, F4 v) { std::memcpy(p, &v, sizeof v); }
-
 /// The even and the odd elements of 8 floats from p: the left and the right column of 4 windows.
 std::pair<F4, F4> columns4(const float* p) {
   const F4 lo = load4(p), hi = load4(p + 4);
