@@ -23,7 +23,6 @@ bool own_gradient_takes(const torch::Tensor& x, const torch::Tensor& weight, con
          c10::impl::tls_is_dispatch_key_excluded(c10::DispatchKey::AutocastCPU);
 }
 
-// Four columns at a time in GCC's vector extensions (SSE2 on any x86-64).
 /// The planes one output channel's gradient meets one input channel in: g[n][o] and the padded
 /// xp[n][c], image after image.
 struct ChannelPair {

@@ -57,6 +57,7 @@ std::int64_t plane_grain(std::int64_t h, std::int64_t w) { return std::max<std::
 
 // Four windows at a time in GCC's vector extensions (SSE2 on any x86-64): rows of 7 or 14 windows
 // are too short for the compiler's own vectorisation of the loops below, which ran them scalar.
+
 /// The even and the odd elements of 8 floats from p: the left and the right column of 4 windows.
 std::pair<F4, F4> columns4(const float* p) {
   const F4 lo = load4(p), hi = load4(p + 4);
