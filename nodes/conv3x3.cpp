@@ -6,7 +6,6 @@
 #include <ATen/Parallel.h>
 
 #include <array>
-#include <cstring>
 
 namespace cs::nodes {
 

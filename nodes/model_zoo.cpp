@@ -74,7 +74,7 @@ torch::Tensor walk_sequence(nn::Sequential& layers, torch::Tensor x, LayerVisito
 }
 
 /// layers->forward(x), with each ReLU that a 2 x 2 max-pool follows run together with it as
-/// relu_max_pool_2x2: one pass over the activation instead of four (bench/max_pool_bench).
+/// relu_max_pool_2x2: one pass over the activation instead of four (bench/kernels_bench).
 torch::Tensor forward_sequence(nn::Sequential& layers, torch::Tensor x) {
   for (auto layer = layers->begin(); layer != layers->end(); ++layer) {
     const auto next = std::next(layer);
