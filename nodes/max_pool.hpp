@@ -12,8 +12,8 @@ namespace cs::nodes {
 torch::Tensor max_pool_2x2(const torch::Tensor& x);
 
 /// max_pool2d(relu(x), 2) exactly (NaNs included), and its gradient, in one pass over x: the
-/// gradient goes to each window's maximum when it is positive or NaN, as LibTorch's does. It keeps one byte per output for
-/// the backward pass, where LibTorch keeps the ReLU's output and an int64 index per output.
+/// gradient goes to each window's maximum when it is positive or NaN, as LibTorch's does. It keeps one byte per output
+/// for the backward pass, where LibTorch keeps the ReLU's output and an int64 index per output.
 torch::Tensor relu_max_pool_2x2(const torch::Tensor& x);
 
 /// The model zoo's pooling layer: max_pool_2x2 as a module (its name holds "Pool", so the layer
