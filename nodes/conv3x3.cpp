@@ -32,34 +32,32 @@ struct ChannelPair {
 };
 
 /// The nine tap sums of g[y][x] * xp[y + ky][x + kx] over images, rows and columns, and the sum
-/// of g itself (the bias gradient). Four columns at a time: each load of g serves all nine taps,
-/// and each tap keeps its sum in a register of its own.
+/// of g itself (the bias gradient), read in memory order. Four columns at a time: each load of g
+/// serves all nine taps, and each tap keeps its sum in a register of its own, added into a double
+/// after each image.
 std::array<double, 10> tap_sums(const ChannelPair& p) {
   std::array<double, 10> total{};
-  std::int64_t x0 = 0;
-  for (; x0 + 4 <= p.cols; x0 += 4) {
+  for (std::int64_t n = 0; n < p.images; ++n) {
     F4 acc[10] = {};
-    for (std::int64_t n = 0; n < p.images; ++n) {
-      const float* g = p.g + n * p.g_step + x0;
-      const float* x = p.x + n * p.x_step + x0;
-      for (std::int64_t y = 0; y < p.rows; ++y, g += p.cols, x += p.padded_cols) {
-        const F4 gv = load4(g);
+    float rest[10] = {};  // the last cols % 4 columns, one at a time
+    const float* g = p.g + n * p.g_step;
+    const float* x = p.x + n * p.x_step;
+    for (std::int64_t y = 0; y < p.rows; ++y, g += p.cols, x += p.padded_cols) {
+      std::int64_t x0 = 0;
+      for (; x0 + 4 <= p.cols; x0 += 4) {
+        const F4 gv = load4(g + x0);
         for (int ky = 0; ky < 3; ++ky) {
-          for (int kx = 0; kx < 3; ++kx) acc[ky * 3 + kx] += gv * load4(x + ky * p.padded_cols + kx);
+          for (int kx = 0; kx < 3; ++kx) acc[ky * 3 + kx] += gv * load4(x + x0 + ky * p.padded_cols + kx);
         }
         acc[9] += gv;
       }
-    }
-    for (int k = 0; k < 10; ++k) total[k] += static_cast<double>(acc[k][0] + acc[k][1] + acc[k][2] + acc[k][3]);
-  }
-  for (; x0 < p.cols; ++x0) {  // the last cols % 4 columns, one at a time
-    for (std::int64_t n = 0; n < p.images; ++n) {
-      for (std::int64_t y = 0; y < p.rows; ++y) {
-        const float gv = p.g[n * p.g_step + y * p.cols + x0];
-        const float* x = p.x + n * p.x_step + y * p.padded_cols + x0;
-        for (int k = 0; k < 9; ++k) total[k] += static_cast<double>(gv * x[k / 3 * p.padded_cols + k % 3]);
-        total[9] += static_cast<double>(gv);
+      for (; x0 < p.cols; ++x0) {
+        for (int k = 0; k < 9; ++k) rest[k] += g[x0] * x[x0 + k / 3 * p.padded_cols + k % 3];
+        rest[9] += g[x0];
       }
+    }
+    for (std::size_t k = 0; k < 10; ++k) {
+      total[k] += static_cast<double>(acc[k][0] + acc[k][1] + acc[k][2] + acc[k][3] + rest[k]);
     }
   }
   return total;
