@@ -6,9 +6,10 @@
 # TRAIN_N (default 12000) Fashion-MNIST images, evaluated on 2000; VGG-11 with BatchNorm and
 # ResNet-18 (width 0.5, images resized to 32 x 32 x 3) on TRAIN_N / 6 images, evaluated on 1000.
 # Sides: ours and PyTorch in fp32 (the defaults), and each with bf16 autocast and channels-last
-# ("fast"). Prints per network the median training and evaluation images/s, the ratio to eager
-# PyTorch in fp32 and to PyTorch with the same setting, the accuracy, and the training step's
-# effective GFLOP/s (3 x 2 x the forward multiply-accumulates per image) against two references on
+# ("fast"; CS_BENCH_SIDES="plain" leaves it out, for a CPU without AVX-512 BF16, where bf16 is
+# emulated and slow). Prints per network the median training and evaluation images/s, the ratio
+# to eager PyTorch in fp32 and to PyTorch with the same setting, the accuracy, and the training
+# step's effective GFLOP/s (3 x 2 x the forward multiply-accumulates per image) against two references on
 # the same threads: the BLAS's sgemm (torch.mm, OpenBLAS) and oneDNN's fp32 GEMM (a 1 x 1
 # convolution), the library the convolutions actually run on.
 set -euo pipefail
@@ -17,6 +18,7 @@ build=${1:-build}
 rounds=${2:-3}
 train_n=${3:-12000}
 data=${CS_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+sides=${CS_BENCH_SIDES:-plain fast}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # shellcheck source=bench/trainer_nets.sh
@@ -29,7 +31,7 @@ for net in $nets; do
   fi
   opts=${zoo[$net]}
   for ((r = 0; r < rounds; r++)); do
-    for side in plain fast; do
+    for side in $sides; do
       if [[ $side == fast ]]; then o="$fast${opts:+,$opts}"; flags=(--bf16 --channels-last); else o=$opts; flags=(); fi
       "$build/bench/trainer_bench" "${args[@]}" cpu "$o" |
         sed "s/\"side\": \"ours\"/\"side\": \"ours $side\", \"net\": \"$net\"/" >> "$out"
@@ -40,7 +42,7 @@ for net in $nets; do
   done
 done
 /usr/bin/python3 bench/trainer_pytorch.py "$data" 1 1 64 2 16 2 1 --sgemm >> "$out"
-/usr/bin/python3 - "$out" "$nets" << 'PY'
+/usr/bin/python3 - "$out" "$nets" "$sides" << 'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 ref = [r for r in rows if r["side"] == "sgemm"][0]
@@ -51,7 +53,7 @@ print(f"{'network':11}{'side':15}{'train img/s':>12}{'x PT fp32':>10}{'x PT same
 for net in sys.argv[2].split():
     macs = [r["macs"] for r in rows if r.get("net") == net and "macs" in r][0]
     med = {}
-    for side in ("ours plain", "ours fast", "pytorch plain", "pytorch fast"):
+    for side in [who + " " + side for who in ("ours", "pytorch") for side in sys.argv[3].split()]:
         epochs = [r for r in rows if r.get("net") == net and r["side"] == side and "epoch" in r]
         med[side] = tuple(statistics.median(r[k] for r in epochs)
                           for k in ("train_images_per_s", "eval_images_per_s", "accuracy"))
