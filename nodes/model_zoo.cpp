@@ -4,6 +4,7 @@
 
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -106,6 +107,11 @@ class LayerModel final : public Model {
   void set_training(bool on) override { net_->train(on); }
   void to(const torch::Device& device) override { net_->to(device); }
   bool walks_layers() const override { return true; }
+  bool couples_samples() override {
+    const auto modules = net_->modules();
+    return std::any_of(modules.begin(), modules.end(),
+                       [](const auto& m) { return m->name().find("BatchNorm") != std::string::npos; });
+  }
 
  private:
   Net net_;
@@ -132,6 +138,7 @@ class ScriptModel final : public Model {
   void set_training(bool on) override { module_.train(on); }
   void to(const torch::Device& device) override { module_.to(device); }
   bool walks_layers() const override { return false; }
+  bool couples_samples() override { return true; }
 
  private:
   torch::jit::Module module_;

@@ -37,6 +37,10 @@ class Model {
   /// Whether walk() sees the real layers (false for TorchScript), so that multiply-accumulates
   /// can be counted.
   virtual bool walks_layers() const = 0;
+  /// Whether a sample's output and gradient depend on the other samples of its batch (BatchNorm
+  /// in training), or may (TorchScript, which is not looked into). A batch of a network where
+  /// they do not can be split among threads, each part's gradient summed (nodes/trainer.cpp).
+  virtual bool couples_samples() = 0;
 };
 
 /// Builds a fresh network (weights from LibTorch's generator: seed it first). Throws ConfigError

@@ -12,6 +12,7 @@
 #endif
 
 #include <malloc.h>
+#include <omp.h>
 
 #include <chrono>
 #include <cmath>
@@ -375,6 +376,70 @@ torch::Tensor correct_predictions(Model& model, const Trainer::Impl& data, const
   return model.forward(network_input(data, images, false, s)).argmax(1).eq(labels).sum();
 }
 
+/// The training step's loss and gradient of the images at `idx`, the batch split into one part per
+/// intra-op thread: each thread runs its part's forward and backward passes alone (LibTorch,
+/// oneDNN and our kernels run serially inside a parallel region), with its part's mean loss
+/// weighted by its share of the batch, and the parts' gradients are summed in a fixed order into
+/// the parameters' gradients. The result is the whole batch's mean loss and its gradient, as one
+/// pass computes them (to float rounding), without the threads meeting at a barrier after every
+/// operator. Only for networks where samples do not see each other (no BatchNorm): see
+/// Model::couples_samples(). The augmentation draws its random numbers for the whole batch first,
+/// on this thread, so the images are those of one pass.
+torch::Tensor split_step(Model& model, const Trainer::Impl& data, const torch::Tensor& idx,
+                         const study::TrainSettings& s, const LossScaler& scaler, int parts) {
+  const auto images = network_input(data, data.train_x.index_select(0, idx), true, s);
+  const auto labels = data.train_y.index_select(0, idx);
+  const std::int64_t n = idx.size(0);
+  auto params = model.parameters();
+  std::vector<torch::Tensor> losses(static_cast<std::size_t>(parts));
+  std::vector<std::vector<torch::Tensor>> grads(static_cast<std::size_t>(parts));
+  at::parallel_for(0, parts, 1, [&](std::int64_t begin, std::int64_t end) {
+    // One thread for whatever this thread calls: oneDNN plans a convolution for the threads it is
+    // told it has, and a nested region of a two-thread plan runs only its first half. LibTorch
+    // sets a thread's count at its first call on that thread, so that comes first.
+    at::internal::lazy_init_num_threads();
+    omp_set_num_threads(1);
+    const torch::AutoGradMode grad_mode(true);
+    for (std::int64_t part = begin; part < end; ++part) {
+      const std::int64_t from = n * part / parts, to = n * (part + 1) / parts;
+      auto loss = [&] {
+        const Autocast autocast(s.training.precision, data.device);
+        return torch::nn::functional::cross_entropy(model.forward(images.slice(0, from, to)),
+                                                    labels.slice(0, from, to)) *
+               (static_cast<double>(to - from) / static_cast<double>(n));
+      }();
+      grads[static_cast<std::size_t>(part)] =
+          torch::autograd::grad({scaler.scaled(loss)}, params, {}, false, false, true);
+      losses[static_cast<std::size_t>(part)] = loss.detach();
+    }
+  });
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    // A part's gradient may be a view of another tensor: the first sum is a fresh tensor (the
+    // optimiser's zero_grad() detaches the gradient in place, which a view refuses).
+    torch::Tensor sum, first;
+    for (const auto& part : grads) {
+      if (!part[i].defined()) continue;
+      if (!first.defined()) {
+        first = part[i];
+      } else if (!sum.defined()) {
+        sum = first + part[i];
+      } else {
+        sum.add_(part[i]);
+      }
+    }
+    params[i].mutable_grad() = sum.defined() ? sum : first.defined() ? first.clone() : sum;
+  }
+  auto loss = losses[0];
+  for (std::size_t i = 1; i < losses.size(); ++i) loss = loss + losses[i];
+  return loss;
+}
+
+/// The parts split_step() divides a batch into: one per intra-op thread where it can run.
+int split_parts(Model& model, const Trainer::Impl& data, const study::TrainSettings& s) {
+  const bool can = data.device.is_cpu() && s.training.split_batch && !model.couples_samples();
+  return can ? std::max(at::get_num_threads(), 1) : 1;
+}
+
 /// How a pass over the training images ended.
 struct Pass {
   double mean_loss = 0.0;
@@ -608,6 +673,7 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, LossScaler& s
   // here (docs/gpu.md): no gain in training on the GPU, 16% slower on this CPU.
   double loss_sum = 0.0;
   std::int64_t batches = 0;
+  const int parts = split_parts(model, data, s);
   for (std::int64_t start = 0; start < n; start += batch_size, ++step) {
     if (callbacks.should_stop && callbacks.should_stop()) return {0.0, false, true};
     const auto idx = order.slice(0, start, std::min(start + batch_size, n));
@@ -616,6 +682,14 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, LossScaler& s
     const double energy_before_j = profile ? callbacks.energy_now_j() : 0.0;
     const auto step_start = settled_now(profile && profiler.cuda());
     optimiser.zero_grad();
+    if (!profile && parts > 1 && idx.size(0) >= 2 * parts) {
+      const double value = split_step(model, data, idx, s, scaler, parts).item<double>();
+      if (!std::isfinite(value)) return {0.0, true, false};
+      scaler.step(optimiser);
+      loss_sum += value;
+      ++batches;
+      continue;
+    }
     torch::Tensor loss;
     if (profile) {
       ProfilingVisitor visitor(profiler);
@@ -765,6 +839,7 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
   outcome.layers = tally.shares();
   outcome.profiled_steps = tally.steps;
   outcome.skipped_steps = scaler.skipped_steps();
+  outcome.split_parts = split_parts(*model, *impl_, s);
   return outcome;
 }
 

@@ -58,6 +58,8 @@ struct TrainOutcome {
   /// CUDA: "captured" when the training step ran as a CUDA graph (with "; evaluation eager: <why>"
   /// when evaluation's own capture failed), else "eager: <why>"; empty on the CPU
   std::string cuda_graph;
+  /// The CPU threads each full batch was split among (training.split_batch); 1 when one pass ran it
+  int split_parts = 1;
 };
 
 class Trainer {

@@ -161,6 +161,8 @@ const Setting kSettings[] = {
      "device = \"cuda\"", set_bool<kTraining, &T::cuda_graphs>},
     {"training.channels_last", SettingType::kBool, 0, 1, "channels-last memory format", {}, {}, always,
      "every model", set_bool<kTraining, &T::channels_last>},
+    {"training.split_batch", SettingType::kBool, 0, 1, "each CPU thread trains its part of the batch", {}, {},
+     always, "every model", set_bool<kTraining, &T::split_batch>},
 };
 // clang-format on
 

@@ -94,6 +94,7 @@ struct TrainingConfig {
   Precision precision = Precision::kFp32;  ///< bf16: CUDA only
   bool cuda_graphs = true;                 ///< CUDA: replay the training step as a CUDA graph where it can
   bool channels_last = false;              ///< images and 4-D weights in channels-last memory format
+  bool split_batch = true;                 ///< CPU: each thread trains its part of the batch (nodes/trainer.cpp)
 };
 
 /// Everything one trial trains with: the study's settings with the trial's parameters applied.

@@ -275,6 +275,40 @@ TEST(Trainer, ChannelsLastTrainsTheSameNetwork) {
   EXPECT_EQ(last.cuda_graph, "");
 }
 
+TEST(Trainer, ABatchSplitAmongTheThreadsTrainsAsOnePassDoes) {
+  // Each of 2 threads runs half of every batch and the halves' gradients are summed: the same
+  // loss as one pass over the batch up to summation order, the same loss at every run, and one
+  // pass where BatchNorm couples the samples or the study turns it off.
+  auto trainer = small_trainer();
+  set_torch_threads(2);
+  study::TrainSettings s;
+  s.model.channels = 4;
+  s.seed = 5;
+  s.training.epochs = 2;
+  s.training.batch_size = 32;
+  const auto split = trainer.train(s, {});
+  EXPECT_EQ(split.split_parts, 2);
+  const auto again = trainer.train(s, {});
+  s.training.split_batch = false;
+  const auto one_pass = trainer.train(s, {});
+  EXPECT_EQ(one_pass.split_parts, 1);
+  for (std::size_t e = 0; e < 2; ++e) {
+    EXPECT_EQ(again.epochs.at(e).train_loss, split.epochs.at(e).train_loss);
+    EXPECT_NEAR(split.epochs.at(e).train_loss, one_pass.epochs.at(e).train_loss, 1e-4);
+    EXPECT_NEAR(split.epochs.at(e).val_accuracy, one_pass.epochs.at(e).val_accuracy, 0.02);
+  }
+  EXPECT_LT(split.epochs[1].train_loss, split.epochs[0].train_loss);
+  s.training.split_batch = true;
+  s.training.precision = study::Precision::kBf16;  // autocast is per thread: each part turns it on
+  const auto bf16 = trainer.train(s, {});
+  EXPECT_EQ(bf16.split_parts, 2);
+  EXPECT_NEAR(bf16.epochs.at(0).train_loss, one_pass.epochs.at(0).train_loss, 0.05);
+  s.training.precision = study::Precision::kFp32;
+  s.model.batch_norm = true;
+  EXPECT_EQ(trainer.train(s, {}).split_parts, 1);
+  set_torch_threads(1);
+}
+
 TEST(Trainer, Bf16WithChannelsLastOnTheCpuLearnsAsFp32Does) {
   // bf16 autocast runs on the CPU too (oneDNN's bf16 kernels where the CPU has them, else
   // emulated): the network still learns, and its loss differs from fp32's only by rounding.
