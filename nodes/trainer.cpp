@@ -14,6 +14,7 @@
 #include <malloc.h>
 #include <omp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -436,8 +437,9 @@ torch::Tensor split_step(Model& model, const Trainer::Impl& data, const torch::T
 
 /// The parts split_step() divides a batch into: one per intra-op thread where it can run.
 int split_parts(Model& model, const Trainer::Impl& data, const study::TrainSettings& s) {
-  const bool can = data.device.is_cpu() && s.training.split_batch && !model.couples_samples();
-  return can ? std::max(at::get_num_threads(), 1) : 1;
+  const bool can = data.device.is_cpu() && s.training.split_batch && !model.couples_samples() &&
+                   at::get_num_threads() > 1 && batch_split_available();
+  return can ? at::get_num_threads() : 1;
 }
 
 /// How a pass over the training images ended.
@@ -841,6 +843,17 @@ TrainOutcome Trainer::train(const study::TrainSettings& s, const TrainCallbacks&
   outcome.skipped_steps = scaler.skipped_steps();
   outcome.split_parts = split_parts(*model, *impl_, s);
   return outcome;
+}
+
+bool batch_split_available() {
+  if (at::get_num_threads() < 2) return false;
+  std::atomic<bool> serial{true};
+  at::parallel_for(0, 2, 1, [&](std::int64_t, std::int64_t) {
+    at::internal::lazy_init_num_threads();
+    omp_set_num_threads(1);
+    if (!at::in_parallel_region() || at::get_num_threads() != 1) serial = false;
+  });
+  return serial;
 }
 
 void check_network(const study::ModelConfig& model, const study::DatasetConfig& dataset) {

@@ -89,6 +89,13 @@ void check_network(const study::ModelConfig& model, const study::DatasetConfig& 
 /// CUDA devices LibTorch can use here (0 for a CPU build or a machine without a GPU).
 int cuda_device_count();
 
+/// Whether training.split_batch can split a batch among the CPU threads here: a thread of our
+/// parallel region must be one LibTorch sees inside a region and can tell to use one thread.
+/// False with fewer than 2 threads, and where LibTorch carries its own OpenMP runtime (the pip
+/// torch bundles a libgomp of its own, which our omp_set_num_threads does not reach: there a
+/// split step waited forever inside oneDNN).
+bool batch_split_available();
+
 /// Sets LibTorch's intra-op threads for this process (and one inter-op thread).
 void set_torch_threads(int threads);
 std::string torch_version();
