@@ -377,6 +377,15 @@ torch::Tensor correct_predictions(Model& model, const Trainer::Impl& data, const
   return model.forward(network_input(data, images, false, s)).argmax(1).eq(labels).sum();
 }
 
+/// Tells the calling thread of a parallel region that what it calls has one thread. oneDNN plans
+/// a convolution for the threads it is told it has, and a nested region of a two-thread plan runs
+/// only its first half. LibTorch sets a thread's count at its first call on that thread, so that
+/// comes first.
+void run_alone() {
+  at::internal::lazy_init_num_threads();
+  omp_set_num_threads(1);
+}
+
 /// The training step's loss and gradient of the images at `idx`, the batch split into one part per
 /// intra-op thread: each thread runs its part's forward and backward passes alone (LibTorch,
 /// oneDNN and our kernels run serially inside a parallel region), with its part's mean loss
@@ -395,11 +404,7 @@ torch::Tensor split_step(Model& model, const Trainer::Impl& data, const torch::T
   std::vector<torch::Tensor> losses(static_cast<std::size_t>(parts));
   std::vector<std::vector<torch::Tensor>> grads(static_cast<std::size_t>(parts));
   at::parallel_for(0, parts, 1, [&](std::int64_t begin, std::int64_t end) {
-    // One thread for whatever this thread calls: oneDNN plans a convolution for the threads it is
-    // told it has, and a nested region of a two-thread plan runs only its first half. LibTorch
-    // sets a thread's count at its first call on that thread, so that comes first.
-    at::internal::lazy_init_num_threads();
-    omp_set_num_threads(1);
+    run_alone();
     const torch::AutoGradMode grad_mode(true);
     for (std::int64_t part = begin; part < end; ++part) {
       const std::int64_t from = n * part / parts, to = n * (part + 1) / parts;
@@ -415,20 +420,13 @@ torch::Tensor split_step(Model& model, const Trainer::Impl& data, const torch::T
     }
   });
   for (std::size_t i = 0; i < params.size(); ++i) {
-    // A part's gradient may be a view of another tensor: the first sum is a fresh tensor (the
+    // A part's gradient may be a view of another tensor, so the sum starts from a copy (the
     // optimiser's zero_grad() detaches the gradient in place, which a view refuses).
-    torch::Tensor sum, first;
+    torch::Tensor sum;
     for (const auto& part : grads) {
-      if (!part[i].defined()) continue;
-      if (!first.defined()) {
-        first = part[i];
-      } else if (!sum.defined()) {
-        sum = first + part[i];
-      } else {
-        sum.add_(part[i]);
-      }
+      if (part[i].defined()) sum = sum.defined() ? sum.add_(part[i]) : part[i].clone();
     }
-    params[i].mutable_grad() = sum.defined() ? sum : first.defined() ? first.clone() : sum;
+    params[i].mutable_grad() = sum;
   }
   auto loss = losses[0];
   for (std::size_t i = 1; i < losses.size(); ++i) loss = loss + losses[i];
@@ -437,8 +435,8 @@ torch::Tensor split_step(Model& model, const Trainer::Impl& data, const torch::T
 
 /// The parts split_step() divides a batch into: one per intra-op thread where it can run.
 int split_parts(Model& model, const Trainer::Impl& data, const study::TrainSettings& s) {
-  const bool can = data.device.is_cpu() && s.training.split_batch && !model.couples_samples() &&
-                   at::get_num_threads() > 1 && batch_split_available();
+  const bool can =
+      data.device.is_cpu() && s.training.split_batch && !model.couples_samples() && batch_split_available();
   return can ? at::get_num_threads() : 1;
 }
 
@@ -849,8 +847,7 @@ bool batch_split_available() {
   if (at::get_num_threads() < 2) return false;
   std::atomic<bool> serial{true};
   at::parallel_for(0, 2, 1, [&](std::int64_t, std::int64_t) {
-    at::internal::lazy_init_num_threads();
-    omp_set_num_threads(1);
+    run_alone();
     if (!at::in_parallel_region() || at::get_num_threads() != 1) serial = false;
   });
   return serial;
