@@ -222,8 +222,12 @@ BayesSampler::BatchJob BayesSampler::snapshot(std::int64_t trial_id, std::span<c
       incumbents.begin(), incumbents.begin() + static_cast<std::ptrdiff_t>(top), incumbents.end(),
       [&](auto a, auto b) { return all_y[static_cast<Eigen::Index>(a)] > all_y[static_cast<Eigen::Index>(b)]; });
   for (std::size_t i = 0; i < top; ++i) job.incumbents.push_back(observed_u_[incumbents[i]]);
-  // One GP fit serves a batch when many trials run at once: a point per 16 pending, at most 64.
-  job.size = std::clamp<std::size_t>(pending.size() / 16, 1, std::max<std::size_t>(1, options_.max_batch));
+  // One GP fit serves a batch when many trials run at once: a point per 16 pending, at most
+  // max_batch (64); beyond 64 x 64 pending, a point per 64, up to half the shortlist, so that a
+  // burst of thousands of requests waits for fewer fits.
+  const std::size_t cap =
+      options_.max_batch > 1 ? std::max(options_.max_batch, std::min(kShortlist / 2, pending.size() / 64)) : 1;
+  job.size = std::clamp<std::size_t>(pending.size() / 16, 1, cap);
   job.gp = std::move(gp_);
   job.rival = std::move(rival_);
   job.family = warp_family_;

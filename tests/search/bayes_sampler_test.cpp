@@ -415,6 +415,37 @@ TEST(BayesSampler, PreparesTheNextBatchAheadAndServesItWhenTheCurrentOneRunsOut)
   EXPECT_NE(run_with_many_pending(nullptr, 100), ahead);
 }
 
+TEST(BayesSampler, ABurstOfThousandsOfRequestsGetsLargerBatches) {
+  // 8,192 trials running: a batch of 8,192 / 64 = 128 suggestions per GP fit, not 64, so the
+  // next batch is begun only once 64 are served (half of it), and the burst waits for half as
+  // many fits. Every suggestion is distinct.
+  auto counting = std::make_shared<CountingRunner>();
+  auto options = bayes_options(5, 3);
+  options.ahead = counting;
+  BayesSampler s(space_of("branin"), options);
+  RandomSampler random(space_of("branin"), 3);
+  std::vector<TrialSpec> pending;
+  for (int i = 0; i < 30 + 8192; ++i) {
+    auto spec = *random.suggest(i, {});
+    if (i < 30) {
+      s.observe({spec, TrialStatus::kCompleted, -branin_at(spec), 1.0, 0.0});
+    } else {
+      pending.push_back(spec);
+    }
+  }
+  std::set<std::pair<double, double>> distinct;
+  const int first = 30 + 8192;
+  for (int i = first; i < first + 128; ++i) {
+    const auto spec = *s.suggest(i, pending);
+    distinct.insert({param_as_double(spec.params, "x1"), param_as_double(spec.params, "x2")});
+    if (i - first + 1 == 40) {
+      EXPECT_EQ(counting->started, 0) << "a batch of 64 would be half served";
+    }
+  }
+  EXPECT_EQ(counting->started, 1);
+  EXPECT_EQ(distinct.size(), 128u);
+}
+
 TEST(BayesSampler, FewPendingTrialsPrepareNothingAhead) {
   // With under 32 trials running a batch is one suggestion: each should see every result so far.
   auto counting = std::make_shared<CountingRunner>();
