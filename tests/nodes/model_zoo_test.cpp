@@ -275,6 +275,16 @@ TEST(Trainer, ChannelsLastTrainsTheSameNetwork) {
   EXPECT_EQ(last.cuda_graph, "");
 }
 
+/// A 4-channel SimpleCNN, seed 5, batches of 32, for `epochs`.
+study::TrainSettings small_settings(int epochs) {
+  study::TrainSettings s;
+  s.model.channels = 4;
+  s.seed = 5;
+  s.training.epochs = epochs;
+  s.training.batch_size = 32;
+  return s;
+}
+
 TEST(Trainer, ABatchSplitAmongTheThreadsTrainsAsOnePassDoes) {
   // Each of 2 threads runs half of every batch and the halves' gradients are summed: the same
   // loss as one pass over the batch up to summation order, the same loss at every run, and one
@@ -285,11 +295,7 @@ TEST(Trainer, ABatchSplitAmongTheThreadsTrainsAsOnePassDoes) {
     set_torch_threads(1);
     GTEST_SKIP() << "this LibTorch's OpenMP runtime is not the one nodes/ is built with (a pip torch)";
   }
-  study::TrainSettings s;
-  s.model.channels = 4;
-  s.seed = 5;
-  s.training.epochs = 2;
-  s.training.batch_size = 32;
+  auto s = small_settings(2);
   const auto split = trainer.train(s, {});
   EXPECT_EQ(split.split_parts, 2);
   const auto again = trainer.train(s, {});
@@ -317,11 +323,7 @@ TEST(Trainer, Bf16WithChannelsLastOnTheCpuLearnsAsFp32Does) {
   // bf16 autocast runs on the CPU too (oneDNN's bf16 kernels where the CPU has them, else
   // emulated): the network still learns, and its loss differs from fp32's only by rounding.
   auto trainer = small_trainer();
-  study::TrainSettings s;
-  s.model.channels = 4;
-  s.seed = 5;
-  s.training.epochs = 4;
-  s.training.batch_size = 32;
+  auto s = small_settings(4);
   const auto fp32 = trainer.train(s, {});
   s.training.precision = study::Precision::kBf16;
   s.training.channels_last = true;
