@@ -682,27 +682,25 @@ Pass train_epoch(Model& model, torch::optim::Optimizer& optimiser, LossScaler& s
     const double energy_before_j = profile ? callbacks.energy_now_j() : 0.0;
     const auto step_start = settled_now(profile && profiler.cuda());
     optimiser.zero_grad();
+    double value = 0.0;
     if (!profile && parts > 1 && idx.size(0) >= 2 * parts) {
-      const double value = split_step(model, data, idx, s, scaler, parts).item<double>();
+      value = split_step(model, data, idx, s, scaler, parts).item<double>();  // the gradients are set
       if (!std::isfinite(value)) return {0.0, true, false};
-      scaler.step(optimiser);
-      loss_sum += value;
-      ++batches;
-      continue;
-    }
-    torch::Tensor loss;
-    if (profile) {
-      ProfilingVisitor visitor(profiler);
-      const auto images = network_input(data, x.index_select(0, idx), true, s);
-      const Autocast autocast(s.training.precision, data.device);
-      loss = torch::nn::functional::cross_entropy(model.walk(images, visitor), y.index_select(0, idx));
     } else {
-      loss = training_loss(model, data, idx, s);
+      torch::Tensor loss;
+      if (profile) {
+        ProfilingVisitor visitor(profiler);
+        const auto images = network_input(data, x.index_select(0, idx), true, s);
+        const Autocast autocast(s.training.precision, data.device);
+        loss = torch::nn::functional::cross_entropy(model.walk(images, visitor), y.index_select(0, idx));
+      } else {
+        loss = training_loss(model, data, idx, s);
+      }
+      value = loss.item<double>();
+      if (!std::isfinite(value)) return {0.0, true, false};
+      scaler.scaled(loss).backward();
+      if (profile) profiler.backward_done(settled_now(profiler.cuda()));
     }
-    const double value = loss.item<double>();
-    if (!std::isfinite(value)) return {0.0, true, false};
-    scaler.scaled(loss).backward();
-    if (profile) profiler.backward_done(settled_now(profiler.cuda()));
     scaler.step(optimiser);
     if (profile) {
       tally.add(profiler, settled_now(profiler.cuda()) - step_start, callbacks.energy_now_j() - energy_before_j);
