@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -46,7 +50,29 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
 }
 
-MpiSession::~MpiSession() { MPI_Finalize(); }
+MpiSession::~MpiSession() {
+  std::mutex mutex;
+  std::condition_variable finalized;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mutex);
+    if (finalized.wait_for(lock, kFinalizeLimit, [&] { return done; })) return;
+    std::cerr << fmt::format(
+        "carbonsweep: rank {}: MPI_Finalize did not return within {} s (a rank of the job was "
+        "lost); exiting without it\n",
+        rank_, kFinalizeLimit.count());
+    std::cerr.flush();
+    std::fflush(nullptr);
+    std::_Exit(exit_code_);
+  });
+  MPI_Finalize();
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+  }
+  finalized.notify_one();
+  watchdog.join();
+}
 
 std::vector<std::string> MpiSession::all_hosts() const {
   constexpr int kLen = 256;

@@ -3,6 +3,7 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -14,11 +15,19 @@ namespace cs::orchestrator {
 /// Throws MpiError naming `what` when an MPI call did not return MPI_SUCCESS.
 void mpi_check(int code, const char* what);
 
-/// MPI_Init_thread on construction, MPI_Finalize on destruction.
+/// How long MPI_Finalize may take before the rank ends without it.
+constexpr std::chrono::seconds kFinalizeLimit{30};
+
+/// MPI_Init_thread on construction, MPI_Finalize on destruction, within kFinalizeLimit: Open MPI
+/// 4.1 under --enable-recovery waits in MPI_Finalize for a rank that died (and spins a core
+/// doing it). Every result is written before the session ends, so a rank whose finalize passes
+/// the limit says so and exits with set_exit_code()'s code (1 unless set).
 class MpiSession {
  public:
   MpiSession(int* argc, char*** argv);
   ~MpiSession();
+  /// The code the process exits with should MPI_Finalize not return within kFinalizeLimit.
+  void set_exit_code(int code) { exit_code_ = code; }
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
 
@@ -41,6 +50,7 @@ class MpiSession {
  private:
   int rank_ = 0;
   int size_ = 1;
+  int exit_code_ = 1;
 };
 
 class MpiTransport final : public Transport {

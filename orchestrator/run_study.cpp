@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -298,6 +299,11 @@ int run_on_ranks(MpiSession& mpi, AgreedStudy& study) {
             "(MPI_Abort, exit {})\n",
             end.lost_workers, code);
         MPI_Abort(MPI_COMM_WORLD, code);
+        // Under --enable-recovery, Open MPI 4.1's MPI_Abort can return without ending the job; this
+        // rank must not then wait in MPI_Finalize for the lost one.
+        std::cout.flush();
+        std::cerr.flush();
+        std::_Exit(code);
       }
       return end.code;
     } catch (const std::exception& e) {
@@ -316,10 +322,8 @@ int run_on_ranks(MpiSession& mpi, AgreedStudy& study) {
   return end.interrupted ? kExitInterrupted : 0;
 }
 
-}  // namespace
-
-int run_study(int* argc, char*** argv, const RunOptions& options) {
-  MpiSession mpi(argc, argv);
+/// The study on this rank, within its MPI session.
+int run_in_session(MpiSession& mpi, const RunOptions& options) {
   install_stop_signals();  // SIGTERM / SIGINT / SIGUSR1: finish cleanly, keep everything finished
   const bool is_coordinator = mpi.rank() == 0;
   AgreedStudy study;
@@ -362,6 +366,15 @@ int run_study(int* argc, char*** argv, const RunOptions& options) {
   study.run_start_unix_s = mpi.broadcast_from_root(
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   return mpi.size() == 1 ? run_in_one_process(study) : run_on_ranks(mpi, study);
+}
+
+}  // namespace
+
+int run_study(int* argc, char*** argv, const RunOptions& options) {
+  MpiSession mpi(argc, argv);
+  const int code = run_in_session(mpi, options);
+  mpi.set_exit_code(code);
+  return code;
 }
 
 }  // namespace cs::orchestrator

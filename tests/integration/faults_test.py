@@ -83,8 +83,11 @@ class Run:
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            # Which of the job's processes were still there, and in what state, before the kill.
+            ps = subprocess.run(["ps", "-o", "pid,stat,wchan:24,args", "--ppid", str(self.proc.pid), "-p",
+                                 str(self.proc.pid)], capture_output=True, text=True).stdout
             self.proc.kill()
-            raise AssertionError(f"still running after {timeout} s: {self.text()[-3000:]}")
+            raise AssertionError(f"still running after {timeout} s:\n{ps}\n{self.text()[-3000:]}")
         self.log.close()
         return code, time.time() - self.started
 

@@ -174,7 +174,8 @@ def main():
         assert list(meters.idle_baseline_s) == [0.3, 0.3]
         # The wall meter reads 40-80 W for the node; each trial holds its CPU-time share of that.
         duration = trials.end_unix_s - trials.start_unix_s
-        assert (trials.energy_external_j > 0).all() and (trials.energy_external_j <= 80 * duration * 1.05).all()
+        assert (trials.energy_external_j > 0).all() and (trials.energy_external_j <= 80 * duration * 1.05).all(), \
+            trials[["trial_id", "rank", "start_unix_s", "end_unix_s", "energy_j", "energy_external_j"]].to_string()
         hydro = f["carbon/hydro"][:]
         assert len(hydro) == 1 and np.isnan(hydro["unix_s"][0]) and hydro["intensity_g_per_kwh"][0] == 25
         assert "SLURM_JOB_ID" in f.attrs["slurm_energy"] or "J" in f.attrs["slurm_energy"]
