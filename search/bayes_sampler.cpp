@@ -27,6 +27,11 @@ constexpr std::uint64_t kStreamLocal = 0x6c6f63;
 constexpr std::uint64_t kStreamRefine = 0x726566;
 constexpr int kRefineStarts = 5, kRefineRounds = 6, kRefineSteps = 16;
 constexpr std::size_t kIncumbents = 5;
+// The additive candidates: grid values per input, the most combinations of each input's best
+// local maxima, and the upper confidence bound's width in standard deviations.
+constexpr int kPartGrid = 256;
+constexpr std::size_t kPartCombinations = 125;
+constexpr double kPartUcbWidth = 2.0;
 constexpr std::uint64_t kStreamLiars = 0x6c696172;
 // A batch is picked from this many of the best candidates.
 constexpr std::size_t kShortlist = 256;
@@ -368,8 +373,55 @@ BayesSampler::Candidates BayesSampler::random_candidates(const BatchJob& job, do
     }
     c.units.push_back(std::move(u));
   }
+  additive_candidates(job, c);
   score(job.gp, c, best_y);
   return c;
+}
+
+void BayesSampler::additive_candidates(const BatchJob& job, Candidates& c) const {
+  // Add-GP-UCB (Kandasamy et al. 2015): the additive model's parts are one-dimensional, so each
+  // input's best values under its part's upper confidence bound are found on a grid, exactly;
+  // the combinations of each input's few best local maxima compete with the other candidates
+  // under the acquisition. Random and local candidates rarely line up every input at once on a
+  // function of many bumps per axis (Rastrigin).
+  const auto p = space_.size();
+  if (job.gp.kernel_kind() != GaussianProcess::Kernel::kAdditive || encoded_dims_ != p || job.x.rows() > kSmallHistory)
+    return;
+  const Eigen::VectorXd grid = (Eigen::VectorXd::LinSpaced(kPartGrid, 0, kPartGrid - 1).array() + 0.5) / kPartGrid;
+  // The most maxima per input whose combinations number at most kPartCombinations.
+  std::size_t per_input = 1;
+  const auto combinations = [p](std::size_t per) {
+    std::size_t n = 1;
+    for (std::size_t k = 0; k < p && n <= kPartCombinations; ++k) n *= per;
+    return n;
+  };
+  while (combinations(per_input + 1) <= kPartCombinations) ++per_input;
+  std::vector<std::vector<double>> best(p);
+  for (std::size_t k = 0; k < p; ++k) {
+    Eigen::VectorXd mean, sd;
+    job.gp.part_posterior(static_cast<Eigen::Index>(k), grid, mean, sd);
+    const Eigen::VectorXd ucb = mean + kPartUcbWidth * sd;
+    std::vector<Eigen::Index> peaks;
+    for (Eigen::Index i = 0; i < grid.size(); ++i) {
+      if ((i == 0 || ucb[i] >= ucb[i - 1]) && (i + 1 == grid.size() || ucb[i] > ucb[i + 1])) peaks.push_back(i);
+    }
+    const auto keep = std::min(per_input, peaks.size());
+    std::partial_sort(peaks.begin(), peaks.begin() + static_cast<std::ptrdiff_t>(keep), peaks.end(),
+                      [&](auto a, auto b) { return ucb[a] > ucb[b]; });
+    for (std::size_t i = 0; i < keep; ++i) best[k].push_back(grid[peaks[i]]);
+  }
+  // Every combination, the first value of each input varying slowest.
+  std::size_t total = 1;
+  for (const auto& values : best) total *= values.size();
+  for (std::size_t index = 0; index < total; ++index) {
+    std::vector<double> u(p);
+    std::size_t rest = index;
+    for (std::size_t k = p; k-- > 0;) {
+      u[k] = best[k][rest % best[k].size()];
+      rest /= best[k].size();
+    }
+    c.units.push_back(std::move(u));
+  }
 }
 
 void BayesSampler::refine(const BatchJob& job, double best_y, Candidates& c) const {

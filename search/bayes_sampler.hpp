@@ -83,6 +83,8 @@ class BayesSampler final : public Sampler {
   Eigen::VectorXd acquisition(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, double best_y) const;
   Eigen::VectorXd acquisition_from(const Eigen::VectorXd& mean, const Eigen::VectorXd& sd, double best_y) const;
   Candidates random_candidates(const BatchJob& job, double best_y) const;
+  /// Under the additive kernel, points made of each input's best values by its part alone.
+  void additive_candidates(const BatchJob& job, Candidates& candidates) const;
   /// Sets the candidates' acquisition values.
   void score(const GaussianProcess& gp, Candidates& candidates, double best_y) const;
   void refine(const BatchJob& job, double best_y, Candidates& candidates) const;

@@ -216,6 +216,19 @@ void GaussianProcess::condition(const Eigen::MatrixXd& x, const Eigen::VectorXd&
   alpha_ = chol_.solve(y_std_);
 }
 
+void GaussianProcess::part_posterior(Eigen::Index k, const Eigen::VectorXd& at, Eigen::VectorXd& mean,
+                                     Eigen::VectorXd& sd) const {
+  const double inv_length = std::exp(-hyper_.log_length[k]);
+  const double part_var = std::exp(hyper_.log_signal_var) / static_cast<double>(x_.cols());
+  const Eigen::MatrixXd k_star =
+      ((x_.col(k) * Eigen::RowVectorXd::Ones(at.size())).rowwise() - at.transpose()).unaryExpr([&](double v) {
+        return part_var * matern52(std::abs(v) * inv_length);
+      });  // n x m
+  mean = (k_star.transpose() * alpha_).array() * y_scale_;
+  const Eigen::MatrixXd v = chol_.matrixL().solve(k_star);
+  sd = (part_var - v.colwise().squaredNorm().transpose().array()).max(1e-12).sqrt() * y_scale_;
+}
+
 void GaussianProcess::predict(const Eigen::MatrixXd& xs, Eigen::VectorXd& mean, Eigen::VectorXd& sd) const {
   const Eigen::MatrixXd k_star = kernel(x_, xs, hyper_);  // n x m
   mean = (k_star.transpose() * alpha_).array() * y_scale_ + y_mean_;

@@ -36,6 +36,11 @@ class GaussianProcess {
   /// Posterior mean and standard deviation at the rows of `xs`, in the units of y.
   void predict(const Eigen::MatrixXd& xs, Eigen::VectorXd& mean, Eigen::VectorXd& sd) const;
 
+  /// The additive kernel's part for input k alone, at the values `at` of that input: its posterior
+  /// mean (about the part's share of the prior mean) and standard deviation, in the units of y.
+  /// Only for Kernel::kAdditive.
+  void part_posterior(Eigen::Index k, const Eigen::VectorXd& at, Eigen::VectorXd& mean, Eigen::VectorXd& sd) const;
+
   /// The joint posterior at the rows of `xs`: mean and covariance, in the units of y.
   void posterior(const Eigen::MatrixXd& xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const;
   /// The fitted observation noise variance, in the units of y squared.

@@ -103,6 +103,39 @@ TEST(GaussianProcess, AdditiveKernelLearnsASeparableFunctionFromFewPoints) {
   EXPECT_GT(evidence[1], evidence[0] + 5.0);
 }
 
+TEST(GaussianProcess, TheAdditivePartsAddUpToTheMeanAndEachFollowsItsInput) {
+  // sin(12 x1) + 2 x2 from 40 points: part 1 follows sin(12 x1) and part 2 the line, each up to a
+  // constant, and between any two points the mean moves by the sum of the parts' moves.
+  GaussianProcess gp;
+  gp.set_kernel(GaussianProcess::Kernel::kAdditive);
+  Eigen::MatrixXd x(40, 2);
+  Eigen::VectorXd y(40);
+  for (int i = 0; i < 40; ++i) {
+    x(i, 0) = counter_uniform(6, 0, static_cast<std::uint64_t>(i));
+    x(i, 1) = counter_uniform(6, 1, static_cast<std::uint64_t>(i));
+    y[i] = std::sin(12 * x(i, 0)) + 2 * x(i, 1);
+  }
+  gp.fit(x, y, 1, 2, 50);
+  const Eigen::VectorXd grid = Eigen::VectorXd::LinSpaced(50, 0.02, 0.98);
+  Eigen::VectorXd part[2], part_sd[2];
+  for (Eigen::Index k = 0; k < 2; ++k) gp.part_posterior(k, grid, part[k], part_sd[k]);
+  const auto correlation = [](const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+    const Eigen::VectorXd da = a.array() - a.mean(), db = b.array() - b.mean();
+    return da.dot(db) / (da.norm() * db.norm());
+  };
+  EXPECT_GT(correlation(part[0], (12 * grid.array()).sin().matrix()), 0.95);
+  EXPECT_GT(correlation(part[1], grid), 0.95);
+  EXPECT_TRUE((part_sd[0].array() > 0).all() && (part_sd[1].array() > 0).all());
+  Eigen::MatrixXd pairs(50, 2);
+  pairs.col(0) = grid;
+  pairs.col(1) = grid.reverse();
+  Eigen::VectorXd mean, sd;
+  gp.predict(pairs, mean, sd);
+  for (Eigen::Index i = 1; i < 50; ++i) {
+    EXPECT_NEAR(mean[i] - mean[0], part[0][i] - part[0][0] + part[1][49 - i] - part[1][49], 1e-9) << i;
+  }
+}
+
 TEST(GaussianProcess, LengthScalePriorGradientMatchesFiniteDifferences) {
   GaussianProcess::Hyper h{Eigen::Vector3d(std::log(0.1), std::log(2.0), 0.0), 0.3, std::log(0.01)};
   Eigen::VectorXd g;
