@@ -41,16 +41,22 @@ double GaussianProcess::matern52(double r) {
   return (1.0 + s + s * s / 3.0) * std::exp(-s);
 }
 
+/// One input's Matérn-5/2 correlations between the values a and b (|a| x |b|): a part of the
+/// additive kernel.
+Eigen::MatrixXd GaussianProcess::part_correlation(const Eigen::VectorXd& a, const Eigen::VectorXd& b,
+                                                  double log_length) {
+  const double inv_length = std::exp(-log_length);
+  return ((a * Eigen::RowVectorXd::Ones(b.size())).rowwise() - b.transpose()).unaryExpr([inv_length](double v) {
+    return matern52(std::abs(v) * inv_length);
+  });
+}
+
 Eigen::MatrixXd GaussianProcess::kernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, const Hyper& h) const {
   if (kernel_ == Kernel::kAdditive) {
     // signal / d * sum over inputs k of matern52(|a_k - b_k| / l_k)
     const auto d = a.cols();
     Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(a.rows(), b.rows());
-    for (Eigen::Index k = 0; k < d; ++k) {
-      const double inv_length = std::exp(-h.log_length[k]);
-      sum += ((a.col(k) * Eigen::RowVectorXd::Ones(b.rows())).rowwise() - b.col(k).transpose())
-                 .unaryExpr([inv_length](double v) { return matern52(std::abs(v) * inv_length); });
-    }
+    for (Eigen::Index k = 0; k < d; ++k) sum += part_correlation(a.col(k), b.col(k), h.log_length[k]);
     return sum * (std::exp(h.log_signal_var) / static_cast<double>(d));
   }
   const Eigen::RowVectorXd inv_length = (-h.log_length).array().exp().matrix().transpose();
@@ -218,12 +224,8 @@ void GaussianProcess::condition(const Eigen::MatrixXd& x, const Eigen::VectorXd&
 
 void GaussianProcess::part_posterior(Eigen::Index k, const Eigen::VectorXd& at, Eigen::VectorXd& mean,
                                      Eigen::VectorXd& sd) const {
-  const double inv_length = std::exp(-hyper_.log_length[k]);
   const double part_var = std::exp(hyper_.log_signal_var) / static_cast<double>(x_.cols());
-  const Eigen::MatrixXd k_star =
-      ((x_.col(k) * Eigen::RowVectorXd::Ones(at.size())).rowwise() - at.transpose()).unaryExpr([&](double v) {
-        return part_var * matern52(std::abs(v) * inv_length);
-      });  // n x m
+  const Eigen::MatrixXd k_star = part_var * part_correlation(x_.col(k), at, hyper_.log_length[k]);  // n x m
   mean = (k_star.transpose() * alpha_).array() * y_scale_;
   const Eigen::MatrixXd v = chol_.matrixL().solve(k_star);
   sd = (part_var - v.colwise().squaredNorm().transpose().array()).max(1e-12).sqrt() * y_scale_;

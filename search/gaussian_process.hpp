@@ -71,6 +71,7 @@ class GaussianProcess {
   static double matern52(double r);
 
  private:
+  static Eigen::MatrixXd part_correlation(const Eigen::VectorXd& a, const Eigen::VectorXd& b, double log_length);
   Eigen::MatrixXd kernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, const Hyper& h) const;
 
   Kernel kernel_ = Kernel::kProduct;
